@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint benchmark clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## Serve http://localhost:8322 on the built-in SPUC emulator, or on SPUC_URL when set.
+run: $(STAMP)
+	@if [ -n "$$SPUC_URL$$SPUC_HOST" ]; then \
+		$(BIN)/spucsvi serve --bind 127.0.0.1:8322; \
+	else \
+		$(BIN)/spucsvi demo; \
+	fi
+
+## Run the whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis
