@@ -1,0 +1,111 @@
+"""Settings: the only place that reads the environment.
+
+Every value is checked once, at start, so that a typo in a compose file fails
+loudly with the variable's name instead of surfacing later as a broken page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from hashlib import sha256
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SPUC_URL = "http://spuc:8321"
+ENV_NAMES = frozenset(
+    {
+        "SPUC_URL",
+        "SPUC_HOST",
+        "SPUC_CONNECT_TIMEOUT",
+        "SPUC_READ_TIMEOUT",
+        "SECRET_KEY",
+        "SPUCSVI_FRESHNESS",
+        "SPUCSVI_SUBMIT_LOCK",
+    }
+)
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    spuc_url: str = DEFAULT_SPUC_URL
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    secret_key: str = ""
+    max_body_bytes: int = 16 * 1024
+    freshness_seconds: float = 1.0
+    submit_lock_path: Path | None = None
+
+    @property
+    def lock_path(self) -> Path:
+        """One lock file per SPUC backend, shared by every worker on this machine."""
+        if self.submit_lock_path is not None:
+            return self.submit_lock_path
+        digest = sha256(self.spuc_url.encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"spucsvi-submit-{digest}.lock"
+
+
+def _spuc_url(env: Mapping[str, str]) -> str:
+    if env.get("SPUC_URL"):
+        name, value = "SPUC_URL", env["SPUC_URL"]
+    elif env.get("SPUC_HOST"):
+        log.warning("SPUC_HOST is deprecated: set SPUC_URL instead")
+        name, value = "SPUC_HOST", env["SPUC_HOST"]
+    else:
+        return DEFAULT_SPUC_URL
+    return validate_spuc_url(value, name)
+
+
+def validate_spuc_url(value: str, name: str = "SPUC_URL") -> str:
+    """Accept only http(s)://host[:port][/path]; return it without a trailing slash."""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"{name}={value!r} is not a valid URL: expected http://host:port, "
+            "for example http://spuc:8321"
+        )
+    if parts.query or parts.fragment:
+        raise SettingsError(f"{name}={value!r} must not contain a query or fragment")
+    return value.rstrip("/")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.001) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not minimum <= value <= 300:
+        raise SettingsError(f"{name}={raw!r} must be between {minimum:g} and 300 seconds")
+    return value
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment, raising SettingsError on a bad value."""
+    env = os.environ if env is None else env
+    lock = env.get("SPUCSVI_SUBMIT_LOCK")
+    return Settings(
+        spuc_url=_spuc_url(env),
+        connect_timeout=_seconds(env, "SPUC_CONNECT_TIMEOUT", 2.0),
+        read_timeout=_seconds(env, "SPUC_READ_TIMEOUT", 5.0),
+        secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
+        freshness_seconds=_seconds(env, "SPUCSVI_FRESHNESS", 1.0, minimum=0),
+        submit_lock_path=Path(lock) if lock else None,
+    )
