@@ -1,0 +1,255 @@
+"""A stand-in for SPUC, faithful to its HTTP contract (docs: SPUC.md).
+
+Two uses: `spucsvi demo` / `spucsvi emulator` run SPUCSVi without Docker
+against it, and the test-suite uses it as the backend over real HTTP on
+127.0.0.1. It deliberately shares no code with the rest of spucsvi: it is
+built from the contract alone, so a misreading of the contract in SPUCSVi
+cannot be mirrored here and hidden from the tests.
+
+Faithful includes SPUC's flaws. The running count is kept without a lock, and
+the first writers truncate each other's file (mode "w" while the file does
+not exist yet), exactly as SPUC does, so a test can show that SPUCSVi never
+sends SPUC concurrent submissions while that can lose sightings.
+`write_delay` widens that race window so the test does not depend on luck.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+
+import flask
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+log = logging.getLogger(__name__)
+
+HEADER = "count,time,location,brightness,units\n"
+MISSING_DATA = "Missing data: Need location and brightness."
+
+
+def _last_count(data_file: Path) -> int:
+    """The count of the last well-formed record, so a restart continues it.
+
+    A line counts when it starts with an integer and a timestamp; the tail of a
+    record broken by a newline inside a location, junk and bad bytes are
+    skipped rather than allowed to stop the emulator from starting.
+    """
+    if not data_file.exists():
+        return 0
+    text = data_file.read_text(encoding="utf-8", errors="replace")
+    for line in reversed(text.splitlines()):
+        fields = line.split(",", 2)
+        if len(fields) < 3:  # a record always has count,time,location...
+            continue
+        try:
+            datetime.fromisoformat(fields[1])
+            return int(fields[0])
+        except ValueError:
+            continue
+    return 0
+
+
+class _Sightings:
+    """SPUC's recording logic, race included (see the module docstring)."""
+
+    def __init__(self, data_file: Path, units: str, write_delay: float):
+        self.data_file = data_file
+        self.units = units
+        self.write_delay = write_delay
+        self.count = _last_count(data_file)  # shared by all threads, no lock: as SPUC
+
+    def record(self, location: str, brightness: str) -> int:
+        exists = self.data_file.exists()
+        count = self.count + 1
+        time.sleep(self.write_delay)
+        self.count = count
+        line = f"{count},{datetime.now()},{location},{brightness},{self.units}\n"
+        if exists:
+            with self.data_file.open("a", encoding="utf-8", newline="") as f:
+                f.write(line)
+        else:
+            with self.data_file.open("w", encoding="utf-8", newline="") as f:
+                f.write(HEADER)
+                f.write(line)
+        return count
+
+
+def create_emulator_app(
+    data_file: Path,
+    *,
+    export_enabled: bool = True,
+    units: str = "iuhc",
+    write_delay: float = 0.0,
+) -> flask.Flask:
+    """A Flask app answering like SPUC, storing sightings in `data_file`.
+
+    `export_enabled` mirrors SPUC's EXPORT variable: when off, /export is not
+    a route at all (Flask's HTML 404). `write_delay` seconds are slept between
+    SPUC's "does the file exist" check and its write, to widen the race.
+    """
+    # send_file resolves relative paths against the app's root, not the cwd.
+    data_file = Path(data_file).resolve()
+    sightings = _Sightings(data_file, units, write_delay)
+    app = flask.Flask(__name__)
+
+    @app.put("/unicorn_spotted")
+    def unicorn_spotted() -> tuple[dict[str, str], int]:
+        location = flask.request.args.get("location")
+        brightness = flask.request.args.get("brightness")
+        if not location or not brightness:
+            return {"ERROR": MISSING_DATA}, 400
+        count = sightings.record(location, brightness)
+        log.info("Unicorn sighting %d recorded at %r, brightness %r", count, location, brightness)
+        return {"message": "Unicorn sighting recorded!"}, 200
+
+    if export_enabled:
+
+        @app.get("/export")
+        def export() -> flask.Response | dict[str, str]:
+            if not data_file.exists():
+                return {"message": "No unicorn sightings yet!"}
+            return flask.send_file(
+                data_file, as_attachment=True, download_name="unicorn_sightings.txt"
+            )
+
+    return app
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its one log line per request; errors still log."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class EmulatorServer:
+    """The emulator on a real threaded HTTP server (threads, like SPUC's waitress).
+
+    `start()` binds and serves in a daemon thread; `port=0` picks a free port,
+    read the result from `.url`. Only loopback addresses are accepted unless
+    `allow_public=True`: the emulator has no protection and loses data on
+    purpose, so it must not end up on a network by accident.
+    """
+
+    def __init__(
+        self,
+        data_file: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        export_enabled: bool = True,
+        units: str = "iuhc",
+        write_delay: float = 0.0,
+        allow_public: bool = False,
+    ):
+        if not allow_public and not _is_loopback(host):
+            raise ValueError(
+                f"refusing to bind the SPUC emulator to {host!r}: not a loopback address "
+                "(pass allow_public=True to do it anyway)"
+            )
+        self.data_file = Path(data_file)
+        self.host = host
+        self.port = port
+        self.export_enabled = export_enabled
+        self.units = units
+        self.write_delay = write_delay
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL without trailing slash; the real port once bound."""
+        port = self._server.server_port if self._server else self.port
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{port}"
+
+    def _bind(self) -> BaseWSGIServer:
+        self.data_file.parent.mkdir(parents=True, exist_ok=True)
+        app = create_emulator_app(
+            self.data_file,
+            export_enabled=self.export_enabled,
+            units=self.units,
+            write_delay=self.write_delay,
+        )
+        self._server = make_server(
+            self.host, self.port, app, threaded=True, request_handler=_QuietRequestHandler
+        )
+        return self._server
+
+    def start(self) -> EmulatorServer:
+        server = self._bind()
+        # A short poll interval so stop() returns quickly, test after test.
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"spuc-emulator-{self.url}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+        self._server = None
+
+    def run(self) -> None:
+        """Serve in the calling thread until Ctrl-C."""
+        server = self._bind()
+        log.info("SPUC emulator serving on %s, data file %s", self.url, self.data_file)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            log.info("SPUC emulator stopped")
+        finally:
+            self.stop()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def serve(
+    host: str,
+    port: int,
+    data_file: Path,
+    *,
+    export_enabled: bool,
+    units: str,
+    allow_public: bool = False,
+) -> None:
+    """Run the emulator in the foreground until Ctrl-C (`spucsvi emulator`)."""
+    EmulatorServer(
+        data_file,
+        host=host,
+        port=port,
+        export_enabled=export_enabled,
+        units=units,
+        allow_public=allow_public,
+    ).run()
