@@ -1,0 +1,111 @@
+"""SPUCSVi, the SPUC Super Visualiser: register and see unicorn sightings."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import settings as settings_module
+from .spuc_client import SpucClient
+from .dashboard import ViewCache
+from .store import SightingsStore
+
+try:
+    __version__ = version("spucsvi")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+log = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def asset_dir(name: str) -> Path:
+    """`templates/` or `static/`: inside the package when installed from a wheel,
+    at the top of the repository when run from a source checkout."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parent / name
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides the environment variables of the same
+    name (SPUC_URL, SECRET_KEY, ...) and any Flask setting (TESTING, ...)."""
+    config = dict(config or {})
+    settings = load_settings(config)
+    app = Flask(
+        __name__,
+        template_folder=str(asset_dir("templates")),
+        static_folder=str(asset_dir("static")),
+    )
+    configure_app(app, settings, config)
+    register_extensions(app)
+    register_backend(app, settings)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_response_headers(app)
+    log.info("SPUCSVi %s using SPUC at %s", __version__, settings.spuc_url)
+    return app
+
+
+def load_settings(config: Mapping[str, Any]) -> settings_module.Settings:
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in config.items() if k in settings_module.ENV_NAMES})
+    return settings_module.from_env(env)
+
+
+def configure_app(app: Flask, settings: settings_module.Settings, config: Mapping) -> None:
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
+        SPUCSVI_SETTINGS=settings,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.update({k: v for k, v in config.items() if k not in settings_module.ENV_NAMES})
+    app.json.sort_keys = False
+
+
+def register_extensions(app: Flask) -> None:
+    from .security import csrf
+
+    csrf.init_app(app)
+
+
+def register_backend(app: Flask, settings: settings_module.Settings) -> None:
+    client = SpucClient(
+        settings.spuc_url,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+    app.extensions["spuc_client"] = client
+    app.extensions["sightings_store"] = SightingsStore(
+        client, freshness_seconds=settings.freshness_seconds
+    )
+    app.extensions["view_cache"] = ViewCache()
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import api, assets, health, pages
+
+    for module in (assets, pages, api, health):
+        app.register_blueprint(module.blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from . import errors
+
+    errors.register(app)
+
+
+def register_response_headers(app: Flask) -> None:
+    from . import security
+
+    app.after_request(security.add_security_headers)

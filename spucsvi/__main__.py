@@ -1,0 +1,3 @@
+from spucsvi.cli import main
+
+main()

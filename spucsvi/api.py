@@ -1,0 +1,166 @@
+"""The machine twins of the page: JSON and CSV, with the same filters.
+
+The JSON API takes submissions only as `application/json`, which a browser
+will not send cross-site without CORS, so it needs no CSRF token.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
+
+from . import backend
+from .dashboard import dashboard, filtered
+from .security import csrf
+from .spuc_client import SpucError
+from .submission import submit_sighting
+from .validation import InvalidSighting, validate_sighting
+from .views import InvalidQuery, Query, parse_query, sighting_json
+
+blueprint = Blueprint("api", __name__)
+csrf.exempt(blueprint)
+
+CSV_COLUMNS = ("count", "time", "location", "brightness", "units")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: object):
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+@blueprint.errorhandler(ApiError)
+def api_error(exc: ApiError):
+    return jsonify(error=exc.message, status=exc.status, **exc.extra), exc.status
+
+
+@blueprint.errorhandler(SpucError)
+def spuc_error(exc: SpucError):
+    return jsonify(error=exc.reason, status=exc.status, failure=type(exc).__name__), exc.status
+
+
+def _query() -> Query:
+    try:
+        return parse_query(request.args)
+    except InvalidQuery as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+@blueprint.get("/api/sightings")
+def list_sightings():
+    query = _query()
+    board = dashboard(backend.store().current(), query, backend.view_cache())
+    table = board.table
+    return jsonify(
+        total=table.total,
+        page=table.page,
+        per_page=table.per_page,
+        pages=table.pages,
+        sightings=[sighting_json(s) for s in table.rows],
+    )
+
+
+@blueprint.get("/api/summary")
+def summary():
+    board = dashboard(backend.store().current(), _query(), backend.view_cache())
+    return jsonify(board.summary.as_json())
+
+
+@blueprint.get("/sightings.csv")
+def sightings_csv():
+    query = _query()
+    rows = filtered(backend.store().current(), query.filter, backend.view_cache())
+    name = "unicorn_sightings_filtered.csv" if query.filter.active else "unicorn_sightings.csv"
+    return Response(
+        stream_with_context(_csv_chunks(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _csv_chunks(rows) -> Iterator[str]:
+    """RFC 4180: CRLF line ends, fields with commas, quotes or newlines quoted."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for start in range(0, len(rows), 2000):
+        writer.writerows(
+            (s.count, s.time.isoformat(sep=" "), s.location, s.raw_brightness, s.units)
+            for s in rows[start : start + 2000]
+        )
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@blueprint.post("/api/sightings")
+def create_sighting():
+    body = _json_object()
+    try:
+        sighting = validate_sighting(body.get("location"), _as_text(body.get("brightness")))
+    except InvalidSighting as exc:
+        raise ApiError(422, "The sighting is not valid.", fields=exc.errors) from None
+    submit_sighting(sighting, backend.client(), backend.store(), backend.settings())
+    recorded = {"location": sighting.location, "brightness": sighting.brightness}
+    try:
+        for s in reversed(backend.store().current().sightings[-50:]):
+            if s.location == sighting.location and s.raw_brightness == sighting.brightness:
+                recorded = sighting_json(s)
+                break
+    except SpucError:
+        pass  # recorded, but the export cannot show it: answer with what was sent
+    return jsonify(message="Unicorn sighting recorded!", sighting=recorded), 201
+
+
+def _as_text(value: object) -> object:
+    """Numbers in JSON are welcome as brightness; booleans are not numbers."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value) if isinstance(value, float) else str(value)
+    return value
+
+
+def _json_object() -> dict:
+    if not request.is_json:
+        raise ApiError(415, "Send the sighting as JSON with Content-Type: application/json.")
+    try:
+        body = json.loads(request.get_data(), object_pairs_hook=_no_duplicate_keys)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"The body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, 'The body must be a JSON object: {"location": ..., "brightness": ...}.')
+    return body
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [key for key, _ in pairs]
+    duplicated = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicated:
+        raise ValueError(f"duplicated keys {', '.join(duplicated)}")
+    return dict(pairs)
+
+
+@blueprint.get("/api/dashboard")
+def live_dashboard():
+    """The page's live parts, rendered on the server, for the auto-refresh script.
+
+    The ETag is a hash of the body, the same from every worker, so an unchanged
+    dashboard costs the browser a 304.
+    """
+    query = _query()
+    board = dashboard(backend.store().current(), query, backend.view_cache())
+    context = {"board": board, "query": query, "highlight_count": None}
+    response = jsonify(
+        summary_html=render_template("_summary.html", **context),
+        results_html=render_template("_results.html", **context),
+        total=board.summary.total,
+    )
+    response.cache_control.no_cache = True
+    response.add_etag()
+    return response.make_conditional(request)
+
+

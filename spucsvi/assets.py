@@ -1,0 +1,70 @@
+"""Static assets under content-addressed URLs, cacheable forever.
+
+Our own CSS and JS are served as /assets/<digest>/<file>, and plotly.js
+straight from the installed `plotly` package as /assets/plotly-<version>.min.js:
+a new release changes the URL, so browsers may keep each one for a year.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, send_file, send_from_directory, url_for
+from plotly.offline import get_plotlyjs_version
+from werkzeug.security import safe_join
+
+blueprint = Blueprint("assets", __name__)
+
+IMMUTABLE = 365 * 24 * 3600
+PLOTLY_VERSION = get_plotlyjs_version()
+
+
+@cache
+def digest(static_folder: str, filename: str) -> str:
+    """First 12 hex digits of the file's SHA-256; OSError when it is missing."""
+    path = safe_join(static_folder, filename)
+    if path is None:
+        raise FileNotFoundError(filename)
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+@blueprint.app_template_global()
+def asset_url(filename: str) -> str:
+    """The versioned URL of a file in static/."""
+    return url_for(
+        "assets.static_asset",
+        version=digest(current_app.static_folder, filename),
+        filename=filename,
+    )
+
+
+@blueprint.app_template_global()
+def plotly_url() -> str:
+    return url_for("assets.plotly_js", version=PLOTLY_VERSION)
+
+
+@blueprint.get("/assets/<version>/<path:filename>")
+def static_asset(version: str, filename: str):
+    folder = current_app.static_folder
+    try:
+        current = digest(folder, filename)
+    except OSError:
+        abort(404)
+    if version != current:
+        abort(404)
+    response = send_from_directory(folder, filename, max_age=IMMUTABLE)
+    response.cache_control.immutable = True
+    return response
+
+
+@blueprint.get("/assets/plotly-<version>.min.js")
+def plotly_js(version: str):
+    if version != PLOTLY_VERSION:
+        abort(404)
+    path = files("plotly") / "package_data" / "plotly.min.js"
+    response = send_file(str(path), mimetype="text/javascript", max_age=IMMUTABLE)
+    response.cache_control.immutable = True
+    return response

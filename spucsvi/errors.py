@@ -1,0 +1,66 @@
+"""Error pages: friendly HTML for pages, JSON for API paths, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    404: "There is no page at this address.",
+    405: "This address does not accept that kind of request.",
+    413: "That request is too large. A sighting needs only a location and a brightness.",
+    500: "Something went wrong on our side. The error has been logged.",
+}
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/-/")) or request.path in ("/healthz", "/readyz")
+
+
+def error_response(status: int, message: str) -> Response:
+    if wants_json():
+        body = jsonify(error=message, status=status)
+    else:
+        body = render_template("error.html", status=status, message=message)
+    return make_response(body, status)
+
+
+def handle_http_error(exc: HTTPException):
+    status = exc.code or 500
+    message = MESSAGES.get(status) or exc.description or "The request failed."
+    response = error_response(status, message)
+    if status == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def handle_csrf_error(exc: CSRFError):
+    """An expired or missing form token: show the form again with the values kept."""
+    if wants_json():
+        return error_response(400, "Missing or invalid CSRF token.")
+    from .pages import render_dashboard
+
+    values = {name: request.form.get(name, "") for name in ("location", "brightness")}
+    return render_dashboard(
+        values=values,
+        form_message="Your form had expired, so nothing was sent. Please check the values "
+        "and press the button again.",
+        status=400,
+    )
+
+
+def handle_unexpected_error(exc: Exception):
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return handle_http_error(InternalServerError())

@@ -1,0 +1,40 @@
+"""Liveness, readiness and what is running, for operators and orchestrators."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from . import __version__, backend
+from .spuc_client import SpucError
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz():
+    """Alive: answers without calling SPUC, so a SPUC outage never restarts us."""
+    return jsonify(status="ok")
+
+
+@blueprint.get("/readyz")
+def readyz():
+    """Ready only when SPUC answers and its export is enabled."""
+    spuc_url = backend.settings().spuc_url
+    try:
+        snapshot = backend.store().current()
+    except SpucError as exc:
+        return jsonify(status="unavailable", spuc_url=spuc_url, reason=exc.reason,
+                       failure=type(exc).__name__), 503
+    return jsonify(status="ready", spuc_url=spuc_url, sightings=len(snapshot.sightings))
+
+
+@blueprint.get("/-/info")
+def info():
+    settings = backend.settings()
+    return jsonify(
+        name="SPUCSVi",
+        version=__version__,
+        spuc_url=settings.spuc_url,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )

@@ -1,0 +1,102 @@
+"""The HTML pages: the dashboard and the sighting form on it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+
+from . import backend
+from .charts import unit_name
+from .dashboard import dashboard
+from .spuc_client import ExportDisabled, SpucError
+from .submission import submit_sighting
+from .validation import InvalidSighting, validate_sighting
+from .views import InvalidQuery, Query, parse_query
+
+blueprint = Blueprint("pages", __name__)
+blueprint.add_app_template_filter(unit_name, "unit_name")
+
+FIELDS = ("location", "brightness")
+
+
+@blueprint.get("/")
+def index():
+    try:
+        query = parse_query(request.args)
+    except InvalidQuery as exc:
+        return render_dashboard(Query(), query_error=str(exc), status=400)
+    return render_dashboard(query, highlight=session.pop("just_submitted", None))
+
+
+@blueprint.post("/sightings")
+@blueprint.post("/put_unicorn")  # the original SPUCSVi's form target
+def submit():
+    values = {name: request.form.get(name, "") for name in FIELDS}
+    duplicated = [name for name in FIELDS if len(request.form.getlist(name)) > 1]
+    try:
+        if duplicated:
+            raise InvalidSighting({name: "Please send this field only once." for name in duplicated})
+        sighting = validate_sighting(values["location"], values["brightness"])
+    except InvalidSighting as exc:
+        return render_dashboard(values=values, field_errors=exc.errors, status=422)
+    try:
+        submit_sighting(sighting, backend.client(), backend.store(), backend.settings())
+    except SpucError as exc:
+        return render_dashboard(values=values, submit_error=exc.reason, status=exc.status)
+    flash("Unicorn sighting recorded!", "success")
+    session["just_submitted"] = [sighting.location, sighting.brightness]
+    return redirect(url_for("pages.index"), code=303)
+
+
+def render_dashboard(
+    query: Query | None = None,
+    *,
+    values: dict[str, str] | None = None,
+    field_errors: dict[str, str] | None = None,
+    submit_error: str | None = None,
+    form_message: str | None = None,
+    query_error: str | None = None,
+    highlight: list[str] | None = None,
+    status: int = 200,
+):
+    """The dashboard with the form as the visitor left it.
+
+    When SPUC cannot give its records, the page still renders, with the form,
+    and the reason in a banner; a GET then answers 503.
+    """
+    query = query or Query()
+    data_error = export_disabled = None
+    board = None
+    try:
+        board = dashboard(backend.store().current(), query, backend.view_cache())
+    except ExportDisabled as exc:
+        export_disabled = exc.reason
+    except SpucError as exc:
+        data_error = exc.reason
+        if status == 200:
+            status = exc.status
+    html = render_template(
+        "index.html",
+        query=query,
+        board=board,
+        values=values or dict.fromkeys(FIELDS, ""),
+        field_errors=field_errors or {},
+        submit_error=submit_error,
+        form_message=form_message,
+        query_error=query_error,
+        data_error=data_error,
+        export_disabled=export_disabled,
+        highlight_count=highlighted_count(board, highlight),
+        spuc_url=backend.settings().spuc_url,
+    )
+    return html, status
+
+
+def highlighted_count(board, highlight: list[str] | None) -> int | None:
+    """The count of the newest sighting matching what this visitor just submitted."""
+    if board is None or not highlight:
+        return None
+    location, brightness = highlight
+    for s in board.table.rows if board.table.page == 1 else ():
+        if s.location == location and s.raw_brightness == brightness:
+            return s.count
+    return None

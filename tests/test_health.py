@@ -1,0 +1,51 @@
+"""Liveness, readiness and the info endpoint."""
+
+from conftest import make_app
+from fakes import closed_port_url
+
+from spucsvi.emulator import EmulatorServer
+
+
+def test_healthz_does_not_call_spuc(tmp_path):
+    client = make_app(closed_port_url(), tmp_path).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_ready_when_spuc_answers_with_export(client, spuc):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready", "spuc_url": spuc.url, "sightings": 0}
+
+
+def test_readyz_503_when_spuc_is_down(tmp_path):
+    url = closed_port_url()
+    response = make_app(url, tmp_path).test_client().get("/readyz")
+    body = response.get_json()
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+    assert body["failure"] == "SpucUnreachable"
+    assert body["reason"] == f"SPUC could not be reached at {url}. Is it running?"
+
+
+def test_readyz_503_when_export_is_disabled(tmp_path):
+    with EmulatorServer(tmp_path / "s.txt", export_enabled=False) as spuc:
+        response = make_app(spuc.url, tmp_path).test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["failure"] == "ExportDisabled"
+    assert "EXPORT=true" in response.get_json()["reason"]
+
+
+def test_info_names_version_and_spuc_url_without_secrets(client, spuc):
+    body = client.get("/-/info").get_json()
+    assert body["name"] == "SPUCSVi"
+    assert body["spuc_url"] == spuc.url
+    assert body["version"]
+    assert "test-secret" not in str(body)
+
+
+def test_unknown_api_path_answers_json(client):
+    response = client.get("/api/nothing")
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "There is no page at this address.", "status": 404}
