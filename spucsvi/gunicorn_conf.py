@@ -1,0 +1,37 @@
+"""gunicorn settings for SPUCSVi, shared by the top-level gunicorn.conf.py,
+the container image and `spucsvi serve` / `spucsvi demo`."""
+
+import os
+import secrets
+import sys
+
+from spucsvi.banner import banner
+from spucsvi.settings import SettingsError, from_env
+
+bind = os.environ.get("SPUCSVI_BIND", "0.0.0.0:8322")  # noqa: S104 - served in a container
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("SPUCSVI_THREADS", "4"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+control_socket_disable = True
+# Bounded request size: SPUC itself stops at 256 KB of headers.
+limit_request_line = 8190
+limit_request_fields = 100
+
+
+def on_starting(server):
+    """Once per server, before workers fork: check settings, share one secret, greet."""
+    try:
+        from_env()
+    except SettingsError as exc:
+        sys.exit(f"spucsvi: {exc}")
+    # Every worker must sign sessions and CSRF tokens with the same key.
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
+    host, _, port = str(server.cfg.bind[0]).rpartition(":")
+    shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "[::]", "") else host  # noqa: S104
+    print(banner(shown, int(port) if port.isdigit() else 8322), flush=True)
