@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_compress import Compress
 
 from . import settings as settings_module
 from .spuc_client import SpucClient
@@ -68,6 +69,14 @@ def configure_app(app: Flask, settings: settings_module.Settings, config: Mappin
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "text/csv",
+            "text/javascript",
+            "application/json",
+            "image/svg+xml",
+        ],
     )
     app.config.update({k: v for k, v in config.items() if k not in settings_module.ENV_NAMES})
     app.json.sort_keys = False
@@ -77,6 +86,7 @@ def register_extensions(app: Flask) -> None:
     from .security import csrf
 
     csrf.init_app(app)
+    Compress(app)
 
 
 def register_backend(app: Flask, settings: settings_module.Settings) -> None:
@@ -106,6 +116,8 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_response_headers(app: Flask) -> None:
-    from . import security
+    from . import logs, security
 
+    app.before_request(logs.assign_request_id)
+    app.after_request(logs.add_request_id_header)
     app.after_request(security.add_security_headers)

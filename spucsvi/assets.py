@@ -7,12 +7,22 @@ a new release changes the URL, so browsers may keep each one for a year.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_file, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    request,
+    send_file,
+    send_from_directory,
+    url_for,
+)
 from plotly.offline import get_plotlyjs_version
 from werkzeug.security import safe_join
 
@@ -20,6 +30,7 @@ blueprint = Blueprint("assets", __name__)
 
 IMMUTABLE = 365 * 24 * 3600
 PLOTLY_VERSION = get_plotlyjs_version()
+PLOTLY_PATH = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
 
 
 @cache
@@ -60,11 +71,24 @@ def static_asset(version: str, filename: str):
     return response
 
 
+@cache
+def plotly_gzip() -> bytes:
+    """plotly.js (4.8 MB) compressed once per process rather than once per request."""
+    return gzip.compress(PLOTLY_PATH.read_bytes(), compresslevel=9, mtime=0)
+
+
 @blueprint.get("/assets/plotly-<version>.min.js")
 def plotly_js(version: str):
     if version != PLOTLY_VERSION:
         abort(404)
-    path = files("plotly") / "package_data" / "plotly.min.js"
-    response = send_file(str(path), mimetype="text/javascript", max_age=IMMUTABLE)
+    if "gzip" in request.accept_encodings:
+        response = Response(plotly_gzip(), mimetype="text/javascript")
+        response.headers["Content-Encoding"] = "gzip"
+        response.vary.add("Accept-Encoding")
+        response.set_etag(f"plotly-{PLOTLY_VERSION}-gzip")
+        response.cache_control.public = True
+        response.cache_control.max_age = IMMUTABLE
+    else:
+        response = send_file(str(PLOTLY_PATH), mimetype="text/javascript", max_age=IMMUTABLE)
     response.cache_control.immutable = True
-    return response
+    return response.make_conditional(request)
