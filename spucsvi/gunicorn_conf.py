@@ -1,11 +1,13 @@
 """gunicorn settings for SPUCSVi, shared by the top-level gunicorn.conf.py,
 the container image and `spucsvi serve` / `spucsvi demo`."""
 
+import logging.config
 import os
 import secrets
 import sys
 
 from spucsvi.banner import banner
+from spucsvi.logs import ACCESS_LOG_FORMAT, logging_config
 from spucsvi.settings import SettingsError, from_env
 
 bind = os.environ.get("SPUCSVI_BIND", "0.0.0.0:8322")  # noqa: S104 - served in a container
@@ -17,7 +19,7 @@ graceful_timeout = 10
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+access_log_format = ACCESS_LOG_FORMAT
 control_socket_disable = True
 # Bounded request size: SPUC itself stops at 256 KB of headers.
 limit_request_line = 8190
@@ -30,6 +32,7 @@ def on_starting(server):
         from_env()
     except SettingsError as exc:
         sys.exit(f"spucsvi: {exc}")
+    logging.config.dictConfig(logging_config())
     # Every worker must sign sessions and CSRF tokens with the same key.
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     host, _, port = str(server.cfg.bind[0]).rpartition(":")

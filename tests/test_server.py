@@ -1,6 +1,7 @@
 """gunicorn serves the app with the project's settings; the banner appears once."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -90,7 +91,9 @@ def test_gunicorn_reads_the_top_level_config(tmp_path):
     finally:
         output = stop(process)
     assert output.count("SPUC Super Visualizer serving on localhost:") == 1
-    assert '"GET / HTTP/1.1" 503' in output  # the access log goes to stdout
+    # The access log goes to stdout, one key=value line per request with its request id.
+    assert re.search(r'request="GET / HTTP/1.1" status=503 .* request_id=[0-9a-f]{32} ', output)
+    assert re.search(r"level=INFO logger=spucsvi request_id=- SPUCSVi .* using SPUC at", output)
 
 
 @pytest.mark.parametrize(
