@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
 
 from . import backend
-from .dashboard import dashboard, filtered
+from .dashboard import dashboard, matching
 from .security import csrf
 from .spuc_client import SpucError
 from .submission import submit_sighting
@@ -73,7 +73,7 @@ def summary():
 @blueprint.get("/sightings.csv")
 def sightings_csv():
     query = _query()
-    rows = filtered(backend.store().current(), query.filter, backend.view_cache())
+    rows, _ = matching(backend.store().current(), query.filter, backend.view_cache())
     name = "unicorn_sightings_filtered.csv" if query.filter.active else "unicorn_sightings.csv"
     return Response(
         stream_with_context(_csv_chunks(rows)),

@@ -12,10 +12,13 @@ bucket's lowest and highest point so peaks and troughs survive.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from html import escape
 
+from .aggregates import Aggregates
 from .records import UNIT_NAMES, Sighting
 
 PURPLE = "#7b2cbf"
@@ -66,35 +69,45 @@ def _figure(traces: list[dict], layout: dict, *, reduced_from: int | None = None
     return figure
 
 
-def extremes_per_bucket(indexes: int, values: Sequence[float], limit: int) -> list[int]:
-    """Indexes to draw: all when few, else each bucket's lowest and highest point.
+def reduced_indexes(aggregates: Aggregates, limit: int = MAX_TIME_POINTS) -> list[int]:
+    """Indexes of the numeric sightings to draw: all when few, else per time bucket
+    its lowest and highest point, so peaks and troughs survive.
 
     Buckets are runs of consecutive sightings, so the result stays in time order.
+    With many sightings they are runs of the aggregates' chunks, whose extremes
+    are kept as they arrive: the cost follows the number of chunks, not sightings.
     """
-    if indexes <= limit:
-        return list(range(indexes))
+    numeric = aggregates.numeric
+    total = len(numeric)
+    if total <= limit:
+        return list(range(total))
     buckets = limit // 2
+    lows, highs = aggregates.chunk_lows, aggregates.chunk_highs
+    if len(lows) < buckets:
+        lows = highs = tuple((s.brightness, i) for i, s in enumerate(numeric))  # type: ignore[misc]
     keep: list[int] = []
     for bucket in range(buckets):
-        start = bucket * indexes // buckets
-        stop = (bucket + 1) * indexes // buckets
-        low = min(range(start, stop), key=values.__getitem__)
-        high = max(range(start, stop), key=values.__getitem__)
-        keep.extend(sorted({low, high}))
+        start, stop = bucket * len(lows) // buckets, (bucket + 1) * len(lows) // buckets
+        low, high = min(lows[start:stop])[1], max(highs[start:stop])[1]
+        keep.extend((low, high) if low < high else (high, low) if high < low else (low,))
     return keep
 
 
-def brightness_over_time(sightings: Sequence[Sighting], units: Sequence[str]) -> dict:
+@lru_cache(maxsize=4096)
+def hover_text(location: str) -> str:
+    """Plotly renders a few HTML tags in hover text: escape what SPUC stored."""
+    return escape(location)
+
+
+def brightness_over_time(aggregates: Aggregates, units: Sequence[str]) -> dict:
     """Brightness against time, a unicorn per sighting, location and time on hover."""
-    plotted = [s for s in sightings if s.brightness is not None]
-    keep = extremes_per_bucket(len(plotted), [s.brightness for s in plotted], MAX_TIME_POINTS)
-    shown = [plotted[i] for i in keep]
+    plotted = aggregates.numeric
+    shown = [plotted[i] for i in reduced_indexes(aggregates)]
     trace = {
         "type": "scatter",
         "x": [s.time.isoformat(sep=" ") for s in shown],
         "y": [s.brightness for s in shown],
-        # Plotly renders a few HTML tags in hover text: escape what SPUC stored.
-        "customdata": [[escape(s.location), s.units] for s in shown],
+        "customdata": [[hover_text(s.location), s.units] for s in shown],
         "hovertemplate": (
             "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>"
             "Brightness %{y} %{customdata[1]}<extra></extra>"
@@ -152,12 +165,12 @@ def cumulative_over_time(sightings: Sequence[Sighting]) -> dict:
     return _figure([trace], layout, reduced_from=total if step > 1 else None)
 
 
-def per_location(sightings: Sequence[Sighting]) -> dict:
+def per_location(locations: Counter) -> dict:
     """Sightings per location: the top 15, the rest together as 'other'."""
-    counts = Counter(s.location for s in sightings).most_common()
+    counts = locations.most_common()
     top = counts[:TOP_LOCATIONS]
     rest = sum(n for _, n in counts[TOP_LOCATIONS:])
-    labels = [escape(name) for name, _ in top]
+    labels = [hover_text(name) for name, _ in top]
     values = [n for _, n in top]
     if rest:
         labels.append(f"other ({len(counts) - TOP_LOCATIONS} locations)")
@@ -178,14 +191,17 @@ def per_location(sightings: Sequence[Sighting]) -> dict:
     return _figure([trace], layout)
 
 
-def brightness_histogram(sightings: Sequence[Sighting], units: Sequence[str]) -> dict:
-    """How often each brightness occurs, binned on the server so the page stays light."""
-    values = [s.brightness for s in sightings if s.brightness is not None]
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+def brightness_histogram(sorted_brightness: Sequence[float], units: Sequence[str]) -> dict:
+    """How often each brightness occurs, binned on the server so the page stays light.
+
+    Bins are [edge, next edge), the last one closed; counted by bisection of the
+    sorted values, so the cost does not grow with the number of sightings.
+    """
+    low, high = (sorted_brightness[0], sorted_brightness[-1]) if sorted_brightness else (0.0, 1.0)
     width = (high - low) / HISTOGRAM_BINS if high > low else 1.0
-    counts = [0] * HISTOGRAM_BINS
-    for value in values:
-        counts[min(int((value - low) / width), HISTOGRAM_BINS - 1)] += 1
+    edges = [bisect.bisect_left(sorted_brightness, low + i * width) for i in range(HISTOGRAM_BINS)]
+    edges.append(len(sorted_brightness))
+    counts = [edges[i + 1] - edges[i] for i in range(HISTOGRAM_BINS)]
     trace = {
         "type": "bar",
         "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],

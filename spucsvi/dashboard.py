@@ -7,15 +7,27 @@ The page, the live-refresh JSON and the API all come through here, so each
 from __future__ import annotations
 
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import orjson
+from markupsafe import Markup
+
 from . import charts
+from .aggregates import Aggregates
 from .records import Sighting
 from .store import Snapshot
-from .views import Query, SightingFilter, Summary, TablePage, sort_sightings, summarise, table_page
+from .views import (
+    Query,
+    SightingFilter,
+    Summary,
+    TablePage,
+    sort_sightings,
+    summary_of,
+    table_page,
+)
 
 T = TypeVar("T")
 
@@ -46,49 +58,94 @@ class ViewCache:
 class Dashboard:
     summary: Summary
     figures: dict[str, dict]
+    # The same figures as HTML-safe JSON, serialised once per data version and filter.
+    figures_json: dict[str, Markup]
     table: TablePage
     all_locations: tuple[str, ...]
     unfiltered_total: int
 
 
-def location_choices(sightings: Sequence[Sighting]) -> tuple[str, ...]:
-    """Every location present, most sighted first, for the filter."""
-    return tuple(name for name, _ in Counter(s.location for s in sightings).most_common())
-
-
-def build_figures(sightings: Sequence[Sighting], units: Sequence[str]) -> dict[str, dict]:
+def build_figures(
+    sightings: Sequence[Sighting], aggregates: Aggregates, units: Sequence[str]
+) -> dict[str, dict]:
     return {
-        "brightness-chart": charts.brightness_over_time(sightings, units),
+        "brightness-chart": charts.brightness_over_time(aggregates, units),
         "cumulative-chart": charts.cumulative_over_time(sightings),
-        "locations-chart": charts.per_location(sightings),
-        "histogram-chart": charts.brightness_histogram(sightings, units),
+        "locations-chart": charts.per_location(aggregates.locations),
+        "histogram-chart": charts.brightness_histogram(aggregates.sorted_brightness, units),
     }
 
 
+def html_safe_json(value: object) -> Markup:
+    """JSON for a <script type="application/json"> element, as Jinja's |tojson
+    escapes it, but serialised by orjson (several times faster on large figures)."""
+    text = orjson.dumps(value).decode()
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return Markup(text)
+
+
+class ArrivalOrder(Sequence[Sighting]):
+    """Sightings in arrival order, or its reverse, without copying them."""
+
+    def __init__(self, sightings: Sequence[Sighting], descending: bool):
+        self._sightings = sightings
+        self._descending = descending
+
+    def __len__(self) -> int:
+        return len(self._sightings)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        return self._sightings[len(self) - 1 - index if self._descending else index]
+
+
 def dashboard(snapshot: Snapshot, query: Query, cache: ViewCache) -> Dashboard:
+    """Summary, figures and table for this snapshot and query.
+
+    Without a filter, everything comes from the store's running aggregates, so
+    a new sighting costs work in proportion to what is new, not to history.
+    """
     version = snapshot.version
-    sightings = snapshot.sightings
+    sightings_filter = query.filter
 
-    def matching() -> Sequence[Sighting]:
-        return cache.get((version, "filter", query.filter), lambda: query.filter.apply(sightings))
+    def overview() -> tuple[Summary, dict[str, dict], dict[str, Markup]]:
+        chosen, aggregates = matching(snapshot, sightings_filter, cache)
+        summary = summary_of(aggregates, snapshot.skipped)
+        figures = build_figures(chosen, aggregates, summary.units)
+        return summary, figures, {key: html_safe_json(f) for key, f in figures.items()}
 
-    def overview() -> tuple[Summary, dict[str, dict]]:
-        chosen = matching()
-        summary = summarise(chosen, snapshot.skipped)
-        return summary, build_figures(chosen, summary.units)
+    def ordered() -> Sequence[Sighting]:
+        chosen, aggregates = matching(snapshot, sightings_filter, cache)
+        if query.table.sort == "time" and aggregates.time_sorted:
+            return ArrivalOrder(chosen, query.table.descending)
+        return sort_sightings(chosen, query.table)
 
-    summary, figures = cache.get((version, "overview", query.filter), overview)
-    ordered = cache.get(
-        (version, "sorted", query.filter, query.table.sort, query.table.descending),
-        lambda: sort_sightings(matching(), query.table),
+    summary, figures, figures_json = cache.get((version, "overview", sightings_filter), overview)
+    rows = cache.get(
+        (version, "sorted", sightings_filter, query.table.sort, query.table.descending), ordered
     )
-    choices = cache.get((version, "locations"), lambda: location_choices(sightings))
-    return Dashboard(summary, figures, table_page(ordered, query.table), choices, len(sightings))
-
-
-def filtered(snapshot: Snapshot, sighting_filter: SightingFilter, cache: ViewCache):
-    """The matching sightings in arrival order (for the CSV export)."""
-    return cache.get(
-        (snapshot.version, "filter", sighting_filter),
-        lambda: sighting_filter.apply(snapshot.sightings),
+    choices = cache.get(
+        (version, "locations"),
+        lambda: tuple(name for name, _ in snapshot.aggregates.locations.most_common()),
     )
+    return Dashboard(
+        summary, figures, figures_json, table_page(rows, query.table), choices, len(snapshot.sightings)
+    )
+
+
+def matching(
+    snapshot: Snapshot, sightings_filter: SightingFilter, cache: ViewCache
+) -> tuple[Sequence[Sighting], Aggregates]:
+    """The sightings a filter keeps, in arrival order, with their aggregates."""
+    if not sightings_filter.active:
+        return snapshot.sightings, snapshot.aggregates
+
+    def compute() -> tuple[Sequence[Sighting], Aggregates]:
+        chosen = sightings_filter.apply(snapshot.sightings)
+        return chosen, Aggregates.of(chosen)
+
+    return cache.get((snapshot.version, "matching", sightings_filter), compute)

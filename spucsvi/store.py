@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .aggregates import Aggregates
 from .records import Sighting, parse_lines
 from .spuc_client import ExportResponse, SpucClient, SpucError
 
@@ -28,6 +29,7 @@ class Snapshot:
     sightings: tuple[Sighting, ...] = ()
     skipped: int = 0
     version: int = 0
+    aggregates: Aggregates = field(default_factory=Aggregates)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class _ExportState:
     tail: bytes = b""
     sightings: list[Sighting] = field(default_factory=list)
     skipped: int = 0
+    aggregates: Aggregates = field(default_factory=Aggregates)
 
 
 class SightingsStore:
@@ -93,7 +96,10 @@ class SightingsStore:
         if changed:
             state = self._state
             self._snapshot = Snapshot(
-                tuple(state.sightings), state.skipped, self._snapshot.version + 1
+                tuple(state.sightings),
+                state.skipped,
+                self._snapshot.version + 1,
+                state.aggregates,
             )
 
     def _fetch(self) -> bool:
@@ -137,6 +143,7 @@ class SightingsStore:
         complete = data[:end]
         sightings, skipped = parse_lines(complete.decode("utf-8", "replace").split("\n")[:-1])
         state.sightings.extend(sightings)
+        state.aggregates = state.aggregates.extended(sightings)
         state.skipped += skipped
         state.consumed += end
         state.tail = (state.tail + complete)[-OVERLAP_BYTES:]

@@ -6,7 +6,6 @@ API and the CSV export all see the same numbers for the same URL.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -14,6 +13,7 @@ from math import ceil
 
 from werkzeug.datastructures import MultiDict
 
+from .aggregates import Aggregates
 from .records import Sighting
 
 DEFAULT_PER_PAGE = 15
@@ -167,19 +167,18 @@ class Summary:
 
 def summarise(sightings: Sequence[Sighting], skipped: int = 0) -> Summary:
     """The numbers of the summary strip, always over every matching record."""
-    numbers = [s.brightness for s in sightings if s.brightness is not None]
-    brightest = None
-    for s in sightings:
-        if s.brightness is not None and (brightest is None or s.brightness > brightest.brightness):
-            brightest = s
+    return summary_of(Aggregates.of(sightings), skipped)
+
+
+def summary_of(aggregates: Aggregates, skipped: int = 0) -> Summary:
     return Summary(
-        total=len(sightings),
-        latest=sightings[-1] if sightings else None,
-        brightest=brightest,
-        mean_brightness=statistics.fmean(numbers) if numbers else None,
-        median_brightness=statistics.median(numbers) if numbers else None,
-        locations=len({s.location for s in sightings}),
-        units=tuple(sorted({s.units for s in sightings})),
+        total=aggregates.count,
+        latest=aggregates.last,
+        brightest=aggregates.brightest,
+        mean_brightness=aggregates.mean_brightness,
+        median_brightness=aggregates.median_brightness,
+        locations=len(aggregates.locations),
+        units=tuple(sorted(aggregates.units)),
         skipped=skipped,
     )
 
