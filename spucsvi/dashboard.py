@@ -33,25 +33,36 @@ T = TypeVar("T")
 
 
 class ViewCache:
-    """A small thread-safe LRU; keys include the data version, so stale entries age out."""
+    """A small thread-safe LRU of derived views for the newest data version.
+
+    Entries of older versions are dropped as soon as a newer one is stored:
+    no view asks for them again, and each can hold full figures.
+    """
 
     def __init__(self, size: int = 64):
         self._size = size
+        self._version = -1
         self._entries: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def get(self, version: int, key: Hashable, compute: Callable[[], T]) -> T:
         with self._lock:
-            if key in self._entries:
+            if version == self._version and key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]  # type: ignore[return-value]
         value = compute()
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            if version > self._version:
+                self._entries.clear()
+                self._version = version
+            if version == self._version:
+                self._entries[key] = value
+                while len(self._entries) > self._size:
+                    self._entries.popitem(last=False)
         return value
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(frozen=True)
@@ -124,12 +135,13 @@ def dashboard(snapshot: Snapshot, query: Query, cache: ViewCache) -> Dashboard:
             return ArrivalOrder(chosen, query.table.descending)
         return sort_sightings(chosen, query.table)
 
-    summary, figures, figures_json = cache.get((version, "overview", sightings_filter), overview)
+    summary, figures, figures_json = cache.get(version, ("overview", sightings_filter), overview)
     rows = cache.get(
-        (version, "sorted", sightings_filter, query.table.sort, query.table.descending), ordered
+        version, ("sorted", sightings_filter, query.table.sort, query.table.descending), ordered
     )
     choices = cache.get(
-        (version, "locations"),
+        version,
+        "locations",
         lambda: tuple(name for name, _ in snapshot.aggregates.locations.most_common()),
     )
     return Dashboard(
@@ -148,4 +160,4 @@ def matching(
         chosen = sightings_filter.apply(snapshot.sightings)
         return chosen, Aggregates.of(chosen)
 
-    return cache.get((snapshot.version, "matching", sightings_filter), compute)
+    return cache.get(snapshot.version, ("matching", sightings_filter), compute)
