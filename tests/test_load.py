@@ -1,0 +1,430 @@
+"""Under concurrent load, SPUCSVi loses no sighting, although SPUC would.
+
+SPUC (and its faithful emulator) loses records when concurrent PUTs arrive
+while its file does not exist yet: every thread that saw the file missing
+opens it with "w" and truncates what the others wrote (SPUC.md). SPUCSVi
+sends submissions one at a time across all its workers (spucsvi/submission.py).
+
+- the gunicorn test: 2 workers x 4 threads, 8 concurrent browsers, 200
+  submissions with tricky locations, SPUC's file missing at the start: the
+  file holds exactly those 200, byte for byte, counted 1..200;
+- the control: the same kind of burst sent straight to the emulator loses
+  or duplicates records, so the race is real and the test above means something;
+- in-process, without gunicorn: the same scenario with SPUCSVi's lock
+  swapped for a no-op loses records, and with the lock it does not, so the
+  lock is what makes the difference.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import make_app
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+import spucsvi.submission
+from spucsvi.emulator import EmulatorServer
+
+pytestmark = pytest.mark.slow
+
+HEADER = b"count,time,location,brightness,units\n"
+WRITE_DELAY = 0.02  # widens SPUC's race window: concurrent first writes truncate each other
+CLIENTS = 8
+SUBMISSIONS = 200
+REQUEST_TIMEOUT = 10
+TEST_BUDGET = 90  # seconds, for the whole gunicorn test
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# Each location is unique (it carries its number) and most carry something
+# that a careless encoder or parser would get wrong.
+_LOCATION_TEMPLATES = (
+    "moon, crater {i}",
+    "Tom & Jerry's barn #{i}",
+    "1+1=2 lane {i}",
+    "ünïcörn fjord {i} — 🦄",
+    '"quoted" meadow {i}',
+    "a,b,,c {i}",
+    "100% sure? yes! {i}",
+    "semi;colon=key/slash\\back {i}",
+    "日本 富士山 {i}",
+    "<b>tag</b> &amp; {i}",
+    "plain place {i}",
+    "it's \"both\" ' and \" {i}",
+    "%2C not a comma {i}",
+    "tab\u00a0nbsp {i}",
+)
+
+
+def tricky_location(i: int) -> str:
+    return _LOCATION_TEMPLATES[i % len(_LOCATION_TEMPLATES)].format(i=i)
+
+
+def sightings(n: int) -> list[tuple[str, str]]:
+    """n unique (location, brightness) pairs."""
+    return [(tricky_location(i), str(i) if i % 3 else f"{i}.5") for i in range(n)]
+
+
+# --- SPUC's file -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Record:
+    count: bytes
+    time: bytes
+    location: bytes
+    brightness: bytes
+    units: bytes
+
+
+def read_records(data: bytes) -> tuple[list[Record], list[bytes]]:
+    """SPUC's file as records, and the lines that are not records.
+
+    Lines are unquoted: count and time are the first two fields, brightness
+    and units the last two, the location is everything in between (it may
+    hold commas). The header must open the file and appear nowhere else;
+    when racing writers truncate each other, leftovers of overwritten lines
+    show up as broken lines.
+    """
+    assert data.startswith(HEADER), data[:200]
+    records, broken = [], []
+    for line in data[len(HEADER) :].split(b"\n"):
+        fields = line.split(b",")
+        if len(fields) < 5 or not fields[0].isdigit() or line + b"\n" == HEADER:
+            broken.append(line)
+            continue
+        records.append(
+            Record(fields[0], fields[1], b",".join(fields[2:-2]), fields[-2], fields[-1])
+        )
+    if broken[-1:] == [b""]:  # after the final newline
+        broken.pop()
+    return records, broken
+
+
+def assert_holds_exactly(data_file: Path, sent: list[tuple[str, str]]) -> None:
+    """The file holds each sent sighting once, byte-exact, counted 1..N in order."""
+    data = data_file.read_bytes()
+    assert data.endswith(b"\n"), data[-200:]
+    assert data.count(HEADER) == 1
+    records, broken = read_records(data)
+    assert broken == []
+    assert len(records) == len(sent)
+    assert [r.count for r in records] == [str(n).encode() for n in range(1, len(sent) + 1)]
+    for record in records:
+        datetime.fromisoformat(record.time.decode("ascii"))
+        assert record.units == b"iuhc"
+    got = Counter((r.location, r.brightness) for r in records)
+    want = Counter((loc.encode("utf-8"), bright.encode("utf-8")) for loc, bright in sent)
+    assert got == want, (
+        f"missing: {list((want - got).elements())[:5]}, "
+        f"unexpected: {list((got - want).elements())[:5]}"
+    )
+
+
+def is_clean(data_file: Path, sent: list[tuple[str, str]]) -> bool:
+    """Whether the file is a clean 1..N holding every sent location once."""
+    if not data_file.exists():
+        return False
+    data = data_file.read_bytes()
+    if not data.startswith(HEADER):
+        return False
+    records, broken = read_records(data)
+    counts = [r.count for r in records]
+    locations = Counter(r.location for r in records)
+    return (
+        not broken
+        and counts == [str(n).encode() for n in range(1, len(sent) + 1)]
+        and locations == Counter(loc.encode("utf-8") for loc, _ in sent)
+    )
+
+
+# --- driving SPUCSVi like 8 browsers -----------------------------------------
+
+
+def submit_concurrently(
+    url: str, sent: list[tuple[str, str]], *, clients: int = CLIENTS, deadline: float
+) -> list[int | str]:
+    """Each client: its own session, GET / for the CSRF token and cookie, then
+    POST its share of `sent` to /sightings; all clients start together.
+
+    Returns one status code (or exception text) per submission, in `sent`'s order.
+    """
+    results: list[int | str] = ["not sent"] * len(sent)
+    barrier = threading.Barrier(clients)
+
+    def client(k: int) -> None:
+        with requests.Session() as browser:
+            with browser.get(f"{url}/", timeout=REQUEST_TIMEOUT) as page:
+                assert page.status_code == 200, page.status_code
+                match = CSRF.search(page.text)
+            assert match, "the form carries no CSRF token"
+            token = match.group(1)
+            barrier.wait(timeout=REQUEST_TIMEOUT)
+            for i in range(k, len(sent), clients):
+                if time.monotonic() > deadline:
+                    return
+                location, brightness = sent[i]
+                form = {"location": location, "brightness": brightness, "csrf_token": token}
+                try:
+                    with browser.post(
+                        f"{url}/sightings", data=form, allow_redirects=False,
+                        timeout=REQUEST_TIMEOUT,
+                    ) as answer:
+                        results[i] = answer.status_code
+                except requests.RequestException as exc:
+                    results[i] = f"{type(exc).__name__}: {exc}"
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        futures = [pool.submit(client, k) for k in range(clients)]
+        for future in futures:
+            future.result(timeout=max(1.0, deadline - time.monotonic() + REQUEST_TIMEOUT))
+    return results
+
+
+# --- SPUCSVi under gunicorn, as a subprocess ---------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def workers(self) -> list[int]:
+        """The master's children: /proc/<pid>/task/*/children, else a /proc scan."""
+        pid = self.process.pid
+        try:
+            return sorted(
+                int(child)
+                for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()
+            )
+        except OSError:
+            pass
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    children.append(int(stat.parent.name))
+        return sorted(children)
+
+
+def cpu_ticks(pid: int) -> int:
+    """User plus system CPU time of a process, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_for_health(served: Served, workers: int, seconds: float = 30) -> None:
+    """/healthz answers, and every worker has loaded the app (each logs
+    "using SPUC at" once it has), so that connections spread over all of them."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            raise AssertionError(
+                f"gunicorn exited with {served.process.returncode}:\n{served.output()[-4000:]}"
+            )
+        try:
+            with requests.get(f"{served.url}/healthz", timeout=1) as response:
+                if (
+                    response.status_code == 200
+                    and len(served.workers()) == workers
+                    and served.output().count("using SPUC at") >= workers
+                ):
+                    time.sleep(0.2)  # from "app loaded" to accepting connections
+                    return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(
+        f"{served.url}: not {workers} workers up in {seconds} s:\n{served.output()[-4000:]}"
+    )
+
+
+def stop_gunicorn(process: subprocess.Popen, grace: float = 20) -> None:
+    """SIGTERM the master and wait (gunicorn's graceful_timeout is 10 s); on
+    timeout SIGKILL its whole process group (the master and its workers,
+    which run in the session started for them) and reap the master."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        # Still unreaped, so the group id is still this master's.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def spucsvi_under_gunicorn(
+    workdir: Path, spuc_url: str, lock: Path, *, workers: int = 2, threads: int = 4
+) -> Iterator[Served]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SPUC_URL": spuc_url,
+        "WEB_CONCURRENCY": str(workers),
+        "SPUCSVI_THREADS": str(threads),
+        "SPUCSVI_SUBMIT_LOCK": str(lock),
+    }
+    for name in ("SPUC_HOST", "SPUCSVI_BIND", "SECRET_KEY"):
+        env.pop(name, None)
+    log = workdir / "gunicorn.log"
+    # The access log goes to a file, not a pipe: a pipe nobody reads would
+    # fill up and block the workers mid-test.
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603 - fixed arguments: this interpreter
+            [sys.executable, "-m", "spucsvi", "serve", "--bind", f"127.0.0.1:{port}"],
+            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    served = Served(f"http://127.0.0.1:{port}", process, log)
+    try:
+        wait_for_health(served, workers)
+        yield served
+    finally:
+        stop_gunicorn(process)
+
+
+def test_gunicorn_loses_no_sighting_under_concurrent_submissions(tmp_path):
+    started = time.monotonic()
+    deadline = started + TEST_BUDGET - 20  # leaves time to stop gunicorn and check
+    data_file = tmp_path / "spuc" / "unicorn_sightings.txt"
+    sent = sightings(SUBMISSIONS)
+    with EmulatorServer(data_file, write_delay=WRITE_DELAY) as spuc:
+        assert not data_file.exists()
+        with spucsvi_under_gunicorn(tmp_path, spuc.url, tmp_path / "submit.lock") as served:
+            workers = served.workers()
+            before = {pid: cpu_ticks(pid) for pid in workers}
+            results = submit_concurrently(served.url, sent, deadline=deadline)
+            busy = {pid: cpu_ticks(pid) - before[pid] for pid in workers}
+        output = served.output()
+    assert served.process.returncode == 0, output[-4000:]
+    assert Counter(results) == {303: SUBMISSIONS}, [r for r in results if r != 303][:5]
+    assert_holds_exactly(data_file, sent)
+    assert "Traceback" not in output, output[-4000:]
+    # Both workers served a share (an idle one uses next to no CPU), so the
+    # lock was tested across processes, not only across threads of one.
+    assert len(busy) == 2 and min(busy.values()) >= 5, busy
+    assert time.monotonic() - started < TEST_BUDGET
+
+
+# --- the control: straight at the emulator, the race loses records -----------
+
+
+def test_control_concurrent_puts_straight_at_spuc_lose_records(tmp_path):
+    """16 PUTs from 8 threads released together, no file yet: not a clean 1..16.
+
+    Each thread first opens a keep-alive connection (GET /export, which does
+    not create the file), so after the barrier the 8 first PUTs reach SPUC
+    within a millisecond or so, far inside the 20 ms window: every one of
+    them sees no file, and each truncates what the others wrote.
+    """
+    data_file = tmp_path / "spuc" / "unicorn_sightings.txt"
+    sent = sightings(16)
+    barrier = threading.Barrier(CLIENTS)
+
+    def client(k: int, url: str) -> list[int]:
+        statuses = []
+        with requests.Session() as session:
+            with session.get(f"{url}/export", timeout=REQUEST_TIMEOUT) as warm:
+                assert warm.json() == {"message": "No unicorn sightings yet!"}
+            barrier.wait(timeout=REQUEST_TIMEOUT)
+            for location, brightness in sent[k::CLIENTS]:
+                with session.put(
+                    f"{url}/unicorn_spotted",
+                    params={"location": location, "brightness": brightness},
+                    timeout=REQUEST_TIMEOUT,
+                ) as answer:
+                    statuses.append(answer.status_code)
+        return statuses
+
+    with EmulatorServer(data_file, write_delay=WRITE_DELAY) as spuc:
+        assert not data_file.exists()
+        with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+            futures = [pool.submit(client, k, spuc.url) for k in range(CLIENTS)]
+            statuses = [s for future in futures for s in future.result(timeout=60)]
+    # SPUC says yes to every one of them...
+    assert statuses == [200] * len(sent)
+    # ...and yet they are not all there, counted 1..16.
+    assert not is_clean(data_file, sent), data_file.read_text(encoding="utf-8")
+
+
+# --- in-process, without gunicorn: the lock is what makes the difference ------
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@contextlib.contextmanager
+def spucsvi_in_process(app) -> Iterator[str]:
+    """The app on werkzeug's threaded server: one process, a thread per request."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+class _NoLock:
+    """Stands in for filelock.FileLock: no protection at all."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+@pytest.mark.parametrize("protected", [True, False], ids=["with-lock", "without-lock"])
+def test_in_process_the_submit_lock_is_what_prevents_the_loss(protected, tmp_path, monkeypatch):
+    if not protected:
+        monkeypatch.setattr(spucsvi.submission, "FileLock", _NoLock)
+    data_file = tmp_path / "spuc" / "unicorn_sightings.txt"
+    sent = sightings(48)
+    with EmulatorServer(data_file, write_delay=WRITE_DELAY) as spuc:
+        app = make_app(spuc.url, tmp_path, SPUC_READ_TIMEOUT="10")
+        with spucsvi_in_process(app) as url:
+            results = submit_concurrently(url, sent, deadline=time.monotonic() + 60)
+        app.extensions["spuc_client"].close()
+    assert Counter(results) == {303: len(sent)}
+    if protected:
+        assert_holds_exactly(data_file, sent)
+    else:
+        assert not is_clean(data_file, sent), data_file.read_text(encoding="utf-8")
