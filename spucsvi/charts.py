@@ -58,11 +58,20 @@ def _layout(**extra) -> dict:
     return layout
 
 
+def _count_axis(title: str, largest: int) -> dict:
+    """An axis of whole numbers: no 0.5 sightings on small counts."""
+    axis = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
+    if largest <= 10:
+        axis["dtick"] = 1
+    return axis
+
+
 def _figure(traces: list[dict], layout: dict, *, reduced_from: int | None = None) -> dict:
     figure = {
         "data": traces,
         "layout": layout,
-        "config": {"responsive": True, "displaylogo": False},
+        # No "share to Chart Studio" button: it would send the data off this machine.
+        "config": {"responsive": True, "displaylogo": False, "showSendToCloud": False},
     }
     if reduced_from is not None:
         figure["reduced_from"] = reduced_from
@@ -108,6 +117,7 @@ def brightness_over_time(aggregates: Aggregates, units: Sequence[str]) -> dict:
         "x": [s.time.isoformat(sep=" ") for s in shown],
         "y": [s.brightness for s in shown],
         "customdata": [[hover_text(s.location), s.units] for s in shown],
+        "cliponaxis": False,
         "hovertemplate": (
             "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>"
             "Brightness %{y} %{customdata[1]}<extra></extra>"
@@ -160,7 +170,7 @@ def cumulative_over_time(sightings: Sequence[Sighting]) -> dict:
     }
     layout = _layout(
         xaxis={"title": {"text": "Time"}, "type": "date"},
-        yaxis={"title": {"text": "Sightings so far"}, "rangemode": "tozero"},
+        yaxis=_count_axis("Sightings so far", total),
     )
     return _figure([trace], layout, reduced_from=total if step > 1 else None)
 
@@ -184,8 +194,8 @@ def per_location(locations: Counter) -> dict:
         "hovertemplate": "%{y}: %{x} sightings<extra></extra>",
     }
     layout = _layout(
-        xaxis={"title": {"text": "Sightings"}, "rangemode": "tozero"},
-        yaxis={"automargin": True, "type": "category"},
+        xaxis=_count_axis("Sightings", max(values, default=0)),
+        yaxis={"automargin": True, "type": "category", "dtick": 1, "tickfont": {"size": 11}},
         margin={"l": 20, "r": 20, "t": 20, "b": 60},
     )
     return _figure([trace], layout)
@@ -213,7 +223,7 @@ def brightness_histogram(sorted_brightness: Sequence[float], units: Sequence[str
     }
     layout = _layout(
         xaxis={"title": {"text": axis_title(units)}},
-        yaxis={"title": {"text": "Sightings"}, "rangemode": "tozero"},
+        yaxis=_count_axis("Sightings", max(counts)),
         bargap=0.05,
     )
     return _figure([trace], layout)
