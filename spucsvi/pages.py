@@ -24,7 +24,11 @@ def index():
         query = parse_query(request.args)
     except InvalidQuery as exc:
         return render_dashboard(Query(), query_error=str(exc), status=400)
-    return render_dashboard(query, highlight=session.pop("just_submitted", None))
+    just_submitted = session.pop("just_submitted", None)
+    if just_submitted:
+        # The redirect may land on another worker, whose snapshot predates the sighting.
+        backend.store().invalidate()
+    return render_dashboard(query, highlight=just_submitted)
 
 
 @blueprint.post("/sightings")

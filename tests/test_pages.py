@@ -54,7 +54,7 @@ def test_after_redirect_the_page_flashes_and_shows_the_sighting(client):
     assert "Unicorn sighting recorded!" in html
     assert '<span class="stat-number" data-testid="total">1</span>' in html
     assert '<tr class="just-added">' in html
-    assert "<td>venus <strong class=\"badge\">your sighting</strong></td>" in html
+    assert '<td class="location">venus <strong class="badge">your sighting</strong></td>' in html
     # The flash is shown once only.
     assert "Unicorn sighting recorded!" not in client.get("/").get_data(as_text=True)
 
@@ -185,3 +185,16 @@ def test_unexpected_error_gets_a_friendly_500(app):
     assert response.status_code == 500
     assert "Something went wrong on our side." in html
     assert "kaboom" not in html and "Traceback" not in html
+
+
+def test_redirect_landing_on_another_worker_shows_the_new_sighting(spuc, tmp_path):
+    # Two workers of one server: same secret, each with its own store, and a
+    # freshness window long enough that the second would otherwise serve its old snapshot.
+    worker_a = make_app(spuc.url, tmp_path, SPUCSVI_FRESHNESS="60").test_client()
+    worker_b = make_app(spuc.url, tmp_path, SPUCSVI_FRESHNESS="60").test_client()
+    assert "No unicorn sightings yet!" in worker_b.get("/").get_data(as_text=True)
+    assert post_sighting(worker_a, "venus", "7").status_code == 303
+    worker_b.set_cookie("session", worker_a.get_cookie("session").value)
+    html = worker_b.get("/").get_data(as_text=True)
+    assert "Unicorn sighting recorded!" in html
+    assert '<span class="stat-number" data-testid="total">1</span>' in html
