@@ -1,0 +1,613 @@
+"""The JSON and CSV twins of the page, over the Flask test client against the SPUC emulator."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from conftest import export_text, make_app, post_sighting
+from fakes import closed_port_url
+
+from spucsvi.emulator import EmulatorServer
+
+HEADER = "count,time,location,brightness,units\n"
+
+# SPUC's file as SPUC writes it: unquoted, a location with a comma and quotes, junk
+# brightness, both units, and a location with a newline that broke its record in two.
+DATA = (
+    HEADER
+    + '1,2026-11-27 18:02:00.027188,moon, "big" crater,100,iulu\n'
+    + "2,2026-11-27 18:02:02,venus,7,iulu\n"
+    + "3,2026-11-27 23:59:59.999999,venus,12.5,iuhc\n"
+    + "4,2026-11-28 00:00:00,mars,junk,iuhc\n"
+    + "5,2026-11-28 09:15:30.500000,mars,3,iuhc\n"
+    + "6,2026-11-28 10:00:00,north\n"
+    + "pole,4,iuhc\n"
+)
+
+S1 = {"count": 1, "time": "2026-11-27 18:02:00.027188", "location": 'moon, "big" crater',
+      "brightness": 100.0, "raw_brightness": "100", "units": "iulu"}
+S2 = {"count": 2, "time": "2026-11-27 18:02:02", "location": "venus",
+      "brightness": 7.0, "raw_brightness": "7", "units": "iulu"}
+S3 = {"count": 3, "time": "2026-11-27 23:59:59.999999", "location": "venus",
+      "brightness": 12.5, "raw_brightness": "12.5", "units": "iuhc"}
+S4 = {"count": 4, "time": "2026-11-28 00:00:00", "location": "mars",
+      "brightness": None, "raw_brightness": "junk", "units": "iuhc"}
+S5 = {"count": 5, "time": "2026-11-28 09:15:30.500000", "location": "mars",
+      "brightness": 3.0, "raw_brightness": "3", "units": "iuhc"}
+
+EXPECTED_CSV = (
+    b"count,time,location,brightness,units\r\n"
+    b'1,2026-11-27 18:02:00.027188,"moon, ""big"" crater",100,iulu\r\n'
+    b"2,2026-11-27 18:02:02,venus,7,iulu\r\n"
+    b"3,2026-11-27 23:59:59.999999,venus,12.5,iuhc\r\n"
+    b"4,2026-11-28 00:00:00,mars,junk,iuhc\r\n"
+    b"5,2026-11-28 09:15:30.500000,mars,3,iuhc\r\n"
+)
+
+NOTHING_YET = '{"message":"No unicorn sightings yet!"}\n'
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """Start SPUC on a data file written beforehand, so its count continues from it.
+
+    Returns a function: seeded(text) -> (test client, emulator).
+    """
+    servers: list[EmulatorServer] = []
+
+    def start(text: str, **emulator):
+        data_file = tmp_path / "seeded" / "unicorn_sightings.txt"
+        data_file.parent.mkdir(parents=True, exist_ok=True)
+        data_file.write_bytes(text.encode())
+        server = EmulatorServer(data_file, **emulator).start()
+        servers.append(server)
+        return make_app(server.url, tmp_path).test_client(), server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def api(seeded):
+    """The test client on SPUC holding DATA."""
+    client, _ = seeded(DATA)
+    return client
+
+
+def assert_json_error(response, status: int, message: str) -> None:
+    assert response.status_code == status
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {"error": message, "status": status}
+
+
+# --- GET /api/sightings -------------------------------------------------------------------
+
+
+def test_list_is_newest_first_with_every_field(api):
+    response = api.get("/api/sightings")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.get_json() == {
+        "total": 5, "page": 1, "per_page": 15, "pages": 1,
+        "sightings": [S5, S4, S3, S2, S1],
+    }
+
+
+def test_list_sorts_by_time_not_arrival(seeded):
+    client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,a,1,iuhc\n2,2026-11-27 09:00:00,b,2,iuhc\n"
+                       "3,2026-11-27 11:00:00,c,3,iuhc\n")
+    assert [s["count"] for s in client.get("/api/sightings").get_json()["sightings"]] == [3, 1, 2]
+    assert [s["count"] for s in client.get("/api/sightings?order=asc").get_json()["sightings"]] == [
+        2, 1, 3]
+
+
+def test_list_keys_come_in_a_stable_order(api):
+    body = api.get("/api/sightings?per_page=1").get_data(as_text=True)
+    assert body.startswith('{"total":5,"page":1,"per_page":1,"pages":5,"sightings":[{"count":5,'
+                           '"time":"2026-11-28 09:15:30.500000","location":"mars",'
+                           '"brightness":3.0,"raw_brightness":"3","units":"iuhc"}]')
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("location=venus", [S3, S2]),
+        ("location=venus&location=mars", [S5, S4, S3, S2]),
+        ("location=moon,+%22big%22+crater", [S1]),
+        ("location=pluto", []),
+        ("from=2026-11-28", [S5, S4]),
+        ("to=2026-11-27", [S3, S2, S1]),  # the whole day, to 23:59:59.999999
+        ("to=2026-11-27T18:02", [S2, S1]),  # the whole minute
+        ("from=2026-11-27T18:02:01&to=2026-11-27", [S3, S2]),
+        ("location=mars&from=2026-11-28T09:00", [S5]),
+    ],
+)
+def test_list_filters(api, query, expected):
+    body = api.get(f"/api/sightings?{query}").get_json()
+    assert (body["total"], body["sightings"]) == (len(expected), expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("order=asc", [S1, S2, S3, S4, S5]),
+        ("sort=time&order=desc", [S5, S4, S3, S2, S1]),
+        ("sort=brightness", [S1, S3, S2, S5, S4]),
+        ("sort=brightness&order=asc", [S4, S5, S2, S3, S1]),  # unreadable lowest
+        ("sort=location&order=asc", [S4, S5, S1, S2, S3]),
+    ],
+)
+def test_list_sorts(api, query, expected):
+    assert api.get(f"/api/sightings?{query}").get_json()["sightings"] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "page", "pages", "per_page", "expected"),
+    [
+        ("per_page=2", 1, 3, 2, [S5, S4]),
+        ("per_page=2&page=2", 2, 3, 2, [S3, S2]),
+        ("per_page=2&page=3", 3, 3, 2, [S1]),
+        ("per_page=2&page=9", 3, 3, 2, [S1]),  # past the end: the last page
+        ("per_page=200", 1, 1, 200, [S5, S4, S3, S2, S1]),
+    ],
+)
+def test_list_pages(api, query, page, pages, per_page, expected):
+    assert api.get(f"/api/sightings?{query}").get_json() == {
+        "total": 5, "page": page, "per_page": per_page, "pages": pages, "sightings": expected,
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("per_page=201", "'per_page' must be a whole number from 1 to 200."),
+        ("per_page=0", "'per_page' must be a whole number from 1 to 200."),
+        ("page=0", "'page' must be a whole number from 1 to 1000000000."),
+        ("page=-2", "'page' must be a whole number from 1 to 1000000000."),
+        ("page=last", "'page' must be a whole number from 1 to 1000000000."),
+        ("from=tomorrow", "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."),
+        ("to=2026-11-27T18:30%2B01:00",
+         "'to' must be given without a time zone, as SPUC records them."),
+        ("from=2026-11-28&to=2026-11-27", "The 'from' time must be before the 'to' time."),
+        ("sort=count", "'sort' must be one of time, location, brightness."),
+        ("order=random", "'order' must be asc or desc."),
+    ],
+)
+def test_list_malformed_query_is_a_json_400(api, query, message):
+    assert_json_error(api.get(f"/api/sightings?{query}"), 400, message)
+
+
+def test_list_page_with_thousands_of_digits_is_a_400(api):
+    assert_json_error(api.get("/api/sightings?page=" + "9" * 5000), 400,
+                      "'page' must be a whole number from 1 to 1000000000.")
+
+
+def test_list_to_the_last_representable_day_is_everything(api):
+    response = api.get("/api/sightings?to=9999-12-31")
+    assert response.status_code == 200
+    assert response.get_json()["total"] == 5
+
+
+def test_list_with_no_sightings_yet(client):
+    assert client.get("/api/sightings").get_json() == {
+        "total": 0, "page": 1, "per_page": 15, "pages": 1, "sightings": [],
+    }
+
+
+def test_list_when_spuc_is_down_is_a_json_503(tmp_path):
+    url = closed_port_url()
+    response = make_app(url, tmp_path).test_client().get("/api/sightings")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": f"SPUC could not be reached at {url}. Is it running?",
+        "status": 503, "failure": "SpucUnreachable",
+    }
+
+
+# --- GET /api/summary ---------------------------------------------------------------------
+
+
+def test_summary_of_everything(api):
+    response = api.get("/api/summary")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "total": 5, "latest": S5, "brightest": S1,
+        "mean_brightness": 30.625,  # (100 + 7 + 12.5 + 3) / 4; "junk" left out
+        "median_brightness": 9.75,  # of 3, 7, 12.5, 100
+        "locations": 3, "units": ["iuhc", "iulu"], "unreadable_lines": 2,
+    }
+
+
+def test_summary_is_compact_json_in_a_stable_key_order(api):
+    body = api.get("/api/summary?location=mars").get_data()
+    assert body == (
+        b'{"total":2,"latest":{"count":5,"time":"2026-11-28 09:15:30.500000","location":"mars",'
+        b'"brightness":3.0,"raw_brightness":"3","units":"iuhc"},'
+        b'"brightest":{"count":5,"time":"2026-11-28 09:15:30.500000","location":"mars",'
+        b'"brightness":3.0,"raw_brightness":"3","units":"iuhc"},'
+        b'"mean_brightness":3.0,"median_brightness":3.0,"locations":1,"units":["iuhc"],'
+        b'"unreadable_lines":2}\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("location=venus", {
+            "total": 2, "latest": S3, "brightest": S3, "mean_brightness": 9.75,
+            "median_brightness": 9.75, "locations": 1, "units": ["iuhc", "iulu"],
+            "unreadable_lines": 2}),
+        ("from=2026-11-28", {
+            "total": 2, "latest": S5, "brightest": S5, "mean_brightness": 3.0,
+            "median_brightness": 3.0, "locations": 1, "units": ["iuhc"],
+            "unreadable_lines": 2}),
+        ("location=pluto", {
+            "total": 0, "latest": None, "brightest": None, "mean_brightness": None,
+            "median_brightness": None, "locations": 0, "units": [], "unreadable_lines": 2}),
+    ],
+)
+def test_summary_filtered(api, query, expected):
+    assert api.get(f"/api/summary?{query}").get_json() == expected
+
+
+def test_summary_ignores_table_parameters(api):
+    assert api.get("/api/summary?sort=brightness&order=asc&page=2&per_page=1").get_json() == (
+        api.get("/api/summary").get_json())
+
+
+def test_summary_with_no_sightings_yet(client):
+    assert client.get("/api/summary").get_json() == {
+        "total": 0, "latest": None, "brightest": None, "mean_brightness": None,
+        "median_brightness": None, "locations": 0, "units": [], "unreadable_lines": 0,
+    }
+
+
+def test_summary_malformed_filter_is_a_json_400(api):
+    assert_json_error(api.get("/api/summary?from=2026-11-27T18:30Z"), 400,
+                      "'from' must be given without a time zone, as SPUC records them.")
+
+
+def test_summary_of_huge_brightnesses_is_valid_json(seeded):
+    client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,venus,1e308,iuhc\n"
+                       "2,2026-11-27 10:00:01,venus,1e308,iuhc\n")
+    response = client.get("/api/summary")
+    body = json.loads(response.get_data(), parse_constant=lambda name: pytest.fail(name))
+    assert (body["mean_brightness"], body["median_brightness"]) == (1e308, 1e308)
+
+
+# --- GET /sightings.csv -------------------------------------------------------------------
+
+
+def test_csv_is_rfc_4180_byte_for_byte(api):
+    response = api.get("/sightings.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="unicorn_sightings.csv"'
+    assert response.get_data() == EXPECTED_CSV
+
+
+def test_csv_reads_back_to_what_spuc_stored(api):
+    text = api.get("/sightings.csv").get_data(as_text=True)
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [
+        ["count", "time", "location", "brightness", "units"],
+        ["1", "2026-11-27 18:02:00.027188", 'moon, "big" crater', "100", "iulu"],
+        ["2", "2026-11-27 18:02:02", "venus", "7", "iulu"],
+        ["3", "2026-11-27 23:59:59.999999", "venus", "12.5", "iuhc"],
+        ["4", "2026-11-28 00:00:00", "mars", "junk", "iuhc"],
+        ["5", "2026-11-28 09:15:30.500000", "mars", "3", "iuhc"],
+    ]
+
+
+def test_filtered_csv_has_its_own_file_name_and_only_the_matches(api):
+    response = api.get("/sightings.csv?location=venus&to=2026-11-27T23:00")
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="unicorn_sightings_filtered.csv"')
+    assert response.get_data() == (
+        b"count,time,location,brightness,units\r\n2,2026-11-27 18:02:02,venus,7,iulu\r\n")
+
+
+def test_csv_keeps_arrival_order_whatever_the_table_sort(api):
+    response = api.get("/sightings.csv?sort=brightness&order=asc&per_page=1&page=2")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="unicorn_sightings.csv"'
+    assert response.get_data() == EXPECTED_CSV
+
+
+def test_csv_is_utf_8(seeded):
+    client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,Ünïcörn café,7,iuhc\n")
+    assert client.get("/sightings.csv").get_data() == (
+        b"count,time,location,brightness,units\r\n"
+        + "1,2026-11-27 10:00:00,Ünïcörn café,7,iuhc\r\n".encode())
+
+
+def test_csv_of_no_sightings_is_the_header(client):
+    assert client.get("/sightings.csv").get_data() == b"count,time,location,brightness,units\r\n"
+
+
+def test_csv_larger_than_one_chunk_is_complete(seeded):
+    lines = [f"{i},2026-11-27 10:{i // 60 % 60:02d}:{i % 60:02d},venus,{i},iuhc\n"
+             for i in range(1, 4502)]
+    client, _ = seeded(HEADER + "".join(lines))
+    expected = b"count,time,location,brightness,units\r\n" + "".join(
+        line.replace("\n", "\r\n") for line in lines).encode()
+    assert client.get("/sightings.csv").get_data() == expected
+
+
+def test_csv_malformed_filter_is_a_json_400(api):
+    assert_json_error(api.get("/sightings.csv?to=soon"), 400,
+                      "'to' must be a date like 2026-11-27 or a time like 2026-11-27T18:30.")
+
+
+# --- POST /api/sightings ------------------------------------------------------------------
+
+
+def last_line(spuc) -> str:
+    return export_text(spuc).splitlines()[-1]
+
+
+def test_post_records_the_sighting_and_answers_201(client, spuc):
+    response = client.post("/api/sightings", json={"location": "moon, crater", "brightness": "7.5"})
+    assert response.status_code == 201
+    assert response.mimetype == "application/json"
+    export = export_text(spuc)
+    time = export.splitlines()[1].split(",")[1]
+    assert export == f"{HEADER}1,{time},moon, crater,7.5,iuhc\n"
+    assert response.get_json() == {
+        "message": "Unicorn sighting recorded!",
+        "sighting": {"count": 1, "time": time, "location": "moon, crater", "brightness": 7.5,
+                     "raw_brightness": "7.5", "units": "iuhc"},
+    }
+
+
+def test_post_continues_spucs_count(seeded):
+    client, spuc = seeded(DATA, units="iulu")
+    response = client.post("/api/sightings", json={"location": "venus", "brightness": "2"})
+    sighting = response.get_json()["sighting"]
+    assert (sighting["count"], sighting["units"]) == (7, "iulu")
+    assert last_line(spuc) == f"7,{sighting['time']},venus,2,iulu"
+
+
+@pytest.mark.parametrize(
+    ("brightness", "raw", "number"),
+    [(7, "7", 7.0), (7.5, "7.5", 7.5), (0, "0", 0.0), (1e20, "1e+20", 1e20),
+     ("0.25", "0.25", 0.25)],
+)
+def test_post_accepts_json_numbers_and_numeric_text(client, spuc, brightness, raw, number):
+    response = client.post("/api/sightings", json={"location": "venus", "brightness": brightness})
+    assert response.status_code == 201
+    sighting = response.get_json()["sighting"]
+    assert (sighting["raw_brightness"], sighting["brightness"]) == (raw, number)
+    assert last_line(spuc).endswith(f",venus,{raw},iuhc")
+
+
+def test_post_strips_surrounding_whitespace(client, spuc):
+    response = client.post("/api/sightings", json={"location": "  venus ", "brightness": " 4 "})
+    assert response.get_json()["sighting"]["location"] == "venus"
+    assert last_line(spuc).endswith(",venus,4,iuhc")
+
+
+def test_post_ignores_unknown_keys(client, spuc):
+    response = client.post("/api/sightings",
+                           json={"location": "venus", "brightness": 4, "colour": "purple"})
+    assert response.status_code == 201
+    assert last_line(spuc).endswith(",venus,4,iuhc")
+
+
+def test_post_needs_no_csrf_token_while_the_form_does(client, spuc):
+    sighting = {"location": "venus", "brightness": "4"}
+    assert client.post("/sightings", data=sighting).status_code == 400
+    assert client.post("/api/sightings", json=sighting).status_code == 201
+    assert post_sighting(client, "mars", "5").status_code == 303
+    assert [line.split(",")[2] for line in export_text(spuc).splitlines()[1:]] == ["venus", "mars"]
+
+
+LOCATION_MISSING = "Please say where you saw the unicorn."
+BRIGHTNESS_MISSING = "Please say how bright the unicorn was."
+NOT_A_NUMBER = "Brightness must be a number, such as 7 or 12.5."
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({}, {"location": LOCATION_MISSING, "brightness": BRIGHTNESS_MISSING}),
+        ({"location": "", "brightness": ""},
+         {"location": LOCATION_MISSING, "brightness": BRIGHTNESS_MISSING}),
+        ({"location": "   ", "brightness": "7"}, {"location": LOCATION_MISSING}),
+        ({"location": None, "brightness": "7"}, {"location": LOCATION_MISSING}),
+        ({"location": 5, "brightness": "7"}, {"location": LOCATION_MISSING}),
+        ({"location": ["venus"], "brightness": "7"}, {"location": LOCATION_MISSING}),
+        ({"location": "x" * 201, "brightness": "7"},
+         {"location": "Please keep the location to 200 characters or fewer."}),
+        ({"location": "mars\n2,2026-11-27 18:02:00,forged,5,iuhc", "brightness": "7"},
+         {"location": "The location cannot contain line breaks or other control characters."}),
+        ({"location": "venus"}, {"brightness": BRIGHTNESS_MISSING}),
+        ({"location": "venus", "brightness": True}, {"brightness": BRIGHTNESS_MISSING}),
+        ({"location": "venus", "brightness": "-3"},
+         {"brightness": "Brightness cannot be negative."}),
+        ({"location": "venus", "brightness": -3},
+         {"brightness": "Brightness cannot be negative."}),
+        ({"location": "venus", "brightness": "nan"}, {"brightness": NOT_A_NUMBER}),
+        ({"location": "venus", "brightness": "7 lumens"}, {"brightness": NOT_A_NUMBER}),
+        ({"location": "venus", "brightness": {"value": 7}}, {"brightness": BRIGHTNESS_MISSING}),
+        ({"location": "venus", "brightness": "1e999"}, {"brightness": "Brightness is too large."}),
+    ],
+)
+def test_post_invalid_sighting_is_a_422_with_field_errors(client, spuc, body, fields):
+    response = client.post("/api/sightings", json=body)
+    assert response.status_code == 422
+    assert response.get_json() == {
+        "error": "The sighting is not valid.", "status": 422, "fields": fields,
+    }
+    assert export_text(spuc) == NOTHING_YET
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        ("location=venus&brightness=4", "application/x-www-form-urlencoded"),
+        ('{"location": "venus", "brightness": 4}', "text/plain"),
+        ('{"location": "venus", "brightness": 4}', None),
+    ],
+)
+def test_post_without_json_content_type_is_a_415(client, spuc, data, content_type):
+    response = client.post("/api/sightings", data=data, content_type=content_type)
+    assert_json_error(response, 415,
+                      "Send the sighting as JSON with Content-Type: application/json.")
+    assert export_text(spuc) == NOTHING_YET
+
+
+OBJECT_PLEASE = 'The body must be a JSON object: {"location": ..., "brightness": ...}.'
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"location": "venus",',
+         "The body is not valid JSON: Expecting property name enclosed in double quotes: "
+         "line 1 column 22 (char 21)"),
+        (b"", "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
+        (b'{"location": "\xff", "brightness": 1}',
+         "The body is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 14: "
+         "invalid start byte"),
+        (b'{"location": "a", "location": "b", "brightness": 1}',
+         "The body is not valid JSON: duplicated keys location"),
+        (b'{"brightness": 1, "location": "a", "brightness": 2, "location": "b"}',
+         "The body is not valid JSON: duplicated keys brightness, location"),
+        (b'{"location": "venus", "brightness": 4, "extra": {"a": 1, "a": 2}}',
+         "The body is not valid JSON: duplicated keys a"),
+        (b'[{"location": "venus", "brightness": 4}]', OBJECT_PLEASE),
+        (b'"venus, 4"', OBJECT_PLEASE),
+        (b"null", OBJECT_PLEASE),
+        (b"4", OBJECT_PLEASE),
+    ],
+)
+def test_post_body_that_is_not_a_json_object_is_a_400(client, spuc, data, message):
+    response = client.post("/api/sightings", data=data, content_type="application/json")
+    assert_json_error(response, 400, message)
+    assert export_text(spuc) == NOTHING_YET
+
+
+def test_post_accepts_json_with_a_charset_and_vendor_types(client, spuc):
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
+        response = client.post("/api/sightings", content_type=content_type,
+                               data='{"location": "venus", "brightness": 4}')
+        assert response.status_code == 201
+    assert len(export_text(spuc).splitlines()) == 3
+
+
+def test_post_deeply_nested_json_is_a_400(client, spuc):
+    response = client.post("/api/sightings", data=b"[" * 5000, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith("The body is not valid JSON: ")
+
+
+def test_post_when_spuc_is_down_is_a_json_503(tmp_path):
+    url = closed_port_url()
+    client = make_app(url, tmp_path).test_client()
+    response = client.post("/api/sightings", json={"location": "venus", "brightness": 4})
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": f"SPUC could not be reached at {url}. Is it running?",
+        "status": 503, "failure": "SpucUnreachable",
+    }
+
+
+def test_post_with_export_off_answers_with_what_was_sent(tmp_path):
+    with EmulatorServer(tmp_path / "off.txt", export_enabled=False) as spuc:
+        client = make_app(spuc.url, tmp_path).test_client()
+        response = client.post("/api/sightings", json={"location": "venus", "brightness": 4})
+    assert response.status_code == 201
+    assert response.get_json() == {
+        "message": "Unicorn sighting recorded!",
+        "sighting": {"location": "venus", "brightness": "4"},
+    }
+    assert (tmp_path / "off.txt").read_text().endswith(",venus,4,iuhc\n")
+
+
+# --- errors: JSON for the API, HTML for pages ---------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/api/nowhere", "/api/sightings/1", "/api/"])
+def test_unknown_api_path_is_a_json_404(client, path):
+    assert_json_error(client.get(path), 404, "There is no page at this address.")
+
+
+def test_unknown_page_is_an_html_404(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "404: There is no page at this address." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("delete", "/api/sightings", {"GET", "HEAD", "OPTIONS", "POST"}),
+        ("put", "/api/summary", {"GET", "HEAD", "OPTIONS"}),
+        ("post", "/api/dashboard", {"GET", "HEAD", "OPTIONS"}),
+    ],
+)
+def test_wrong_method_on_the_api_is_a_json_405(client, method, path, allowed):
+    response = getattr(client, method)(path)
+    assert_json_error(response, 405, "This address does not accept that kind of request.")
+    assert set(response.headers["Allow"].split(", ")) == allowed
+
+
+# --- GET /api/dashboard -------------------------------------------------------------------
+
+
+def test_live_dashboard_sends_the_live_parts_with_an_etag(api):
+    response = api.get("/api/dashboard")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert set(body) == {"summary_html", "results_html", "total"}
+    assert body["total"] == 5
+    assert '<span class="stat-number" data-testid="total">5</span>' in body["summary_html"]
+    assert "<span>Page 1 of 1 (5 sightings)</span>" in body["results_html"]
+    assert response.headers["ETag"].startswith('"') and response.headers["ETag"].endswith('"')
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
+def test_live_dashboard_follows_the_filter(api):
+    body = api.get("/api/dashboard?location=venus").get_json()
+    assert body["total"] == 2
+    assert '<span class="stat-note">of 5</span>' in body["summary_html"]
+
+
+def test_live_dashboard_unchanged_is_a_304(api):
+    etag = api.get("/api/dashboard").headers["ETag"]
+    response = api.get("/api/dashboard", headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert response.get_data() == b""
+    assert response.headers["ETag"] == etag
+
+
+def test_live_dashboard_etag_is_the_same_from_every_worker(seeded, tmp_path):
+    client, spuc = seeded(DATA)
+    other = make_app(spuc.url, tmp_path).test_client()
+    assert client.get("/api/dashboard").headers["ETag"] == (
+        other.get("/api/dashboard").headers["ETag"])
+
+
+def test_live_dashboard_etag_is_per_query(api):
+    assert api.get("/api/dashboard").headers["ETag"] != (
+        api.get("/api/dashboard?location=venus").headers["ETag"])
+
+
+def test_live_dashboard_changes_after_a_new_sighting(seeded):
+    client, _ = seeded(DATA)
+    etag = client.get("/api/dashboard").headers["ETag"]
+    client.post("/api/sightings", json={"location": "venus", "brightness": 4})
+    response = client.get("/api/dashboard", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != etag
+    assert response.get_json()["total"] == 6
+    assert client.get("/api/dashboard", headers={"If-None-Match": response.headers["ETag"]}
+                      ).status_code == 304
+
+
+def test_live_dashboard_malformed_filter_is_a_json_400(api):
+    assert_json_error(api.get("/api/dashboard?order=sideways"), 400, "'order' must be asc or desc.")

@@ -1,0 +1,293 @@
+"""The Plotly figure dicts: valid for Plotly, and showing exactly what the data says."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+import plotly.graph_objects as go
+import pytest
+
+from spucsvi import charts
+from spucsvi.aggregates import Aggregates
+from spucsvi.charts import (
+    HISTOGRAM_BINS,
+    MAX_TIME_POINTS,
+    MAX_UNICORN_MARKERS,
+    PURPLE,
+    UNICORN,
+)
+from spucsvi.dashboard import build_figures
+from spucsvi.records import Sighting, parse_line
+
+START = datetime(2026, 11, 27, 10, 0, 0)
+
+
+def sighting(count: int, location: str = "venus", brightness: str = "7", units: str = "iuhc",
+             time: datetime | None = None) -> Sighting:
+    """A sighting as the parser reads SPUC's line; by default `count` seconds after START."""
+    when = time or START + timedelta(seconds=count)
+    parsed = parse_line(f"{count},{when},{location},{brightness},{units}")
+    assert parsed is not None
+    return parsed
+
+
+def stamp(count: int) -> str:
+    return (START + timedelta(seconds=count)).isoformat(sep=" ")
+
+
+def units_of(sightings) -> tuple[str, ...]:
+    return tuple(sorted({s.units for s in sightings}))
+
+
+def over_time(sightings) -> dict:
+    return charts.brightness_over_time(Aggregates.of(sightings), units_of(sightings))
+
+
+def per_location(sightings) -> dict:
+    return charts.per_location(Counter(s.location for s in sightings))
+
+
+def histogram(sightings) -> dict:
+    values = sorted(s.brightness for s in sightings if s.brightness is not None)
+    return charts.brightness_histogram(tuple(values), units_of(sightings))
+
+
+def all_figures(sightings) -> dict[str, dict]:
+    return build_figures(sightings, Aggregates.of(sightings), units_of(sightings))
+
+
+def many(n: int) -> list[Sighting]:
+    """n sightings with brightness 1..97 in a scrambled order, the global minimum (0) and
+    maximum (1000) hidden inside runs, away from any bucket's edge."""
+    low_at, high_at = n // 3 + 5, 2 * n // 3 + 7
+    result = []
+    for i in range(1, n + 1):
+        value = "0" if i == low_at else "1000" if i == high_at else str(1 + i * 7919 % 97)
+        result.append(sighting(i, brightness=value))
+    return result
+
+
+MIXED = [
+    sighting(1, "venus", "7", "iuhc"),
+    sighting(2, "mars", "junk", "iuhc"),
+    sighting(3, "moon, crater", "12.5", "iulu"),
+    sighting(4, "venus", "3", "iuhc"),
+]
+
+# --- valid Plotly -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sightings", [MIXED, [], [sighting(1, brightness="junk")], many(2500)],
+    ids=["mixed", "empty", "no-numbers", "reduced"],
+)
+@pytest.mark.parametrize(
+    "chart", ["brightness-chart", "cumulative-chart", "locations-chart", "histogram-chart"]
+)
+def test_every_figure_is_valid_plotly(sightings, chart):
+    figure = all_figures(sightings)[chart]
+    go.Figure(data=figure["data"], layout=figure["layout"])
+    assert {"responsive": True, "displaylogo": False}.items() <= figure["config"].items()
+
+
+# --- brightness over time -----------------------------------------------------------------
+
+
+def test_few_points_are_drawn_as_unicorns_with_location_and_units_on_hover():
+    trace = over_time(MIXED)["data"][0]
+    assert trace["mode"] == "text"
+    assert trace["text"] == [UNICORN] * 3
+    assert trace["textfont"] == {"size": 22}
+    assert trace["x"] == [stamp(1), stamp(3), stamp(4)]
+    assert trace["y"] == [7.0, 12.5, 3.0]  # "junk" cannot be drawn
+    assert trace["customdata"] == [["venus", "iuhc"], ["moon, crater", "iulu"],
+                                   ["venus", "iuhc"]]
+    assert "marker" not in trace
+
+
+@pytest.mark.parametrize(
+    ("n", "mode", "size"),
+    [(50, "text", 22), (51, "text", 16), (MAX_UNICORN_MARKERS, "text", 16),
+     (MAX_UNICORN_MARKERS + 1, "markers", None)],
+)
+def test_unicorns_shrink_then_become_small_markers(n, mode, size):
+    trace = over_time([sighting(i) for i in range(1, n + 1)])["data"][0]
+    assert trace["mode"] == mode
+    if mode == "text":
+        assert trace["textfont"] == {"size": size}
+        assert "marker" not in trace
+    else:
+        assert trace["marker"] == {"color": PURPLE, "size": 4, "opacity": 0.6}
+        assert "text" not in trace
+
+
+def test_up_to_the_limit_nothing_is_reduced():
+    figure = over_time(many(MAX_TIME_POINTS))
+    assert len(figure["data"][0]["x"]) == MAX_TIME_POINTS
+    assert "reduced_from" not in figure
+
+
+# 2,500 reduce point by point; 20,000 reduce through the per-chunk extremes.
+@pytest.mark.parametrize("n", [MAX_TIME_POINTS + 1, 2500, 20_000])
+def test_many_points_are_reduced_to_the_limit(n):
+    figure = over_time(many(n))
+    assert figure["reduced_from"] == n
+    assert len(figure["data"][0]["x"]) <= MAX_TIME_POINTS
+    assert len(figure["data"][0]["x"]) == len(figure["data"][0]["y"])
+
+
+@pytest.mark.parametrize("n", [2500, 20_000])
+def test_reduction_keeps_the_global_extremes(n):
+    sightings = many(n)
+    trace = over_time(sightings)["data"][0]
+    points = set(zip(trace["x"], trace["y"], strict=True))
+    assert (stamp(n // 3 + 5), 0.0) in points
+    assert (stamp(2 * n // 3 + 7), 1000.0) in points
+
+
+@pytest.mark.parametrize("n", [2500, 20_000])
+def test_reduction_keeps_arrival_order_and_real_points(n):
+    sightings = many(n)
+    by_time = {s.time.isoformat(sep=" "): s for s in sightings}
+    trace = over_time(sightings)["data"][0]
+    kept = [by_time[x] for x in trace["x"]]
+    assert [s.count for s in kept] == sorted({s.count for s in kept})
+    assert trace["y"] == [s.brightness for s in kept]
+
+
+def test_reduced_from_counts_only_drawable_points():
+    sightings = many(2400) + [sighting(2400 + i, brightness="junk") for i in range(1, 101)]
+    assert over_time(sightings)["reduced_from"] == 2400
+
+
+def test_hover_text_is_html_escaped():
+    trace = over_time([sighting(1, '<b>moon</b> & "co"')])["data"][0]
+    assert trace["customdata"] == [["&lt;b&gt;moon&lt;/b&gt; &amp; &quot;co&quot;", "iuhc"]]
+
+
+@pytest.mark.parametrize(
+    ("units", "title"),
+    [
+        (["iulu"], "Brightness<br><sub>Intergalactic Unicorn Luminosity Units (iulu)</sub>"),
+        (["iuhc"], "Brightness<br><sub>Imperial Unicorn Hoove Candles (iuhc)</sub>"),
+        (["iuhc", "iulu"], "Brightness<br><sub>mixed units: iuhc / iulu</sub>"),
+    ],
+)
+def test_brightness_axes_name_the_units(units, title):
+    sightings = [sighting(i, units=u) for i, u in enumerate(units, start=1)]
+    assert over_time(sightings)["layout"]["yaxis"]["title"] == {"text": title}
+    assert histogram(sightings)["layout"]["xaxis"]["title"] == {"text": title}
+
+
+def test_without_sightings_the_axis_says_brightness():
+    assert over_time([])["layout"]["yaxis"]["title"] == {"text": "Brightness"}
+
+
+# --- sightings per location ---------------------------------------------------------------
+
+
+def located(counts: dict[str, int]) -> list[Sighting]:
+    result: list[Sighting] = []
+    for name, n in counts.items():
+        result.extend(sighting(len(result) + 1 + i, name) for i in range(n))
+    return result
+
+
+def test_per_location_shows_the_top_15_and_the_rest_as_other():
+    counts = {f"L{i:02d}": 25 - i for i in range(1, 21)}  # L01: 24 ... L20: 5
+    trace = per_location(located(counts))["data"][0]
+    # Horizontal bars are drawn bottom-up: the largest comes last, at the top.
+    assert trace["y"] == ["other (5 locations)"] + [f"L{i:02d}" for i in range(15, 0, -1)]
+    assert trace["x"] == [9 + 8 + 7 + 6 + 5] + list(range(10, 25))
+    assert sum(trace["x"]) == sum(counts.values())
+
+
+def test_exactly_15_locations_have_no_other_bar():
+    trace = per_location(located({f"L{i:02d}": 1 for i in range(1, 16)}))["data"][0]
+    assert len(trace["y"]) == 15
+    assert not any(label.startswith("other") for label in trace["y"])
+
+
+def test_per_location_ties_keep_first_seen_order():
+    trace = per_location(located({"venus": 2, "mars": 1, "moon": 2}))["data"][0]
+    assert (trace["y"], trace["x"]) == (["mars", "moon", "venus"], [1, 2, 2])
+
+
+def test_per_location_labels_are_html_escaped():
+    trace = per_location([sighting(1, "<b>x</b> & y")])["data"][0]
+    assert trace["y"] == ["&lt;b&gt;x&lt;/b&gt; &amp; y"]
+
+
+def test_per_location_axis_is_categorical():
+    layout = per_location([sighting(1, "2026")])["layout"]
+    assert layout["yaxis"]["type"] == "category"
+
+
+# --- brightness histogram -----------------------------------------------------------------
+
+
+def test_histogram_counts_every_numeric_brightness_once():
+    sightings = [sighting(i, brightness=str(i % 37 * 1.5)) for i in range(1, 501)]
+    sightings += [sighting(600 + i, brightness="junk") for i in range(10)]
+    trace = histogram(sightings)["data"][0]
+    assert len(trace["y"]) == HISTOGRAM_BINS
+    assert sum(trace["y"]) == 500
+
+
+def test_histogram_bins_are_half_open_and_the_last_closed():
+    trace = histogram([sighting(i, brightness=str(i)) for i in range(0, 31)])["data"][0]
+    assert trace["y"] == [1] * 29 + [2]  # 29 and 30 share the last bin
+    assert trace["x"] == [i + 0.5 for i in range(30)]
+    assert trace["customdata"] == [[i, i + 1] for i in range(30)]
+    assert trace["width"] == 0.95
+
+
+def test_histogram_of_a_single_value():
+    trace = histogram([sighting(i, brightness="4") for i in range(1, 4)])["data"][0]
+    assert trace["y"] == [3] + [0] * (HISTOGRAM_BINS - 1)
+    assert trace["x"][0] == 4.5
+    assert trace["customdata"][0] == [4.0, 5.0]
+
+
+def test_histogram_of_nothing_is_empty_bins():
+    trace = histogram([])["data"][0]
+    assert trace["y"] == [0] * HISTOGRAM_BINS
+
+
+# --- cumulative ---------------------------------------------------------------------------
+
+
+def test_cumulative_counts_every_sighting_in_arrival_order():
+    trace = charts.cumulative_over_time(MIXED)["data"][0]
+    assert trace["x"] == [stamp(1), stamp(2), stamp(3), stamp(4)]
+    assert trace["y"] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("n", [1, MAX_TIME_POINTS, MAX_TIME_POINTS + 1, 5001])
+def test_cumulative_ends_at_the_total(n):
+    sightings = [sighting(i) for i in range(1, n + 1)]
+    figure = charts.cumulative_over_time(sightings)
+    trace = figure["data"][0]
+    assert (trace["x"][-1], trace["y"][-1]) == (stamp(n), n)
+    assert trace["y"] == sorted(set(trace["y"]))
+    assert figure.get("reduced_from") == (n if n > MAX_TIME_POINTS else None)
+
+
+@pytest.mark.parametrize(
+    "n",
+    [
+        MAX_TIME_POINTS + 1,
+        5001,
+        2 * MAX_TIME_POINTS,
+    ],
+)
+def test_cumulative_draws_at_most_the_limit(n):
+    trace = charts.cumulative_over_time([sighting(i) for i in range(1, n + 1)])["data"][0]
+    assert len(trace["x"]) <= MAX_TIME_POINTS
+
+
+def test_cumulative_of_nothing_is_empty():
+    figure = charts.cumulative_over_time([])
+    assert (figure["data"][0]["x"], figure["data"][0]["y"]) == ([], [])
+    assert "reduced_from" not in figure
