@@ -9,6 +9,7 @@ a view that started on an older snapshot keeps consistent numbers.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,7 +85,13 @@ class Aggregates:
 
     @property
     def mean_brightness(self) -> float | None:
-        return self.brightness_sum / len(self.numeric) if self.numeric else None
+        if not self.numeric:
+            return None
+        mean = self.brightness_sum / len(self.numeric)
+        if math.isfinite(mean):
+            return mean
+        # The running sum overflowed (brightnesses near 1e308): sum the shares instead.
+        return math.fsum(s.brightness / len(self.numeric) for s in self.numeric)  # type: ignore[operator]
 
     @property
     def median_brightness(self) -> float | None:
@@ -92,7 +99,7 @@ class Aggregates:
         if not n:
             return None
         middle = n // 2
-        return values[middle] if n % 2 else (values[middle - 1] + values[middle]) / 2
+        return values[middle] if n % 2 else values[middle - 1] / 2 + values[middle] / 2
 
 
 def _extend_extremes(

@@ -131,6 +131,8 @@ def _json_object() -> dict:
         body = json.loads(request.get_data(), object_pairs_hook=_no_duplicate_keys)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "The body is not valid JSON: it is nested too deeply.") from None
     if not isinstance(body, dict):
         raise ApiError(400, 'The body must be a JSON object: {"location": ..., "brightness": ...}.')
     return body

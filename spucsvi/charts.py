@@ -154,7 +154,7 @@ def brightness_over_time(aggregates: Aggregates, units: Sequence[str]) -> dict:
 def cumulative_over_time(sightings: Sequence[Sighting]) -> dict:
     """How many sightings there were by each moment, in arrival order."""
     total = len(sightings)
-    step = max(1, -(-total // MAX_TIME_POINTS))
+    step = max(1, -(-(total - 1) // (MAX_TIME_POINTS - 1)))
     indexes = list(range(0, total, step))
     if total and indexes[-1] != total - 1:
         indexes.append(total - 1)
@@ -208,7 +208,8 @@ def brightness_histogram(sorted_brightness: Sequence[float], units: Sequence[str
     sorted values, so the cost does not grow with the number of sightings.
     """
     low, high = (sorted_brightness[0], sorted_brightness[-1]) if sorted_brightness else (0.0, 1.0)
-    width = (high - low) / HISTOGRAM_BINS if high > low else 1.0
+    # Divided first, so that extreme brightnesses (SPUC takes anything) cannot overflow.
+    width = high / HISTOGRAM_BINS - low / HISTOGRAM_BINS if high > low else 1.0
     edges = [bisect.bisect_left(sorted_brightness, low + i * width) for i in range(HISTOGRAM_BINS)]
     edges.append(len(sorted_brightness))
     counts = [edges[i + 1] - edges[i] for i in range(HISTOGRAM_BINS)]

@@ -6,6 +6,7 @@ API and the CSV export all see the same numbers for the same URL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +21,9 @@ DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 200
 SORT_KEYS = ("time", "location", "brightness")
 MAX_FILTER_LOCATIONS = 50
+_TIME_FILTER = re.compile(
+    r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?(?P<zone>Z|[+-]\d\d:?\d\d)?", re.ASCII
+)
 
 
 class InvalidQuery(ValueError):
@@ -85,7 +89,8 @@ def parse_query(args: MultiDict | Mapping[str, str]) -> Query:
     """The filter and table parameters of a request; InvalidQuery when malformed."""
     if not isinstance(args, MultiDict):
         args = MultiDict(args)
-    locations = tuple(dict.fromkeys(v.strip() for v in args.getlist("location") if v.strip()))
+    # Not stripped: SPUC may hold a location with surrounding spaces (sent by curl).
+    locations = tuple(dict.fromkeys(v for v in args.getlist("location") if v.strip()))
     if len(locations) > MAX_FILTER_LOCATIONS:
         raise InvalidQuery(f"Choose at most {MAX_FILTER_LOCATIONS} locations.")
     start = _parse_time(args.get("from", ""), "from", end_of_day=False)
@@ -103,7 +108,7 @@ def parse_query(args: MultiDict | Mapping[str, str]) -> Query:
     kept = tuple(
         (key, value)
         for key, value in args.items(multi=True)
-        if key in ("location", "from", "to", "sort", "order", "per_page") and value
+        if key in ("location", "from", "to", "sort", "order", "page", "per_page") and value
     )
     return Query(
         SightingFilter(locations, start, end),
@@ -121,22 +126,33 @@ def _parse_time(value: str, name: str, *, end_of_day: bool) -> datetime | None:
     value = value.strip()
     if not value:
         return None
+    shape = _TIME_FILTER.fullmatch(value)
+    if not shape:
+        raise InvalidQuery(
+            f"'{name}' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."
+        )
+    if shape["zone"]:
+        raise InvalidQuery(f"'{name}' must be given without a time zone, as SPUC records them.")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise InvalidQuery(
-            f"'{name}' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."
-        ) from None
-    if moment.tzinfo is not None:
-        raise InvalidQuery(f"'{name}' must be given without a time zone, as SPUC records them.")
-    if end_of_day:
-        step = {10: timedelta(days=1), 16: timedelta(minutes=1)}.get(len(value), timedelta(seconds=1))
+        raise InvalidQuery(f"'{name}' is not a real date or time: {value}.") from None
+    if not end_of_day:
+        return moment
+    step = {10: timedelta(days=1), 16: timedelta(minutes=1)}.get(len(value), timedelta(seconds=1))
+    try:
         return moment + step
-    return moment
+    except OverflowError:  # the end of the calendar: no upper bound
+        return None
 
 
 def _positive_int(value: str, name: str, maximum: int) -> int:
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
+    if (
+        not value.isascii()
+        or not value.isdigit()
+        or len(value) > len(str(maximum))
+        or not 1 <= int(value) <= maximum
+    ):
         raise InvalidQuery(f"'{name}' must be a whole number from 1 to {maximum}.")
     return int(value)
 
@@ -193,17 +209,21 @@ class TablePage:
 
 
 def sort_sightings(sightings: Sequence[Sighting], table: TableQuery) -> Sequence[Sighting]:
-    """Sorted as asked; file order (arrival order) breaks ties."""
+    """Sorted as asked. Ties keep arrival order, except in time order, where the
+    later arrival of two equal times counts as the newer."""
     if table.sort == "time":
         ordered = sorted(sightings, key=lambda s: s.time)
-    elif table.sort == "location":
-        ordered = sorted(sightings, key=lambda s: s.location.casefold())
-    else:
-        # Unreadable brightness sorts below every number.
-        ordered = sorted(sightings, key=lambda s: -1.0 if s.brightness is None else s.brightness)
-    if table.descending:
-        ordered.reverse()
-    return ordered
+        if table.descending:
+            ordered.reverse()
+        return ordered
+    if table.sort == "location":
+        return sorted(sightings, key=lambda s: s.location.casefold(), reverse=table.descending)
+    # Unreadable brightness sorts below every number, negative ones included.
+    return sorted(
+        sightings,
+        key=lambda s: (0, 0.0) if s.brightness is None else (1, s.brightness),
+        reverse=table.descending,
+    )
 
 
 def table_page(ordered: Sequence[Sighting], table: TableQuery) -> TablePage:
