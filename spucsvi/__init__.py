@@ -13,8 +13,8 @@ from flask import Flask
 from flask_compress import Compress
 
 from . import settings as settings_module
-from .spuc_client import SpucClient
 from .dashboard import ViewCache
+from .spuc_client import SpucClient
 from .store import SightingsStore
 
 try:

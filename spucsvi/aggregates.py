@@ -109,7 +109,9 @@ def _extend_extremes(
     first_chunk = len(old.numeric) // CHUNK
     lows, highs = list(old.chunk_lows[:first_chunk]), list(old.chunk_highs[:first_chunk])
     for start in range(first_chunk * CHUNK, len(numeric), CHUNK):
-        points = [(numeric[i].brightness, i) for i in range(start, min(start + CHUNK, len(numeric)))]
+        points = [
+            (numeric[i].brightness, i) for i in range(start, min(start + CHUNK, len(numeric)))
+        ]
         lows.append(min(points))  # type: ignore[arg-type]
         highs.append(max(points))  # type: ignore[arg-type]
     return tuple(lows), tuple(highs)

@@ -164,5 +164,3 @@ def live_dashboard():
     response.cache_control.no_cache = True
     response.add_etag()
     return response.make_conditional(request)
-
-

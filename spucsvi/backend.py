@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 
+from .dashboard import ViewCache
 from .settings import Settings
 from .spuc_client import SpucClient
 from .store import SightingsStore
-from .dashboard import ViewCache
 
 
 def client() -> SpucClient:

@@ -23,8 +23,9 @@ def readyz():
     try:
         snapshot = backend.store().current()
     except SpucError as exc:
-        return jsonify(status="unavailable", spuc_url=spuc_url, reason=exc.reason,
-                       failure=type(exc).__name__), 503
+        return jsonify(
+            status="unavailable", spuc_url=spuc_url, reason=exc.reason, failure=type(exc).__name__
+        ), 503
     return jsonify(status="ready", spuc_url=spuc_url, sightings=len(snapshot.sightings))
 
 

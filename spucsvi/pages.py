@@ -38,7 +38,9 @@ def submit():
     duplicated = [name for name in FIELDS if len(request.form.getlist(name)) > 1]
     try:
         if duplicated:
-            raise InvalidSighting({name: "Please send this field only once." for name in duplicated})
+            raise InvalidSighting(
+                {name: "Please send this field only once." for name in duplicated}
+            )
         sighting = validate_sighting(values["location"], values["brightness"])
     except InvalidSighting as exc:
         return render_dashboard(values=values, field_errors=exc.errors, status=422)

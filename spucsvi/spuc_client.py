@@ -200,9 +200,7 @@ class SpucClient:
         if isinstance(exc, requests.exceptions.ChunkedEncodingError):
             return SpucBadResponse(f"SPUC at {self.base_url} broke off its answer half-way.")
         if isinstance(exc, requests.ConnectionError):
-            return SpucUnreachable(
-                f"SPUC could not be reached at {self.base_url}. Is it running?"
-            )
+            return SpucUnreachable(f"SPUC could not be reached at {self.base_url}. Is it running?")
         return SpucBadResponse(f"Talking to SPUC at {self.base_url} failed: {exc}")
 
     def close(self) -> None:

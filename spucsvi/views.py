@@ -230,8 +230,9 @@ def table_page(ordered: Sequence[Sighting], table: TableQuery) -> TablePage:
     pages = max(1, ceil(len(ordered) / table.per_page))
     page = min(table.page, pages)
     first = (page - 1) * table.per_page
-    return TablePage(ordered[first : first + table.per_page], page, pages, table.per_page,
-                     len(ordered))
+    return TablePage(
+        ordered[first : first + table.per_page], page, pages, table.per_page, len(ordered)
+    )
 
 
 def sighting_json(s: Sighting) -> dict:

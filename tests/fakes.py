@@ -28,8 +28,11 @@ Responder = Callable[[FakeRequest, socket.socket], None]
 
 def http_response(status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> bytes:
     lines = [f"HTTP/1.1 {status} X"]
-    for name, value in {"Content-Length": str(len(body)), "Connection": "close",
-                        **(headers or {})}.items():
+    for name, value in {
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+        **(headers or {}),
+    }.items():
         lines.append(f"{name}: {value}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
@@ -57,8 +60,9 @@ class FakeSpuc:
                 method, target, _ = head[0].split(" ", 2)
                 parts = urlsplit(target)
                 headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
-                request = FakeRequest(method, parts.path,
-                                      parse_qs(parts.query, keep_blank_values=True), headers)
+                request = FakeRequest(
+                    method, parts.path, parse_qs(parts.query, keep_blank_values=True), headers
+                )
                 fake.requests.append(request)
                 fake.respond(request, self.request)
                 # Hold the connection open until the fake stops, as a hanging SPUC would.

@@ -27,16 +27,46 @@ DATA = (
     + "pole,4,iuhc\n"
 )
 
-S1 = {"count": 1, "time": "2026-11-27 18:02:00.027188", "location": 'moon, "big" crater',
-      "brightness": 100.0, "raw_brightness": "100", "units": "iulu"}
-S2 = {"count": 2, "time": "2026-11-27 18:02:02", "location": "venus",
-      "brightness": 7.0, "raw_brightness": "7", "units": "iulu"}
-S3 = {"count": 3, "time": "2026-11-27 23:59:59.999999", "location": "venus",
-      "brightness": 12.5, "raw_brightness": "12.5", "units": "iuhc"}
-S4 = {"count": 4, "time": "2026-11-28 00:00:00", "location": "mars",
-      "brightness": None, "raw_brightness": "junk", "units": "iuhc"}
-S5 = {"count": 5, "time": "2026-11-28 09:15:30.500000", "location": "mars",
-      "brightness": 3.0, "raw_brightness": "3", "units": "iuhc"}
+S1 = {
+    "count": 1,
+    "time": "2026-11-27 18:02:00.027188",
+    "location": 'moon, "big" crater',
+    "brightness": 100.0,
+    "raw_brightness": "100",
+    "units": "iulu",
+}
+S2 = {
+    "count": 2,
+    "time": "2026-11-27 18:02:02",
+    "location": "venus",
+    "brightness": 7.0,
+    "raw_brightness": "7",
+    "units": "iulu",
+}
+S3 = {
+    "count": 3,
+    "time": "2026-11-27 23:59:59.999999",
+    "location": "venus",
+    "brightness": 12.5,
+    "raw_brightness": "12.5",
+    "units": "iuhc",
+}
+S4 = {
+    "count": 4,
+    "time": "2026-11-28 00:00:00",
+    "location": "mars",
+    "brightness": None,
+    "raw_brightness": "junk",
+    "units": "iuhc",
+}
+S5 = {
+    "count": 5,
+    "time": "2026-11-28 09:15:30.500000",
+    "location": "mars",
+    "brightness": 3.0,
+    "raw_brightness": "3",
+    "units": "iuhc",
+}
 
 EXPECTED_CSV = (
     b"count,time,location,brightness,units\r\n"
@@ -92,24 +122,34 @@ def test_list_is_newest_first_with_every_field(api):
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert response.get_json() == {
-        "total": 5, "page": 1, "per_page": 15, "pages": 1,
+        "total": 5,
+        "page": 1,
+        "per_page": 15,
+        "pages": 1,
         "sightings": [S5, S4, S3, S2, S1],
     }
 
 
 def test_list_sorts_by_time_not_arrival(seeded):
-    client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,a,1,iuhc\n2,2026-11-27 09:00:00,b,2,iuhc\n"
-                       "3,2026-11-27 11:00:00,c,3,iuhc\n")
+    client, _ = seeded(
+        HEADER + "1,2026-11-27 10:00:00,a,1,iuhc\n2,2026-11-27 09:00:00,b,2,iuhc\n"
+        "3,2026-11-27 11:00:00,c,3,iuhc\n"
+    )
     assert [s["count"] for s in client.get("/api/sightings").get_json()["sightings"]] == [3, 1, 2]
     assert [s["count"] for s in client.get("/api/sightings?order=asc").get_json()["sightings"]] == [
-        2, 1, 3]
+        2,
+        1,
+        3,
+    ]
 
 
 def test_list_keys_come_in_a_stable_order(api):
     body = api.get("/api/sightings?per_page=1").get_data(as_text=True)
-    assert body.startswith('{"total":5,"page":1,"per_page":1,"pages":5,"sightings":[{"count":5,'
-                           '"time":"2026-11-28 09:15:30.500000","location":"mars",'
-                           '"brightness":3.0,"raw_brightness":"3","units":"iuhc"}]')
+    assert body.startswith(
+        '{"total":5,"page":1,"per_page":1,"pages":5,"sightings":[{"count":5,'
+        '"time":"2026-11-28 09:15:30.500000","location":"mars",'
+        '"brightness":3.0,"raw_brightness":"3","units":"iuhc"}]'
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,7 +197,11 @@ def test_list_sorts(api, query, expected):
 )
 def test_list_pages(api, query, page, pages, per_page, expected):
     assert api.get(f"/api/sightings?{query}").get_json() == {
-        "total": 5, "page": page, "per_page": per_page, "pages": pages, "sightings": expected,
+        "total": 5,
+        "page": page,
+        "per_page": per_page,
+        "pages": pages,
+        "sightings": expected,
     }
 
 
@@ -170,8 +214,10 @@ def test_list_pages(api, query, page, pages, per_page, expected):
         ("page=-2", "'page' must be a whole number from 1 to 1000000000."),
         ("page=last", "'page' must be a whole number from 1 to 1000000000."),
         ("from=tomorrow", "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."),
-        ("to=2026-11-27T18:30%2B01:00",
-         "'to' must be given without a time zone, as SPUC records them."),
+        (
+            "to=2026-11-27T18:30%2B01:00",
+            "'to' must be given without a time zone, as SPUC records them.",
+        ),
         ("from=2026-11-28&to=2026-11-27", "The 'from' time must be before the 'to' time."),
         ("sort=count", "'sort' must be one of time, location, brightness."),
         ("order=random", "'order' must be asc or desc."),
@@ -182,8 +228,11 @@ def test_list_malformed_query_is_a_json_400(api, query, message):
 
 
 def test_list_page_with_thousands_of_digits_is_a_400(api):
-    assert_json_error(api.get("/api/sightings?page=" + "9" * 5000), 400,
-                      "'page' must be a whole number from 1 to 1000000000.")
+    assert_json_error(
+        api.get("/api/sightings?page=" + "9" * 5000),
+        400,
+        "'page' must be a whole number from 1 to 1000000000.",
+    )
 
 
 def test_list_to_the_last_representable_day_is_everything(api):
@@ -194,7 +243,11 @@ def test_list_to_the_last_representable_day_is_everything(api):
 
 def test_list_with_no_sightings_yet(client):
     assert client.get("/api/sightings").get_json() == {
-        "total": 0, "page": 1, "per_page": 15, "pages": 1, "sightings": [],
+        "total": 0,
+        "page": 1,
+        "per_page": 15,
+        "pages": 1,
+        "sightings": [],
     }
 
 
@@ -204,7 +257,8 @@ def test_list_when_spuc_is_down_is_a_json_503(tmp_path):
     assert response.status_code == 503
     assert response.get_json() == {
         "error": f"SPUC could not be reached at {url}. Is it running?",
-        "status": 503, "failure": "SpucUnreachable",
+        "status": 503,
+        "failure": "SpucUnreachable",
     }
 
 
@@ -215,10 +269,14 @@ def test_summary_of_everything(api):
     response = api.get("/api/summary")
     assert response.status_code == 200
     assert response.get_json() == {
-        "total": 5, "latest": S5, "brightest": S1,
+        "total": 5,
+        "latest": S5,
+        "brightest": S1,
         "mean_brightness": 30.625,  # (100 + 7 + 12.5 + 3) / 4; "junk" left out
         "median_brightness": 9.75,  # of 3, 7, 12.5, 100
-        "locations": 3, "units": ["iuhc", "iulu"], "unreadable_lines": 2,
+        "locations": 3,
+        "units": ["iuhc", "iulu"],
+        "unreadable_lines": 2,
     }
 
 
@@ -237,17 +295,45 @@ def test_summary_is_compact_json_in_a_stable_key_order(api):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("location=venus", {
-            "total": 2, "latest": S3, "brightest": S3, "mean_brightness": 9.75,
-            "median_brightness": 9.75, "locations": 1, "units": ["iuhc", "iulu"],
-            "unreadable_lines": 2}),
-        ("from=2026-11-28", {
-            "total": 2, "latest": S5, "brightest": S5, "mean_brightness": 3.0,
-            "median_brightness": 3.0, "locations": 1, "units": ["iuhc"],
-            "unreadable_lines": 2}),
-        ("location=pluto", {
-            "total": 0, "latest": None, "brightest": None, "mean_brightness": None,
-            "median_brightness": None, "locations": 0, "units": [], "unreadable_lines": 2}),
+        (
+            "location=venus",
+            {
+                "total": 2,
+                "latest": S3,
+                "brightest": S3,
+                "mean_brightness": 9.75,
+                "median_brightness": 9.75,
+                "locations": 1,
+                "units": ["iuhc", "iulu"],
+                "unreadable_lines": 2,
+            },
+        ),
+        (
+            "from=2026-11-28",
+            {
+                "total": 2,
+                "latest": S5,
+                "brightest": S5,
+                "mean_brightness": 3.0,
+                "median_brightness": 3.0,
+                "locations": 1,
+                "units": ["iuhc"],
+                "unreadable_lines": 2,
+            },
+        ),
+        (
+            "location=pluto",
+            {
+                "total": 0,
+                "latest": None,
+                "brightest": None,
+                "mean_brightness": None,
+                "median_brightness": None,
+                "locations": 0,
+                "units": [],
+                "unreadable_lines": 2,
+            },
+        ),
     ],
 )
 def test_summary_filtered(api, query, expected):
@@ -256,24 +342,35 @@ def test_summary_filtered(api, query, expected):
 
 def test_summary_ignores_table_parameters(api):
     assert api.get("/api/summary?sort=brightness&order=asc&page=2&per_page=1").get_json() == (
-        api.get("/api/summary").get_json())
+        api.get("/api/summary").get_json()
+    )
 
 
 def test_summary_with_no_sightings_yet(client):
     assert client.get("/api/summary").get_json() == {
-        "total": 0, "latest": None, "brightest": None, "mean_brightness": None,
-        "median_brightness": None, "locations": 0, "units": [], "unreadable_lines": 0,
+        "total": 0,
+        "latest": None,
+        "brightest": None,
+        "mean_brightness": None,
+        "median_brightness": None,
+        "locations": 0,
+        "units": [],
+        "unreadable_lines": 0,
     }
 
 
 def test_summary_malformed_filter_is_a_json_400(api):
-    assert_json_error(api.get("/api/summary?from=2026-11-27T18:30Z"), 400,
-                      "'from' must be given without a time zone, as SPUC records them.")
+    assert_json_error(
+        api.get("/api/summary?from=2026-11-27T18:30Z"),
+        400,
+        "'from' must be given without a time zone, as SPUC records them.",
+    )
 
 
 def test_summary_of_huge_brightnesses_is_valid_json(seeded):
-    client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,venus,1e308,iuhc\n"
-                       "2,2026-11-27 10:00:01,venus,1e308,iuhc\n")
+    client, _ = seeded(
+        HEADER + "1,2026-11-27 10:00:00,venus,1e308,iuhc\n2,2026-11-27 10:00:01,venus,1e308,iuhc\n"
+    )
     response = client.get("/api/summary")
     body = json.loads(response.get_data(), parse_constant=lambda name: pytest.fail(name))
     assert (body["mean_brightness"], body["median_brightness"]) == (1e308, 1e308)
@@ -305,9 +402,11 @@ def test_csv_reads_back_to_what_spuc_stored(api):
 def test_filtered_csv_has_its_own_file_name_and_only_the_matches(api):
     response = api.get("/sightings.csv?location=venus&to=2026-11-27T23:00")
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="unicorn_sightings_filtered.csv"')
+        'attachment; filename="unicorn_sightings_filtered.csv"'
+    )
     assert response.get_data() == (
-        b"count,time,location,brightness,units\r\n2,2026-11-27 18:02:02,venus,7,iulu\r\n")
+        b"count,time,location,brightness,units\r\n2,2026-11-27 18:02:02,venus,7,iulu\r\n"
+    )
 
 
 def test_csv_keeps_arrival_order_whatever_the_table_sort(api):
@@ -320,7 +419,8 @@ def test_csv_is_utf_8(seeded):
     client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,Ünïcörn café,7,iuhc\n")
     assert client.get("/sightings.csv").get_data() == (
         b"count,time,location,brightness,units\r\n"
-        + "1,2026-11-27 10:00:00,Ünïcörn café,7,iuhc\r\n".encode())
+        + "1,2026-11-27 10:00:00,Ünïcörn café,7,iuhc\r\n".encode()
+    )
 
 
 def test_csv_of_no_sightings_is_the_header(client):
@@ -328,17 +428,24 @@ def test_csv_of_no_sightings_is_the_header(client):
 
 
 def test_csv_larger_than_one_chunk_is_complete(seeded):
-    lines = [f"{i},2026-11-27 10:{i // 60 % 60:02d}:{i % 60:02d},venus,{i},iuhc\n"
-             for i in range(1, 4502)]
+    lines = [
+        f"{i},2026-11-27 10:{i // 60 % 60:02d}:{i % 60:02d},venus,{i},iuhc\n"
+        for i in range(1, 4502)
+    ]
     client, _ = seeded(HEADER + "".join(lines))
-    expected = b"count,time,location,brightness,units\r\n" + "".join(
-        line.replace("\n", "\r\n") for line in lines).encode()
+    expected = (
+        b"count,time,location,brightness,units\r\n"
+        + "".join(line.replace("\n", "\r\n") for line in lines).encode()
+    )
     assert client.get("/sightings.csv").get_data() == expected
 
 
 def test_csv_malformed_filter_is_a_json_400(api):
-    assert_json_error(api.get("/sightings.csv?to=soon"), 400,
-                      "'to' must be a date like 2026-11-27 or a time like 2026-11-27T18:30.")
+    assert_json_error(
+        api.get("/sightings.csv?to=soon"),
+        400,
+        "'to' must be a date like 2026-11-27 or a time like 2026-11-27T18:30.",
+    )
 
 
 # --- POST /api/sightings ------------------------------------------------------------------
@@ -357,8 +464,14 @@ def test_post_records_the_sighting_and_answers_201(client, spuc):
     assert export == f"{HEADER}1,{time},moon, crater,7.5,iuhc\n"
     assert response.get_json() == {
         "message": "Unicorn sighting recorded!",
-        "sighting": {"count": 1, "time": time, "location": "moon, crater", "brightness": 7.5,
-                     "raw_brightness": "7.5", "units": "iuhc"},
+        "sighting": {
+            "count": 1,
+            "time": time,
+            "location": "moon, crater",
+            "brightness": 7.5,
+            "raw_brightness": "7.5",
+            "units": "iuhc",
+        },
     }
 
 
@@ -372,8 +485,13 @@ def test_post_continues_spucs_count(seeded):
 
 @pytest.mark.parametrize(
     ("brightness", "raw", "number"),
-    [(7, "7", 7.0), (7.5, "7.5", 7.5), (0, "0", 0.0), (1e20, "1e+20", 1e20),
-     ("0.25", "0.25", 0.25)],
+    [
+        (7, "7", 7.0),
+        (7.5, "7.5", 7.5),
+        (0, "0", 0.0),
+        (1e20, "1e+20", 1e20),
+        ("0.25", "0.25", 0.25),
+    ],
 )
 def test_post_accepts_json_numbers_and_numeric_text(client, spuc, brightness, raw, number):
     response = client.post("/api/sightings", json={"location": "venus", "brightness": brightness})
@@ -390,8 +508,9 @@ def test_post_strips_surrounding_whitespace(client, spuc):
 
 
 def test_post_ignores_unknown_keys(client, spuc):
-    response = client.post("/api/sightings",
-                           json={"location": "venus", "brightness": 4, "colour": "purple"})
+    response = client.post(
+        "/api/sightings", json={"location": "venus", "brightness": 4, "colour": "purple"}
+    )
     assert response.status_code == 201
     assert last_line(spuc).endswith(",venus,4,iuhc")
 
@@ -413,22 +532,29 @@ NOT_A_NUMBER = "Brightness must be a number, such as 7 or 12.5."
     ("body", "fields"),
     [
         ({}, {"location": LOCATION_MISSING, "brightness": BRIGHTNESS_MISSING}),
-        ({"location": "", "brightness": ""},
-         {"location": LOCATION_MISSING, "brightness": BRIGHTNESS_MISSING}),
+        (
+            {"location": "", "brightness": ""},
+            {"location": LOCATION_MISSING, "brightness": BRIGHTNESS_MISSING},
+        ),
         ({"location": "   ", "brightness": "7"}, {"location": LOCATION_MISSING}),
         ({"location": None, "brightness": "7"}, {"location": LOCATION_MISSING}),
         ({"location": 5, "brightness": "7"}, {"location": LOCATION_MISSING}),
         ({"location": ["venus"], "brightness": "7"}, {"location": LOCATION_MISSING}),
-        ({"location": "x" * 201, "brightness": "7"},
-         {"location": "Please keep the location to 200 characters or fewer."}),
-        ({"location": "mars\n2,2026-11-27 18:02:00,forged,5,iuhc", "brightness": "7"},
-         {"location": "The location cannot contain line breaks or other control characters."}),
+        (
+            {"location": "x" * 201, "brightness": "7"},
+            {"location": "Please keep the location to 200 characters or fewer."},
+        ),
+        (
+            {"location": "mars\n2,2026-11-27 18:02:00,forged,5,iuhc", "brightness": "7"},
+            {"location": "The location cannot contain line breaks or other control characters."},
+        ),
         ({"location": "venus"}, {"brightness": BRIGHTNESS_MISSING}),
         ({"location": "venus", "brightness": True}, {"brightness": BRIGHTNESS_MISSING}),
-        ({"location": "venus", "brightness": "-3"},
-         {"brightness": "Brightness cannot be negative."}),
-        ({"location": "venus", "brightness": -3},
-         {"brightness": "Brightness cannot be negative."}),
+        (
+            {"location": "venus", "brightness": "-3"},
+            {"brightness": "Brightness cannot be negative."},
+        ),
+        ({"location": "venus", "brightness": -3}, {"brightness": "Brightness cannot be negative."}),
         ({"location": "venus", "brightness": "nan"}, {"brightness": NOT_A_NUMBER}),
         ({"location": "venus", "brightness": "7 lumens"}, {"brightness": NOT_A_NUMBER}),
         ({"location": "venus", "brightness": {"value": 7}}, {"brightness": BRIGHTNESS_MISSING}),
@@ -439,7 +565,9 @@ def test_post_invalid_sighting_is_a_422_with_field_errors(client, spuc, body, fi
     response = client.post("/api/sightings", json=body)
     assert response.status_code == 422
     assert response.get_json() == {
-        "error": "The sighting is not valid.", "status": 422, "fields": fields,
+        "error": "The sighting is not valid.",
+        "status": 422,
+        "fields": fields,
     }
     assert export_text(spuc) == NOTHING_YET
 
@@ -454,8 +582,9 @@ def test_post_invalid_sighting_is_a_422_with_field_errors(client, spuc, body, fi
 )
 def test_post_without_json_content_type_is_a_415(client, spuc, data, content_type):
     response = client.post("/api/sightings", data=data, content_type=content_type)
-    assert_json_error(response, 415,
-                      "Send the sighting as JSON with Content-Type: application/json.")
+    assert_json_error(
+        response, 415, "Send the sighting as JSON with Content-Type: application/json."
+    )
     assert export_text(spuc) == NOTHING_YET
 
 
@@ -465,19 +594,29 @@ OBJECT_PLEASE = 'The body must be a JSON object: {"location": ..., "brightness":
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b'{"location": "venus",',
-         "The body is not valid JSON: Expecting property name enclosed in double quotes: "
-         "line 1 column 22 (char 21)"),
+        (
+            b'{"location": "venus",',
+            "The body is not valid JSON: Expecting property name enclosed in double quotes: "
+            "line 1 column 22 (char 21)",
+        ),
         (b"", "The body is not valid JSON: Expecting value: line 1 column 1 (char 0)"),
-        (b'{"location": "\xff", "brightness": 1}',
-         "The body is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 14: "
-         "invalid start byte"),
-        (b'{"location": "a", "location": "b", "brightness": 1}',
-         "The body is not valid JSON: duplicated keys location"),
-        (b'{"brightness": 1, "location": "a", "brightness": 2, "location": "b"}',
-         "The body is not valid JSON: duplicated keys brightness, location"),
-        (b'{"location": "venus", "brightness": 4, "extra": {"a": 1, "a": 2}}',
-         "The body is not valid JSON: duplicated keys a"),
+        (
+            b'{"location": "\xff", "brightness": 1}',
+            "The body is not valid JSON: 'utf-8' codec can't decode byte 0xff in position 14: "
+            "invalid start byte",
+        ),
+        (
+            b'{"location": "a", "location": "b", "brightness": 1}',
+            "The body is not valid JSON: duplicated keys location",
+        ),
+        (
+            b'{"brightness": 1, "location": "a", "brightness": 2, "location": "b"}',
+            "The body is not valid JSON: duplicated keys brightness, location",
+        ),
+        (
+            b'{"location": "venus", "brightness": 4, "extra": {"a": 1, "a": 2}}',
+            "The body is not valid JSON: duplicated keys a",
+        ),
         (b'[{"location": "venus", "brightness": 4}]', OBJECT_PLEASE),
         (b'"venus, 4"', OBJECT_PLEASE),
         (b"null", OBJECT_PLEASE),
@@ -492,8 +631,11 @@ def test_post_body_that_is_not_a_json_object_is_a_400(client, spuc, data, messag
 
 def test_post_accepts_json_with_a_charset_and_vendor_types(client, spuc):
     for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
-        response = client.post("/api/sightings", content_type=content_type,
-                               data='{"location": "venus", "brightness": 4}')
+        response = client.post(
+            "/api/sightings",
+            content_type=content_type,
+            data='{"location": "venus", "brightness": 4}',
+        )
         assert response.status_code == 201
     assert len(export_text(spuc).splitlines()) == 3
 
@@ -511,7 +653,8 @@ def test_post_when_spuc_is_down_is_a_json_503(tmp_path):
     assert response.status_code == 503
     assert response.get_json() == {
         "error": f"SPUC could not be reached at {url}. Is it running?",
-        "status": 503, "failure": "SpucUnreachable",
+        "status": 503,
+        "failure": "SpucUnreachable",
     }
 
 
@@ -588,13 +731,17 @@ def test_live_dashboard_unchanged_is_a_304(api):
 def test_live_dashboard_etag_is_the_same_from_every_worker(seeded, tmp_path):
     client, spuc = seeded(DATA)
     other = make_app(spuc.url, tmp_path).test_client()
-    assert client.get("/api/dashboard").headers["ETag"] == (
-        other.get("/api/dashboard").headers["ETag"])
+    assert (
+        client.get("/api/dashboard").headers["ETag"]
+        == (other.get("/api/dashboard").headers["ETag"])
+    )
 
 
 def test_live_dashboard_etag_is_per_query(api):
-    assert api.get("/api/dashboard").headers["ETag"] != (
-        api.get("/api/dashboard?location=venus").headers["ETag"])
+    assert (
+        api.get("/api/dashboard").headers["ETag"]
+        != (api.get("/api/dashboard?location=venus").headers["ETag"])
+    )
 
 
 def test_live_dashboard_changes_after_a_new_sighting(seeded):
@@ -605,8 +752,12 @@ def test_live_dashboard_changes_after_a_new_sighting(seeded):
     assert response.status_code == 200
     assert response.headers["ETag"] != etag
     assert response.get_json()["total"] == 6
-    assert client.get("/api/dashboard", headers={"If-None-Match": response.headers["ETag"]}
-                      ).status_code == 304
+    assert (
+        client.get(
+            "/api/dashboard", headers={"If-None-Match": response.headers["ETag"]}
+        ).status_code
+        == 304
+    )
 
 
 def test_live_dashboard_malformed_filter_is_a_json_400(api):

@@ -23,8 +23,13 @@ from spucsvi.records import Sighting, parse_line
 START = datetime(2026, 11, 27, 10, 0, 0)
 
 
-def sighting(count: int, location: str = "venus", brightness: str = "7", units: str = "iuhc",
-             time: datetime | None = None) -> Sighting:
+def sighting(
+    count: int,
+    location: str = "venus",
+    brightness: str = "7",
+    units: str = "iuhc",
+    time: datetime | None = None,
+) -> Sighting:
     """A sighting as the parser reads SPUC's line; by default `count` seconds after START."""
     when = time or START + timedelta(seconds=count)
     parsed = parse_line(f"{count},{when},{location},{brightness},{units}")
@@ -79,7 +84,8 @@ MIXED = [
 
 
 @pytest.mark.parametrize(
-    "sightings", [MIXED, [], [sighting(1, brightness="junk")], many(2500)],
+    "sightings",
+    [MIXED, [], [sighting(1, brightness="junk")], many(2500)],
     ids=["mixed", "empty", "no-numbers", "reduced"],
 )
 @pytest.mark.parametrize(
@@ -101,15 +107,18 @@ def test_few_points_are_drawn_as_unicorns_with_location_and_units_on_hover():
     assert trace["textfont"] == {"size": 22}
     assert trace["x"] == [stamp(1), stamp(3), stamp(4)]
     assert trace["y"] == [7.0, 12.5, 3.0]  # "junk" cannot be drawn
-    assert trace["customdata"] == [["venus", "iuhc"], ["moon, crater", "iulu"],
-                                   ["venus", "iuhc"]]
+    assert trace["customdata"] == [["venus", "iuhc"], ["moon, crater", "iulu"], ["venus", "iuhc"]]
     assert "marker" not in trace
 
 
 @pytest.mark.parametrize(
     ("n", "mode", "size"),
-    [(50, "text", 22), (51, "text", 16), (MAX_UNICORN_MARKERS, "text", 16),
-     (MAX_UNICORN_MARKERS + 1, "markers", None)],
+    [
+        (50, "text", 22),
+        (51, "text", 16),
+        (MAX_UNICORN_MARKERS, "text", 16),
+        (MAX_UNICORN_MARKERS + 1, "markers", None),
+    ],
 )
 def test_unicorns_shrink_then_become_small_markers(n, mode, size):
     trace = over_time([sighting(i) for i in range(1, n + 1)])["data"][0]

@@ -34,8 +34,21 @@ TITLES = {
     "histogram-chart": "Brightness distribution",
 }
 CHARTS = tuple(TITLES)
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-        "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 def lines(n: int, units: str = "iuhc") -> str:
@@ -74,8 +87,11 @@ class Element:
 
     def find_all(self, tag: str | None = None, **attrs: str) -> list[Element]:
         attrs = {k.rstrip("_").replace("_", "-"): v for k, v in attrs.items()}
-        return [e for e in self.iter() if (tag is None or e.tag == tag)
-                and all(e.attrs.get(k) == v for k, v in attrs.items())]
+        return [
+            e
+            for e in self.iter()
+            if (tag is None or e.tag == tag) and all(e.attrs.get(k) == v for k, v in attrs.items())
+        ]
 
     def find(self, tag: str | None = None, **attrs: str) -> Element:
         found = self.find_all(tag, **attrs)
@@ -175,7 +191,7 @@ def test_summary_strip_shows_every_number(board):
         "Mean / median brightness": "30.62 median 9.75",
         "Locations": "3",
         "Units": "Imperial Unicorn Hoove Candles (iuhc) and Intergalactic Unicorn Luminosity "
-                 "Units (iulu) (mixed: SPUC was restarted with other units)",
+        "Units (iulu) (mixed: SPUC was restarted with other units)",
     }
 
 
@@ -200,15 +216,19 @@ def test_one_unit_has_its_long_name_and_no_mixed_note(seeded):
 
 def test_latest_shows_its_time_to_the_minute_as_machine_readable_time(board):
     latest = page(board).find("dl", class_="summary-strip").find("time")
-    assert (latest.attrs["datetime"], latest.text) == ("2026-11-28T09:15:30.500000",
-                                                       "2026-11-28 09:15")
+    assert (latest.attrs["datetime"], latest.text) == (
+        "2026-11-28T09:15:30.500000",
+        "2026-11-28 09:15",
+    )
 
 
 def test_summary_without_readable_brightness_says_none(seeded):
     client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,venus,bright,iuhc\n")
     summary = stats(page(client))
     assert (summary["Brightest"], summary["Mean / median brightness"]) == (
-        "none", "none median none")
+        "none",
+        "none median none",
+    )
 
 
 def test_no_sightings_yet(client):
@@ -238,7 +258,9 @@ def test_chart_data_matches_the_sightings(board):
     assert figure(document, "cumulative-chart")["data"][0]["y"] == [1, 2, 3, 4, 5]
     locations = figure(document, "locations-chart")["data"][0]
     assert (locations["y"], locations["x"]) == (
-        ["moon, &quot;big&quot; crater", "mars", "venus"], [1, 2, 2])
+        ["moon, &quot;big&quot; crater", "mars", "venus"],
+        [1, 2, 2],
+    )
     assert sum(figure(document, "histogram-chart")["data"][0]["y"]) == 4
 
 
@@ -291,7 +313,12 @@ def test_table_row_shows_every_field(board):
     row = page(board).find("table", class_="sightings").find("tbody").find_all("tr")[-1]
     cells = row.find_all("td")
     assert [c.text for c in cells] == [
-        "1", "2026-11-27 18:02:00", 'moon, "big" crater', "100", "iulu"]
+        "1",
+        "2026-11-27 18:02:00",
+        'moon, "big" crater',
+        "100",
+        "iulu",
+    ]
     assert cells[1].find("time").attrs["datetime"] == "2026-11-27T18:02:00.027188"
     assert cells[4].find("abbr").attrs["title"] == "Intergalactic Unicorn Luminosity Units (iulu)"
 
@@ -323,7 +350,8 @@ def test_sort_link_of_the_current_column_flips_the_order(board):
 def test_sort_links_keep_the_filters_and_go_back_to_page_one(board):
     cells = header_cells(page(board, "/?location=venus&location=mars&per_page=2&page=2"))
     assert cells["Location"].find("a").attrs["href"] == (
-        "/?location=venus&location=mars&per_page=2&sort=location&order=desc")
+        "/?location=venus&location=mars&per_page=2&sort=location&order=desc"
+    )
 
 
 def test_pagination(seeded):
@@ -359,7 +387,8 @@ def test_default_page_size_is_15(seeded):
     document = page(client)
     assert table_counts(document) == list(range(16, 1, -1))
     assert document.find("nav", class_="pagination").find("span").text == (
-        "Page 1 of 2 (16 sightings)")
+        "Page 1 of 2 (16 sightings)"
+    )
 
 
 # --- the just-submitted sighting ----------------------------------------------------------
@@ -367,8 +396,11 @@ def test_default_page_size_is_15(seeded):
 
 def highlighted(document: Element) -> list[tuple[int, str]]:
     body = document.find("table", class_="sightings").find("tbody")
-    return [(int(row.find_all("td")[0].text), row.find_all("td")[2].text)
-            for row in body.find_all("tr") if "just-added" in row.classes()]
+    return [
+        (int(row.find_all("td")[0].text), row.find_all("td")[2].text)
+        for row in body.find_all("tr")
+        if "just-added" in row.classes()
+    ]
 
 
 def test_just_submitted_sighting_is_highlighted_once(seeded):
@@ -409,7 +441,10 @@ def test_filter_form_shows_the_chosen_values(board):
     document = page(board, "/?location=venus&from=2026-11-27T18:00&to=2026-11-28")
     options = document.find("select", id="filter-location").find_all("option")
     assert [(o.attrs["value"], "selected" in o.attrs) for o in options] == [
-        ("venus", True), ("mars", False), ('moon, "big" crater', False)]
+        ("venus", True),
+        ("mars", False),
+        ('moon, "big" crater', False),
+    ]
     assert document.find("input", id="filter-from").attrs["value"] == "2026-11-27T18:00"
     assert document.find("input", id="filter-to").attrs["value"] == "2026-11-28"
     assert document.find("div", class_="filter-actions").find("a").attrs["href"] == "/"
@@ -433,8 +468,10 @@ def test_filter_matching_nothing_says_so_with_a_clear_link(board):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("from=yesterday",
-         "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."),
+        (
+            "from=yesterday",
+            "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18:30.",
+        ),
         ("to=2026-11-27T18:30Z", "'to' must be given without a time zone, as SPUC records them."),
         ("from=2026-11-28&to=2026-11-27", "The 'from' time must be before the 'to' time."),
         ("sort=colour", "'sort' must be one of time, location, brightness."),
@@ -454,9 +491,12 @@ def test_malformed_filter_is_a_400_page_with_the_reason_and_the_form(board, quer
 
 
 def test_page_links_its_csv_and_json_alternates(board):
-    links = {link.attrs["type"]: link.attrs["href"]
-             for link in page(board, "/?location=venus&sort=brightness&order=asc&per_page=5")
-             .find_all("link", rel="alternate")}
+    links = {
+        link.attrs["type"]: link.attrs["href"]
+        for link in page(board, "/?location=venus&sort=brightness&order=asc&per_page=5").find_all(
+            "link", rel="alternate"
+        )
+    }
     assert links == {
         "text/csv": "/sightings.csv?location=venus",
         "application/json": "/api/sightings?location=venus&sort=brightness&order=asc&per_page=5",
@@ -464,8 +504,10 @@ def test_page_links_its_csv_and_json_alternates(board):
 
 
 def test_alternates_of_the_whole_data_set(board):
-    links = {link.attrs["type"]: link.attrs["href"]
-             for link in page(board).find_all("link", rel="alternate")}
+    links = {
+        link.attrs["type"]: link.attrs["href"]
+        for link in page(board).find_all("link", rel="alternate")
+    }
     assert links == {"text/csv": "/sightings.csv", "application/json": "/api/sightings"}
 
 
@@ -487,8 +529,9 @@ def test_live_refresh_keeps_the_page_being_read(seeded):
 
 
 def test_a_location_with_surrounding_spaces_can_be_chosen(seeded):
-    client, _ = seeded(HEADER + "1,2026-11-27 10:00:00, venus,7,iuhc\n"
-                       "2,2026-11-27 10:00:01,mars,3,iuhc\n")
+    client, _ = seeded(
+        HEADER + "1,2026-11-27 10:00:00, venus,7,iuhc\n2,2026-11-27 10:00:01,mars,3,iuhc\n"
+    )
     option = page(client).find("select", id="filter-location").find_all("option")[0]
     assert option.attrs["value"] == " venus"
     assert table_counts(page(client, "/?location=%20venus")) == [1]
@@ -511,7 +554,8 @@ def test_markup_in_a_location_never_reaches_the_page_as_markup(attacked):
     assert "alert(1)</script>" not in html
     assert re.findall(r"<script[^>]*>", html) == (
         [f'<script type="application/json" id="{c}-data">' for c in CHARTS]
-        + re.findall(r'<script src="[^"]+" defer>', html))
+        + re.findall(r'<script src="[^"]+" defer>', html)
+    )
 
 
 def test_markup_in_a_location_is_text_in_the_summary(attacked):
@@ -543,5 +587,11 @@ def test_markup_in_a_location_is_escaped_in_the_chart_json(attacked):
 def test_markup_in_a_location_is_text_in_the_live_refresh(attacked):
     live = attacked.get("/api/dashboard").get_json()
     assert "<b>bold" not in live["summary_html"] + live["results_html"]
-    assert dom(live["results_html"]).find("table", class_="sightings").find(
-        "tbody").find_all("td")[2].text == ATTACK
+    assert (
+        dom(live["results_html"])
+        .find("table", class_="sightings")
+        .find("tbody")
+        .find_all("td")[2]
+        .text
+        == ATTACK
+    )

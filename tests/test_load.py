@@ -65,7 +65,7 @@ _LOCATION_TEMPLATES = (
     "日本 富士山 {i}",
     "<b>tag</b> &amp; {i}",
     "plain place {i}",
-    "it's \"both\" ' and \" {i}",
+    'it\'s "both" \' and " {i}',
     "%2C not a comma {i}",
     "tab\u00a0nbsp {i}",
 )
@@ -182,7 +182,9 @@ def submit_concurrently(
                 form = {"location": location, "brightness": brightness, "csrf_token": token}
                 try:
                     with browser.post(
-                        f"{url}/sightings", data=form, allow_redirects=False,
+                        f"{url}/sightings",
+                        data=form,
+                        allow_redirects=False,
                         timeout=REQUEST_TIMEOUT,
                     ) as answer:
                         results[i] = answer.status_code
@@ -302,8 +304,12 @@ def spucsvi_under_gunicorn(
     with log.open("wb") as out:
         process = subprocess.Popen(  # noqa: S603 - fixed arguments: this interpreter
             [sys.executable, "-m", "spucsvi", "serve", "--bind", f"127.0.0.1:{port}"],
-            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     served = Served(f"http://127.0.0.1:{port}", process, log)
     try:

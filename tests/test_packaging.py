@@ -36,7 +36,17 @@ RENDER = textwrap.dedent(
 def test_wheel_installs_and_renders_from_any_directory(tmp_path):
     wheels = tmp_path / "wheels"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
         check=True,
     )
     wheel = next(wheels.glob("spucsvi-*.whl"))
@@ -45,7 +55,9 @@ def test_wheel_installs_and_renders_from_any_directory(tmp_path):
     python = env_dir / "bin" / "python"
     site = subprocess.run(
         [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     # The dependencies come from this test run's environment, so the check needs no network;
     # the wheel itself is unpacked the way pip installs it.

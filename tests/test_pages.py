@@ -80,8 +80,11 @@ def test_script_in_a_location_is_shown_as_text(client):
     ("location", "brightness", "error"),
     [
         ("", "7", "Please say where you saw the unicorn."),
-        ("mars\n2,2026-11-27 18:02:00,forged,5,iuhc", "7",
-         "The location cannot contain line breaks or other control characters."),
+        (
+            "mars\n2,2026-11-27 18:02:00,forged,5,iuhc",
+            "7",
+            "The location cannot contain line breaks or other control characters.",
+        ),
         ("venus", "-3", "Brightness cannot be negative."),
         ("venus", "nan", "Brightness must be a number, such as 7 or 12.5."),
     ],

@@ -148,9 +148,7 @@ EXPORTS = [
     pytest.param(f"{HEADER}\n".encode(), (), 0, id="header-only"),
     pytest.param(HEADER.encode(), (), 0, id="header-only-no-newline"),
     pytest.param(b'{"message": "No unicorn sightings yet!"}\n', (), 0, id="json-empty-message"),
-    pytest.param(
-        b'  {\n "message" :\t"No unicorn sightings yet!"}  \n', (), 0, id="json-spaced"
-    ),
+    pytest.param(b'  {\n "message" :\t"No unicorn sightings yet!"}  \n', (), 0, id="json-spaced"),
     pytest.param(f"{HEADER}\n{L1}\n{L2}\n".encode(), (S1, S2), 0, id="spuc-example"),
     pytest.param(f"{HEADER}\n{L1}\n{L2}", (S1, S2), 0, id="no-final-newline"),
     pytest.param(f"{HEADER}\r\n{L1}\r\n{L2}\r\n".encode(), (S1, S2), 0, id="crlf"),

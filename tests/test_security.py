@@ -49,9 +49,10 @@ def test_scripts_have_no_inline_code(client):
 def test_request_id_is_generated_or_passed_through(client):
     generated = client.get("/healthz").headers["X-Request-ID"]
     assert len(generated) == 32
-    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers[
-        "X-Request-ID"
-    ] == "abc-123"
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
     # A header that could forge log lines is replaced, not echoed.
     forged = client.get("/healthz", headers={"X-Request-ID": "x y=1"}).headers["X-Request-ID"]
     assert forged != "x y=1" and len(forged) == 32
@@ -81,7 +82,8 @@ def test_csrf_token_from_another_session_is_refused(app, spuc):
 
 def test_request_body_limit_applies_to_the_api(client):
     response = client.post(
-        "/api/sightings", data=b'{"location": "' + b"x" * 20_000 + b'"}',
+        "/api/sightings",
+        data=b'{"location": "' + b"x" * 20_000 + b'"}',
         content_type="application/json",
     )
     assert response.status_code == 413
@@ -105,7 +107,9 @@ def test_plotly_is_served_locally_precompressed_and_immutable(client):
     assert response.headers["Content-Encoding"] == "gzip"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert gzip.decompress(response.data).startswith(b"/**")
-    again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": response.headers["ETag"]})
+    again = client.get(
+        url, headers={"Accept-Encoding": "gzip", "If-None-Match": response.headers["ETag"]}
+    )
     assert again.status_code == 304
     assert client.get("/assets/plotly-0.0.1.min.js").status_code == 404
 

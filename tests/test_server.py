@@ -48,7 +48,11 @@ def test_demo_serves_the_page_with_the_banner_once(tmp_path):
     env.pop("SPUC_URL", None)
     process = subprocess.Popen(
         [*SPUCSVI, "demo", "--bind", f"127.0.0.1:{port}", "--data-file", str(tmp_path / "d.txt")],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -81,7 +85,11 @@ def test_gunicorn_reads_the_top_level_config(tmp_path):
     env = {**os.environ, "SPUCSVI_BIND": f"127.0.0.1:{port}", "SPUC_URL": "http://127.0.0.1:9"}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "spucsvi:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}", process)
@@ -103,8 +111,12 @@ def test_gunicorn_reads_the_top_level_config(tmp_path):
 def test_bad_setting_fails_at_start_with_one_line(command, variable, value, tmp_path):
     env = {**os.environ, variable: value}
     result = subprocess.run(
-        [*SPUCSVI, command, "--bind", "127.0.0.1:0"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=30,
+        [*SPUCSVI, command, "--bind", "127.0.0.1:0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(f"spucsvi: {variable}={value!r}")

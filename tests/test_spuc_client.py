@@ -1,5 +1,6 @@
 """The SPUC client: every failure becomes its own exception, in plain words."""
 
+import json
 import socket
 import struct
 import time
@@ -77,7 +78,11 @@ def test_export_conditional_and_range_headers():
     sent = responses.calls[0].request.headers
     assert (sent["If-None-Match"], sent["Range"]) == ('"v1"', "bytes=10-")
     assert (answer.status, answer.body, answer.offset, answer.total, answer.etag) == (
-        206, b"abc", 10, 13, '"v2"',
+        206,
+        b"abc",
+        10,
+        13,
+        '"v2"',
     )
 
 
@@ -119,9 +124,8 @@ def _hang_mid_body(request, connection):
 
 
 def test_hang_mid_body_times_out():
-    with FakeSpuc(_hang_mid_body) as fake:
-        with pytest.raises(SpucTimeout):
-            SpucClient(fake.url, read_timeout=0.5).fetch_export()
+    with FakeSpuc(_hang_mid_body) as fake, pytest.raises(SpucTimeout):
+        SpucClient(fake.url, read_timeout=0.5).fetch_export()
 
 
 def _reset_mid_body(request, connection):
@@ -134,9 +138,11 @@ def _reset_mid_body(request, connection):
 
 
 def test_connection_reset_mid_body_is_a_clear_error():
-    with FakeSpuc(_reset_mid_body) as fake:
-        with pytest.raises((SpucBadResponse, SpucUnreachable)) as error:
-            SpucClient(fake.url).fetch_export()
+    with (
+        FakeSpuc(_reset_mid_body) as fake,
+        pytest.raises((SpucBadResponse, SpucUnreachable)) as error,
+    ):
+        SpucClient(fake.url).fetch_export()
     assert fake.url in error.value.reason
 
 
@@ -144,9 +150,8 @@ def test_400_from_a_real_socket_carries_the_message():
     message = "Missing data: Need location and brightness."
 
     def respond(request, connection):
-        connection.sendall(json_response(400, '{"ERROR": "%s"}' % message))
+        connection.sendall(json_response(400, json.dumps({"ERROR": message})))
 
-    with FakeSpuc(respond) as fake:
-        with pytest.raises(SpucRejected) as error:
-            SpucClient(fake.url).record_sighting("a", "1")
+    with FakeSpuc(respond) as fake, pytest.raises(SpucRejected) as error:
+        SpucClient(fake.url).record_sighting("a", "1")
     assert error.value.spuc_message == message

@@ -96,7 +96,9 @@ def test_304_keeps_the_data(tmp_path):
         if request.headers.get("If-None-Match") == '"v1"':
             connection.sendall(http_response(304, b"", {"ETag": '"v1"'}))
         else:
-            connection.sendall(http_response(200, body, {"ETag": '"v1"', "Content-Type": "text/plain"}))
+            connection.sendall(
+                http_response(200, body, {"ETag": '"v1"', "Content-Type": "text/plain"})
+            )
 
     with FakeSpuc(respond) as fake:
         store = SightingsStore(SpucClient(fake.url), freshness_seconds=0)

@@ -24,8 +24,9 @@ from spucsvi.views import (
 )
 
 
-def sighting(count: int, time: str, location: str = "venus", brightness: str = "7",
-             units: str = "iuhc") -> Sighting:
+def sighting(
+    count: int, time: str, location: str = "venus", brightness: str = "7", units: str = "iuhc"
+) -> Sighting:
     """A sighting exactly as the parser reads SPUC's line for it."""
     parsed = parse_line(f"{count},{time},{location},{brightness},{units}")
     assert parsed is not None
@@ -46,11 +47,18 @@ def test_no_parameters_mean_everything_newest_first():
 
 
 def test_every_parameter_is_parsed():
-    args = MultiDict([
-        ("location", "venus"), ("location", "mars"), ("from", "2026-11-27"),
-        ("to", "2026-11-28T10:30"), ("sort", "brightness"), ("order", "asc"),
-        ("page", "3"), ("per_page", "200"),
-    ])
+    args = MultiDict(
+        [
+            ("location", "venus"),
+            ("location", "mars"),
+            ("from", "2026-11-27"),
+            ("to", "2026-11-28T10:30"),
+            ("sort", "brightness"),
+            ("order", "asc"),
+            ("page", "3"),
+            ("per_page", "200"),
+        ]
+    )
     query = parse_query(args)
     assert query.filter == SightingFilter(
         ("venus", "mars"), at("2026-11-27 00:00:00"), at("2026-11-28 10:31:00")
@@ -65,8 +73,15 @@ def test_plain_mapping_is_accepted_like_a_multidict():
 
 
 def test_locations_are_deduplicated_and_blank_ones_dropped():
-    args = MultiDict([("location", "venus"), ("location", ""), ("location", "   "),
-                      ("location", "mars"), ("location", "venus")])
+    args = MultiDict(
+        [
+            ("location", "venus"),
+            ("location", ""),
+            ("location", "   "),
+            ("location", "mars"),
+            ("location", "venus"),
+        ]
+    )
     assert parse_query(args).filter.locations == ("venus", "mars")
 
 
@@ -127,14 +142,22 @@ PER_PAGE_RANGE = "'per_page' must be a whole number from 1 to 200."
         ({"from": "2026-02-30"}, "'from' is not a real date or time: 2026-02-30."),
         ({"to": "27/11/2026"}, TO_SHAPE),
         ({"to": "2026-11-27T25:00"}, "'to' is not a real date or time: 2026-11-27T25:00."),
-        ({"from": "2026-11-27T18:30+01:00"},
-         "'from' must be given without a time zone, as SPUC records them."),
-        ({"to": "2026-11-27T18:30Z"},
-         "'to' must be given without a time zone, as SPUC records them."),
-        ({"from": "2026-11-28", "to": "2026-11-27"},
-         "The 'from' time must be before the 'to' time."),
-        ({"from": "2026-11-27T10:01", "to": "2026-11-27T10:00"},
-         "The 'from' time must be before the 'to' time."),
+        (
+            {"from": "2026-11-27T18:30+01:00"},
+            "'from' must be given without a time zone, as SPUC records them.",
+        ),
+        (
+            {"to": "2026-11-27T18:30Z"},
+            "'to' must be given without a time zone, as SPUC records them.",
+        ),
+        (
+            {"from": "2026-11-28", "to": "2026-11-27"},
+            "The 'from' time must be before the 'to' time.",
+        ),
+        (
+            {"from": "2026-11-27T10:01", "to": "2026-11-27T10:00"},
+            "The 'from' time must be before the 'to' time.",
+        ),
         ({"sort": "count"}, "'sort' must be one of time, location, brightness."),
         ({"sort": ""}, "'sort' must be one of time, location, brightness."),
         ({"sort": "Time"}, "'sort' must be one of time, location, brightness."),
@@ -153,8 +176,10 @@ PER_PAGE_RANGE = "'per_page' must be a whole number from 1 to 200."
         ({"per_page": "-5"}, PER_PAGE_RANGE),
         ({"per_page": "x"}, PER_PAGE_RANGE),
         ({"per_page": "201"}, PER_PAGE_RANGE),
-        (MultiDict([("location", f"place {i}") for i in range(MAX_FILTER_LOCATIONS + 1)]),
-         "Choose at most 50 locations."),
+        (
+            MultiDict([("location", f"place {i}") for i in range(MAX_FILTER_LOCATIONS + 1)]),
+            "Choose at most 50 locations.",
+        ),
     ],
 )
 def test_malformed_query_is_refused_with_the_reason(args, message):
@@ -250,8 +275,10 @@ def test_filter_keeps_matching_records_in_arrival_order(sighting_filter, expecte
 
 
 def test_location_filter_is_exact_not_a_substring_or_case_match():
-    records = [sighting(1, "2026-11-27 09:00:00", "Venus"),
-               sighting(2, "2026-11-27 09:00:01", "venus 2")]
+    records = [
+        sighting(1, "2026-11-27 09:00:00", "Venus"),
+        sighting(2, "2026-11-27 09:00:01", "venus 2"),
+    ]
     assert SightingFilter(locations=("venus",)).apply(records) == []
 
 
@@ -284,18 +311,26 @@ def test_latest_is_the_last_to_arrive_not_the_latest_time():
 
 
 def test_median_of_an_odd_number_is_the_middle_value():
-    records = [sighting(i, f"2026-11-27 09:00:0{i}", brightness=b)
-               for i, b in enumerate(["9", "1", "4"], start=1)]
+    records = [
+        sighting(i, f"2026-11-27 09:00:0{i}", brightness=b)
+        for i, b in enumerate(["9", "1", "4"], start=1)
+    ]
     summary = summarise(records)
     assert (summary.mean_brightness, summary.median_brightness) == (14 / 3, 4.0)
 
 
 def test_summary_with_no_readable_brightness():
-    records = [sighting(1, "2026-11-27 09:00:00", brightness="bright"),
-               sighting(2, "2026-11-27 09:00:01", brightness="nan")]
+    records = [
+        sighting(1, "2026-11-27 09:00:00", brightness="bright"),
+        sighting(2, "2026-11-27 09:00:01", brightness="nan"),
+    ]
     summary = summarise(records)
-    assert (summary.total, summary.brightest, summary.mean_brightness,
-            summary.median_brightness) == (2, None, None, None)
+    assert (
+        summary.total,
+        summary.brightest,
+        summary.mean_brightness,
+        summary.median_brightness,
+    ) == (2, None, None, None)
 
 
 def test_summary_of_nothing():
@@ -303,14 +338,28 @@ def test_summary_of_nothing():
 
 
 def test_summary_as_json():
-    records = [sighting(1, "2026-11-27 09:00:00.500000", "venus", "7", "iulu"),
-               sighting(2, "2026-11-27 10:00:00", "mars", "junk", "iuhc")]
+    records = [
+        sighting(1, "2026-11-27 09:00:00.500000", "venus", "7", "iulu"),
+        sighting(2, "2026-11-27 10:00:00", "mars", "junk", "iuhc"),
+    ]
     assert summarise(records, skipped=1).as_json() == {
         "total": 2,
-        "latest": {"count": 2, "time": "2026-11-27 10:00:00", "location": "mars",
-                   "brightness": None, "raw_brightness": "junk", "units": "iuhc"},
-        "brightest": {"count": 1, "time": "2026-11-27 09:00:00.500000", "location": "venus",
-                      "brightness": 7.0, "raw_brightness": "7", "units": "iulu"},
+        "latest": {
+            "count": 2,
+            "time": "2026-11-27 10:00:00",
+            "location": "mars",
+            "brightness": None,
+            "raw_brightness": "junk",
+            "units": "iuhc",
+        },
+        "brightest": {
+            "count": 1,
+            "time": "2026-11-27 09:00:00.500000",
+            "location": "venus",
+            "brightness": 7.0,
+            "raw_brightness": "7",
+            "units": "iulu",
+        },
         "mean_brightness": 7.0,
         "median_brightness": 7.0,
         "locations": 2,
@@ -320,8 +369,10 @@ def test_summary_as_json():
 
 
 def test_mean_and_median_of_huge_brightnesses_stay_finite():
-    records = [sighting(1, "2026-11-27 09:00:00", brightness="1e308"),
-               sighting(2, "2026-11-27 09:00:01", brightness="1e308")]
+    records = [
+        sighting(1, "2026-11-27 09:00:00", brightness="1e308"),
+        sighting(2, "2026-11-27 09:00:01", brightness="1e308"),
+    ]
     summary = summarise(records)
     assert (summary.mean_brightness, summary.median_brightness) == (1e308, 1e308)
 
@@ -362,8 +413,10 @@ def test_sorting_does_not_change_its_input():
 
 
 def test_unreadable_brightness_sorts_below_negative_numbers():
-    records = [sighting(1, "2026-11-27 10:00:00", brightness="-5"),
-               sighting(2, "2026-11-27 10:00:01", brightness="junk")]
+    records = [
+        sighting(1, "2026-11-27 10:00:00", brightness="-5"),
+        sighting(2, "2026-11-27 10:00:01", brightness="junk"),
+    ]
     assert counts(sort_sightings(records, TableQuery("brightness", False))) == [2, 1]
 
 
@@ -388,7 +441,12 @@ THIRTY_ONE = [sighting(i, f"2026-11-27 10:00:{i:02d}") for i in range(1, 32)]
 def test_table_page(page, per_page, rows, shown_page, pages):
     result = table_page(THIRTY_ONE, TableQuery(page=page, per_page=per_page))
     assert (counts(result.rows), result.page, result.pages, result.per_page, result.total) == (
-        rows, shown_page, pages, per_page, 31)
+        rows,
+        shown_page,
+        pages,
+        per_page,
+        31,
+    )
 
 
 def test_table_page_of_nothing_is_one_empty_page():
@@ -398,21 +456,33 @@ def test_table_page_of_nothing_is_one_empty_page():
 
 # --- Query.args ---------------------------------------------------------------------------
 
-ARGS = MultiDict([("location", "venus"), ("location", "mars"), ("from", "2026-11-27"),
-                  ("sort", "brightness"), ("per_page", "5")])
+ARGS = MultiDict(
+    [
+        ("location", "venus"),
+        ("location", "mars"),
+        ("from", "2026-11-27"),
+        ("sort", "brightness"),
+        ("per_page", "5"),
+    ]
+)
 
 
 def test_args_keep_repeated_locations_in_order():
     assert parse_query(ARGS).args() == {
-        "location": ["venus", "mars"], "from": ["2026-11-27"], "sort": ["brightness"],
+        "location": ["venus", "mars"],
+        "from": ["2026-11-27"],
+        "sort": ["brightness"],
         "per_page": ["5"],
     }
 
 
 def test_args_change_add_and_remove_keys():
     assert parse_query(ARGS).args(sort="time", order="asc", per_page=None, page=2) == {
-        "location": ["venus", "mars"], "from": ["2026-11-27"], "sort": "time",
-        "order": "asc", "page": 2,
+        "location": ["venus", "mars"],
+        "from": ["2026-11-27"],
+        "sort": "time",
+        "order": "asc",
+        "page": 2,
     }
 
 
