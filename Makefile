@@ -24,6 +24,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+## Lint and check formatting.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Measure throughput, latency and memory at 1,000 to 1,000,000 sightings.
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 
