@@ -8,6 +8,34 @@
   var STORAGE_KEY = "spucsvi.refresh-seconds";
   var timer = null;
   var etag = null;
+  var inFlight = false;
+
+  // The page's colours (light or dark scheme) for the parts of a chart that
+  // are not data: text, grid lines, the range selector.
+  function applyTheme(layout) {
+    var style = getComputedStyle(document.documentElement);
+    var text = style.getPropertyValue("--muted").trim();
+    var grid = style.getPropertyValue("--border").trim();
+    var soft = style.getPropertyValue("--purple-soft").trim();
+    layout.font = Object.assign({}, layout.font, { color: text });
+    ["xaxis", "yaxis"].forEach(function (name) {
+      var axis = layout[name] || {};
+      axis.gridcolor = grid;
+      axis.zerolinecolor = grid;
+      axis.linecolor = grid;
+      if (axis.rangeselector) {
+        axis.rangeselector.bgcolor = soft;
+        axis.rangeselector.activecolor = grid;
+        axis.rangeselector.font = { color: text };
+      }
+      if (axis.rangeslider) {
+        axis.rangeslider.bgcolor = soft;
+        axis.rangeslider.bordercolor = grid;
+      }
+      layout[name] = axis;
+    });
+    return layout;
+  }
 
   function drawCharts(root) {
     root.querySelectorAll(".chart[id]").forEach(function (element) {
@@ -16,8 +44,17 @@
         return;
       }
       var figure = JSON.parse(source.textContent);
-      window.Plotly.react(element, figure.data, figure.layout, figure.config);
+      window.Plotly.react(element, figure.data, applyTheme(figure.layout), figure.config);
     });
+  }
+
+  // Plotly keeps listeners (window resize) for each chart until purged.
+  function releaseCharts(root) {
+    if (window.Plotly) {
+      root.querySelectorAll(".js-plotly-plot").forEach(function (element) {
+        window.Plotly.purge(element);
+      });
+    }
   }
 
   function setStatus(text) {
@@ -28,9 +65,10 @@
   }
 
   function refresh(select) {
-    if (document.hidden) {
+    if (document.hidden || inFlight) {
       return;
     }
+    inFlight = true;
     var headers = etag ? { "If-None-Match": etag } : {};
     fetch(select.dataset.liveUrl, { headers: headers, credentials: "same-origin" })
       .then(function (response) {
@@ -50,13 +88,34 @@
         }
         document.getElementById("live-summary").innerHTML = live.summary_html;
         var results = document.getElementById("live-results");
+        releaseCharts(results);
         results.innerHTML = live.results_html;
         drawCharts(results);
         setStatus("Updated at " + new Date().toLocaleTimeString());
       })
       .catch(function (error) {
         setStatus("Could not refresh (" + error.message + "); will try again.");
+      })
+      .finally(function () {
+        inFlight = false;
       });
+  }
+
+  // A filter link without empty fields: /?location=venus, not /?location=venus&from=&to=.
+  function dropEmptyFields(form) {
+    form.addEventListener("submit", function () {
+      form.querySelectorAll("input, select").forEach(function (field) {
+        if (!field.value) {
+          field.disabled = true;
+        }
+      });
+    });
+    // Coming back to the page (bfcache) must not leave fields disabled.
+    window.addEventListener("pageshow", function () {
+      form.querySelectorAll("[disabled]").forEach(function (field) {
+        field.disabled = false;
+      });
+    });
   }
 
   function schedule(select) {
@@ -80,6 +139,13 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
+    window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
+      drawCharts(document);
+    });
+    var filters = document.querySelector("form.filters");
+    if (filters) {
+      dropEmptyFields(filters);
+    }
     var select = document.getElementById("refresh-interval");
     if (!select) {
       return;
