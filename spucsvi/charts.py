@@ -39,9 +39,9 @@ def unit_name(code: str) -> str:
 def axis_title(units: Sequence[str]) -> str:
     """'Brightness' over the units' long name and code; codes only when mixed."""
     if len(units) == 1:
-        return f"Brightness<br><sub>{unit_name(units[0])}</sub>"
+        return f"Brightness<br>{unit_name(units[0])}"
     if units:
-        return f"Brightness<br><sub>mixed units: {' / '.join(units)}</sub>"
+        return f"Brightness ({' and '.join(units)})"
     return "Brightness"
 
 
@@ -66,15 +66,17 @@ def _count_axis(title: str, largest: int) -> dict:
     return axis
 
 
-def _figure(traces: list[dict], layout: dict, *, reduced_from: int | None = None) -> dict:
+def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0) -> dict:
+    """The figure for the page; `reduced_from` and `shown` say when points were dropped."""
     figure = {
         "data": traces,
         "layout": layout,
         # No "share to Chart Studio" button: it would send the data off this machine.
         "config": {"responsive": True, "displaylogo": False, "showSendToCloud": False},
     }
-    if reduced_from is not None:
-        figure["reduced_from"] = reduced_from
+    if drawn < total:
+        figure["reduced_from"] = total
+        figure["shown"] = drawn
     return figure
 
 
@@ -135,20 +137,19 @@ def brightness_over_time(aggregates: Aggregates, units: Sequence[str]) -> dict:
         xaxis={
             "title": {"text": "Time of sighting"},
             "type": "date",
-            "rangeslider": {"visible": True, "thickness": 0.08},
+            "rangeslider": {"visible": True, "thickness": 0.08, "borderwidth": 1},
             "rangeselector": {
                 "buttons": [
-                    {"count": 1, "label": "Last hour", "step": "hour", "stepmode": "backward"},
-                    {"count": 1, "label": "Last day", "step": "day", "stepmode": "backward"},
-                    {"count": 7, "label": "Last week", "step": "day", "stepmode": "backward"},
+                    {"count": 1, "label": "1 hour", "step": "hour", "stepmode": "backward"},
+                    {"count": 1, "label": "1 day", "step": "day", "stepmode": "backward"},
+                    {"count": 7, "label": "1 week", "step": "day", "stepmode": "backward"},
                     {"label": "All", "step": "all"},
                 ],
             },
         },
         yaxis={"title": {"text": axis_title(units)}, "rangemode": "tozero"},
     )
-    reduced = len(plotted) if len(shown) < len(plotted) else None
-    return _figure([trace], layout, reduced_from=reduced)
+    return _figure([trace], layout, drawn=len(shown), total=len(plotted))
 
 
 def cumulative_over_time(sightings: Sequence[Sighting]) -> dict:
@@ -172,7 +173,7 @@ def cumulative_over_time(sightings: Sequence[Sighting]) -> dict:
         xaxis={"title": {"text": "Time"}, "type": "date"},
         yaxis=_count_axis("Sightings so far", total),
     )
-    return _figure([trace], layout, reduced_from=total if step > 1 else None)
+    return _figure([trace], layout, drawn=len(indexes), total=total)
 
 
 def per_location(locations: Counter) -> dict:

@@ -266,7 +266,7 @@ def test_chart_data_matches_the_sightings(board):
 
 def test_brightness_axis_names_the_mixed_units(board):
     layout = figure(page(board), "brightness-chart")["layout"]
-    assert layout["yaxis"]["title"]["text"] == "Brightness<br><sub>mixed units: iuhc / iulu</sub>"
+    assert layout["yaxis"]["title"]["text"] == "Brightness (iuhc and iulu)"
 
 
 def test_many_sightings_are_drawn_reduced_with_a_note(seeded):
