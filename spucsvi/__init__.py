@@ -14,6 +14,7 @@ from flask_compress import Compress
 
 from . import settings as settings_module
 from .dashboard import ViewCache
+from .form_request import FormRequest
 from .spuc_client import SpucClient
 from .store import SightingsStore
 
@@ -44,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(asset_dir("templates")),
         static_folder=str(asset_dir("static")),
     )
+    app.request_class = FormRequest
     configure_app(app, settings, config)
     register_extensions(app)
     register_backend(app, settings)
