@@ -36,11 +36,10 @@ def index():
 def submit():
     values = {name: request.form.get(name, "") for name in FIELDS}
     duplicated = [name for name in FIELDS if len(request.form.getlist(name)) > 1]
+    if duplicated:
+        errors = dict.fromkeys(duplicated, "Please send this field only once.")
+        return render_dashboard(values=values, field_errors=errors, status=400)
     try:
-        if duplicated:
-            raise InvalidSighting(
-                {name: "Please send this field only once." for name in duplicated}
-            )
         sighting = validate_sighting(values["location"], values["brightness"])
     except InvalidSighting as exc:
         return render_dashboard(values=values, field_errors=exc.errors, status=422)

@@ -103,7 +103,7 @@ def test_invalid_input_comes_back_with_values_and_reason(client, spuc, location,
 def test_duplicated_fields_are_refused(client, spuc):
     data = {"location": ["a", "b"], "brightness": "1", "csrf_token": csrf_token(client)}
     response = client.post("/sightings", data=data)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "Please send this field only once." in response.get_data(as_text=True)
     assert "No unicorn sightings yet!" in export_text(spuc)
 
