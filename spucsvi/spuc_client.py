@@ -13,9 +13,14 @@ from dataclasses import dataclass
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
+
+from .records import is_empty_message
 
 MAX_EXPORT_BYTES = 512 * 1024 * 1024
+MAY_BE_RECORDED = (
+    "The sighting may have been recorded anyway: check the list before you submit it again."
+)
 
 
 class SpucError(Exception):
@@ -26,6 +31,9 @@ class SpucError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class SpucUnreachable(SpucError):
@@ -106,7 +114,11 @@ class SpucClient:
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
-            raise self._transport_error(exc) from exc
+            error = self._transport_error(exc)
+            if not isinstance(error, SpucUnreachable):
+                # The request left: SPUC may have written the record before failing.
+                error.reason = f"{error.reason} {MAY_BE_RECORDED}"
+            raise error from exc
         with response:
             if response.status_code == 200:
                 return
@@ -116,8 +128,7 @@ class SpucClient:
             if response.status_code >= 500:
                 raise SpucServerError(
                     f"SPUC at {self.base_url} failed with HTTP {response.status_code} "
-                    "while recording. The sighting may have been recorded anyway: "
-                    "check the list before you submit it again.",
+                    f"while recording. {MAY_BE_RECORDED}",
                     response.status_code,
                 )
             raise SpucBadResponse(
@@ -165,7 +176,11 @@ class SpucClient:
             )
         body = self._read_limited(response, deadline)
         if "json" in response.headers.get("Content-Type", ""):
-            return ExportResponse(200, empty=True)
+            if is_empty_message(body):
+                return ExportResponse(200, empty=True)
+            raise SpucBadResponse(
+                f"SPUC at {self.base_url} answered its export with unexpected JSON."
+            )
         if status == 200:
             return ExportResponse(200, body, etag, 0, len(body))
         start, total = _content_range(response.headers.get("Content-Range", ""))
@@ -176,19 +191,28 @@ class SpucClient:
     def _read_limited(self, response: requests.Response, deadline: float) -> bytes:
         """Read the body within the size limit and an overall deadline.
 
-        The read timeout bounds each socket read; the deadline bounds a server
-        that trickles bytes forever.
+        The read timeout bounds each socket read; the deadline, checked after
+        every read however small, bounds a server that trickles bytes forever.
         """
         chunks, size = [], 0
-        for chunk in response.iter_content(chunk_size=256 * 1024):
-            size += len(chunk)
-            if size > self.max_export_bytes:
-                raise SpucBadResponse(
-                    f"SPUC's export is larger than {self.max_export_bytes // 2**20} MB."
-                )
-            if time.monotonic() > deadline:
-                raise SpucTimeout(f"SPUC at {self.base_url} is sending its export too slowly.")
-            chunks.append(chunk)
+        try:
+            while chunk := response.raw.read1(256 * 1024):
+                size += len(chunk)
+                if size > self.max_export_bytes:
+                    raise SpucBadResponse(
+                        f"SPUC's export is larger than {self.max_export_bytes // 2**20} MB."
+                    )
+                if time.monotonic() > deadline:
+                    raise SpucTimeout(f"SPUC at {self.base_url} is sending its export too slowly.")
+                chunks.append(chunk)
+        except ReadTimeoutError:
+            raise SpucTimeout(
+                f"SPUC at {self.base_url} did not answer within {self.timeout[1]:g} seconds."
+            ) from None
+        except (ProtocolError, OSError):
+            raise SpucBadResponse(
+                f"SPUC at {self.base_url} broke off its answer half-way."
+            ) from None
         return b"".join(chunks)
 
     def _transport_error(self, exc: requests.RequestException) -> SpucError:
@@ -197,10 +221,15 @@ class SpucClient:
             return SpucTimeout(
                 f"SPUC at {self.base_url} did not answer within {self.timeout[1]:g} seconds."
             )
-        if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-            return SpucBadResponse(f"SPUC at {self.base_url} broke off its answer half-way.")
-        if isinstance(exc, requests.ConnectionError):
+        reason = getattr(cause, "reason", cause)
+        if isinstance(exc, requests.ConnectTimeout) or isinstance(reason, ConnectTimeoutError):
+            # Includes NewConnectionError: refused, no route, unknown host.
             return SpucUnreachable(f"SPUC could not be reached at {self.base_url}. Is it running?")
+        if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
+            return SpucBadResponse(
+                f"SPUC at {self.base_url} broke off its answer half-way. "
+                "Is SPUC_URL pointing at SPUC?"
+            )
         return SpucBadResponse(f"Talking to SPUC at {self.base_url} failed: {exc}")
 
     def close(self) -> None:
