@@ -37,6 +37,7 @@ class _ExportState:
     """What is known of SPUC's file: how much was consumed, and its last bytes."""
 
     etag: str | None = None
+    total: int | None = None  # the file's size at the last answer
     consumed: int = 0
     tail: bytes = b""
     sightings: list[Sighting] = field(default_factory=list)
@@ -112,6 +113,7 @@ class SightingsStore:
         if response.status == 304:
             return False
         if response.status == 206 and self._continues(response, start):
+            state.total = response.total
             return self._append(response.body[len(state.tail) :], response.etag)
         if response.status == 200 or response.empty:
             return self._replace(response)
@@ -122,14 +124,28 @@ class SightingsStore:
         return self._client.fetch_export(**kwargs)
 
     def _continues(self, response: ExportResponse, start: int) -> bool:
-        """Whether a partial answer extends the bytes already consumed."""
+        """Whether a partial answer extends the bytes already consumed.
+
+        A file of the same size under a new ETag was rewritten in place, even
+        when its last bytes still match.
+        """
         state = self._state
         grew = response.total is None or response.total >= state.consumed
-        return response.offset == start and grew and response.body.startswith(state.tail)
+        rewritten = (
+            response.total is not None
+            and response.total == state.total
+            and response.etag not in (None, state.etag)
+        )
+        return (
+            response.offset == start
+            and grew
+            and not rewritten
+            and response.body.startswith(state.tail)
+        )
 
     def _replace(self, response: ExportResponse) -> bool:
         old = self._state
-        self._state = _ExportState(etag=response.etag)
+        self._state = _ExportState(etag=response.etag, total=response.total)
         self._append(response.body, response.etag)
         return bool(old.sightings or old.skipped or self._state.sightings or self._state.skipped)
 
