@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
@@ -101,8 +102,16 @@ def _csv_chunks(rows) -> Iterator[str]:
 @blueprint.post("/api/sightings")
 def create_sighting():
     body = _json_object()
+    location, brightness = body.get("location"), body.get("brightness")
+    type_errors = {}
+    if location is not None and not isinstance(location, str):
+        type_errors["location"] = "The location must be text."
+    if isinstance(brightness, bool) or not isinstance(brightness, str | int | float | None):
+        type_errors["brightness"] = "Brightness must be a number, such as 7 or 12.5."
+    if type_errors:
+        raise ApiError(422, "The sighting is not valid.", fields=type_errors)
     try:
-        sighting = validate_sighting(body.get("location"), _as_text(body.get("brightness")))
+        sighting = validate_sighting(location, _as_text(brightness))
     except InvalidSighting as exc:
         raise ApiError(422, "The sighting is not valid.", fields=exc.errors) from None
     submit_sighting(sighting, backend.client(), backend.store(), backend.settings())
@@ -117,10 +126,16 @@ def create_sighting():
     return jsonify(message="Unicorn sighting recorded!", sighting=recorded), 201
 
 
-def _as_text(value: object) -> object:
-    """Numbers in JSON are welcome as brightness; booleans are not numbers."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return repr(value) if isinstance(value, float) else str(value)
+def _as_text(value: str | float | None) -> str | None:
+    """Numbers in JSON are welcome as brightness, in Python's own text form.
+
+    JSON's 1e999 arrives as infinity: written as 'inf' it would read as 'not
+    a number'; 1e999 gets the same 'too large' answer as in the form.
+    """
+    if isinstance(value, float):
+        return "1e999" if value == math.inf else repr(value)
+    if isinstance(value, int):
+        return str(value)
     return value
 
 

@@ -538,8 +538,8 @@ NOT_A_NUMBER = "Brightness must be a number, such as 7 or 12.5."
         ),
         ({"location": "   ", "brightness": "7"}, {"location": LOCATION_MISSING}),
         ({"location": None, "brightness": "7"}, {"location": LOCATION_MISSING}),
-        ({"location": 5, "brightness": "7"}, {"location": LOCATION_MISSING}),
-        ({"location": ["venus"], "brightness": "7"}, {"location": LOCATION_MISSING}),
+        ({"location": 5, "brightness": "7"}, {"location": "The location must be text."}),
+        ({"location": ["venus"], "brightness": "7"}, {"location": "The location must be text."}),
         (
             {"location": "x" * 201, "brightness": "7"},
             {"location": "Please keep the location to 200 characters or fewer."},
@@ -549,7 +549,7 @@ NOT_A_NUMBER = "Brightness must be a number, such as 7 or 12.5."
             {"location": "The location cannot contain line breaks or other control characters."},
         ),
         ({"location": "venus"}, {"brightness": BRIGHTNESS_MISSING}),
-        ({"location": "venus", "brightness": True}, {"brightness": BRIGHTNESS_MISSING}),
+        ({"location": "venus", "brightness": True}, {"brightness": NOT_A_NUMBER}),
         (
             {"location": "venus", "brightness": "-3"},
             {"brightness": "Brightness cannot be negative."},
@@ -557,7 +557,7 @@ NOT_A_NUMBER = "Brightness must be a number, such as 7 or 12.5."
         ({"location": "venus", "brightness": -3}, {"brightness": "Brightness cannot be negative."}),
         ({"location": "venus", "brightness": "nan"}, {"brightness": NOT_A_NUMBER}),
         ({"location": "venus", "brightness": "7 lumens"}, {"brightness": NOT_A_NUMBER}),
-        ({"location": "venus", "brightness": {"value": 7}}, {"brightness": BRIGHTNESS_MISSING}),
+        ({"location": "venus", "brightness": {"value": 7}}, {"brightness": NOT_A_NUMBER}),
         ({"location": "venus", "brightness": "1e999"}, {"brightness": "Brightness is too large."}),
     ],
 )
