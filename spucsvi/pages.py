@@ -23,7 +23,7 @@ def index():
     try:
         query = parse_query(request.args)
     except InvalidQuery as exc:
-        return render_dashboard(Query(), query_error=str(exc), status=400)
+        return render_dashboard(query_error=str(exc), status=400)
     just_submitted = session.pop("just_submitted", None)
     if just_submitted:
         # The redirect may land on another worker, whose snapshot predates the sighting.
@@ -31,8 +31,8 @@ def index():
     return render_dashboard(query, highlight=just_submitted)
 
 
-@blueprint.post("/sightings")
-@blueprint.post("/put_unicorn")  # the original SPUCSVi's form target
+@blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
+@blueprint.post("/sightings")  # registered first: url_for gives this one
 def submit():
     values = {name: request.form.get(name, "") for name in FIELDS}
     duplicated = [name for name in FIELDS if len(request.form.getlist(name)) > 1]

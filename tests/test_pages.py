@@ -201,3 +201,8 @@ def test_redirect_landing_on_another_worker_shows_the_new_sighting(spuc, tmp_pat
     html = worker_b.get("/").get_data(as_text=True)
     assert "Unicorn sighting recorded!" in html
     assert '<span class="stat-number" data-testid="total">1</span>' in html
+
+
+def test_the_form_posts_to_sightings(client):
+    html = client.get("/").get_data(as_text=True)
+    assert '<form method="post" action="/sightings"' in html
