@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf
 
 from . import backend
 from .charts import unit_name
-from .dashboard import dashboard
+from .dashboard import Dashboard, dashboard
 from .spuc_client import ExportDisabled, SpucError
+from .store import Snapshot
 from .submission import submit_sighting
 from .validation import InvalidSighting, validate_sighting
 from .views import InvalidQuery, Query, parse_query
@@ -16,6 +18,8 @@ blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
 
 FIELDS = ("location", "brightness")
+# Where the visitor's CSRF token goes in a page shared by every visitor.
+FORM_TOKEN_SLOT = "spucsvi-form-token-slot"  # noqa: S105 - a marker, not a secret
 
 
 @blueprint.get("/")
@@ -28,7 +32,28 @@ def index():
     if just_submitted:
         # The redirect may land on another worker, whose snapshot predates the sighting.
         backend.store().invalidate()
-    return render_dashboard(query, highlight=just_submitted)
+        return render_dashboard(query, highlight=just_submitted)
+    if session.get("_flashes"):
+        return render_dashboard(query)
+    try:
+        snapshot = backend.store().current()
+    except SpucError:
+        return render_dashboard(query)
+    return shared_page(snapshot, query).replace(FORM_TOKEN_SLOT, generate_csrf(), 1)
+
+
+def shared_page(snapshot: Snapshot, query: Query) -> str:
+    """The page as every visitor sees it for this data version and URL, rendered once.
+
+    Only the form's CSRF token differs between visitors: the cached page holds
+    a slot for it. Pages with a visitor's own state (a flash message, their
+    highlighted sighting, form errors) are rendered for them alone.
+    """
+    return backend.view_cache().get(
+        snapshot.version,
+        ("page", query),
+        lambda: page_html(query, dashboard(snapshot, query, backend.view_cache()), FORM_TOKEN_SLOT),
+    )
 
 
 @blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
@@ -79,10 +104,10 @@ def render_dashboard(
         data_error = exc.reason
         if status == 200:
             status = exc.status
-    html = render_template(
-        "index.html",
-        query=query,
-        board=board,
+    html = page_html(
+        query,
+        board,
+        generate_csrf(),
         values=values or dict.fromkeys(FIELDS, ""),
         field_errors=field_errors or {},
         submit_error=submit_error,
@@ -91,12 +116,24 @@ def render_dashboard(
         data_error=data_error,
         export_disabled=export_disabled,
         highlight_count=highlighted_count(board, highlight),
-        spuc_url=backend.settings().spuc_url,
     )
     return html, status
 
 
-def highlighted_count(board, highlight: list[str] | None) -> int | None:
+def page_html(query: Query, board: Dashboard | None, form_token: str, **context) -> str:
+    context.setdefault("values", dict.fromkeys(FIELDS, ""))
+    context.setdefault("field_errors", {})
+    return render_template(
+        "index.html",
+        query=query,
+        board=board,
+        form_token=form_token,
+        spuc_url=backend.settings().spuc_url,
+        **context,
+    )
+
+
+def highlighted_count(board: Dashboard | None, highlight: list[str] | None) -> int | None:
     """The count of the newest sighting matching what this visitor just submitted."""
     if board is None or not highlight:
         return None

@@ -71,6 +71,10 @@ class Query:
     table: TableQuery = field(default_factory=TableQuery)
     raw: tuple[tuple[str, str], ...] = ()
 
+    def value(self, key: str) -> str:
+        """The first value the URL gave for `key`, or ''."""
+        return next((value for name, value in self.raw if name == key), "")
+
     def args(self, **changes: object) -> dict[str, object]:
         """The query string as a dict for url_for, with some values changed."""
         result: dict[str, object] = {}

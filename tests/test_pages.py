@@ -1,5 +1,6 @@
 """The dashboard page and the sighting form, against the SPUC emulator over HTTP."""
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -206,3 +207,49 @@ def test_redirect_landing_on_another_worker_shows_the_new_sighting(spuc, tmp_pat
 def test_the_form_posts_to_sightings(client):
     html = client.get("/").get_data(as_text=True)
     assert '<form method="post" action="/sightings"' in html
+
+
+def test_the_shared_page_gives_each_visitor_their_own_working_token(app, spuc):
+    first, second = app.test_client(), app.test_client()
+    page_one, page_two = (
+        first.get("/").get_data(as_text=True),
+        second.get("/").get_data(as_text=True),
+    )
+    token_one, token_two = csrf_token(first), csrf_token(second)
+    assert token_one != token_two
+    assert "spucsvi-form-token-slot" not in page_one + page_two
+    # The same page for both, but for the token (each page was fetched with its own).
+    assert re.sub(r'name="csrf_token" value="[^"]+"', "", page_one) == re.sub(
+        r'name="csrf_token" value="[^"]+"', "", page_two
+    )
+    assert post_sighting(first, "venus", "1").status_code == 303
+    assert post_sighting(second, "mars", "2").status_code == 303
+
+
+def test_a_visitors_own_page_is_not_shared(app, spuc):
+    submitter, onlooker = app.test_client(), app.test_client()
+    onlooker.get("/")
+    assert post_sighting(submitter, "venus", "1").status_code == 303
+    own = submitter.get("/").get_data(as_text=True)
+    seen = onlooker.get("/").get_data(as_text=True)
+    assert "Unicorn sighting recorded!" in own and "your sighting" in own
+    assert "Unicorn sighting recorded!" not in seen and "your sighting" not in seen
+    assert '<span class="stat-number" data-testid="total">1</span>' in seen
+
+
+def test_the_shared_page_is_rendered_once_per_data_version(app, spuc, monkeypatch):
+    from spucsvi import pages
+
+    calls = []
+    real = pages.page_html
+    monkeypatch.setattr(pages, "page_html", lambda *a, **k: calls.append(1) or real(*a, **k))
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    assert len(calls) == 1
+    post_sighting(client, "venus", "1")  # a new version, then a visitor-only page
+    client.get("/")
+    for _ in range(3):
+        client.get("/")
+    # The visitor's own page after submitting, then one shared render for the new version.
+    assert len(calls) == 3
