@@ -38,3 +38,10 @@ def on_starting(server):
     host, _, port = str(server.cfg.bind[0]).rpartition(":")
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "[::]", "") else host  # noqa: S104
     print(banner(shown, int(port) if port.isdigit() else 8322), flush=True)
+
+
+def post_worker_init(worker):
+    """Each worker keeps its records and default page fresh in the background."""
+    from spucsvi import refresher
+
+    refresher.start(worker.wsgi)

@@ -61,6 +61,7 @@ class SightingsStore:
         self._snapshot = Snapshot()
         self._checked_at: float | None = None
         self._error: SpucError | None = None
+        self._refreshed_in_background = False
         self.fetches = 0
 
     def current(self) -> Snapshot:
@@ -81,9 +82,21 @@ class SightingsStore:
         """Make the next view revalidate (after a submission through SPUCSVi)."""
         self._checked_at = None
 
+    def refresh(self) -> Snapshot:
+        """Revalidate now, from a background thread; from then on views leave
+        revalidation to it, except right after `invalidate`."""
+        self._refreshed_in_background = True
+        with self._lock:
+            self._revalidate()
+        if self._error is not None:
+            raise self._error
+        return self._snapshot
+
     def _is_fresh(self) -> bool:
         checked = self._checked_at
-        return checked is not None and self._clock() - checked < self._freshness
+        if checked is None:
+            return False
+        return self._refreshed_in_background or self._clock() - checked < self._freshness
 
     def _revalidate(self) -> None:
         try:

@@ -1,0 +1,55 @@
+"""Each worker's background refresher: views never wait for SPUC or a rebuild.
+
+Once a freshness window it revalidates the records with SPUC and, when they
+changed, renders the default page for the new data version, so the first
+view after a new sighting costs what any cached view costs. A submission
+through SPUCSVi still revalidates on the next view, so the visitor who made
+it sees it at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from . import backend
+from .spuc_client import SpucError
+from .views import Query
+
+log = logging.getLogger(__name__)
+
+MIN_INTERVAL = 0.25
+
+
+def start(app: Flask) -> threading.Event:
+    """Start the refresher for `app` in a daemon thread (one per worker process).
+
+    Setting the returned event stops it.
+    """
+    stop = threading.Event()
+    thread = threading.Thread(target=run, args=(app, stop), name="spucsvi-refresher", daemon=True)
+    thread.start()
+    return stop
+
+
+def run(app: Flask, stop: threading.Event) -> None:
+    from .pages import shared_page
+
+    with app.app_context():
+        interval = max(backend.settings().freshness_seconds, MIN_INTERVAL)
+        store = backend.store()
+    version = None
+    while not stop.is_set():
+        try:
+            snapshot = store.refresh()
+            if snapshot.version != version:
+                with app.test_request_context("/"):
+                    shared_page(snapshot, Query())
+                version = snapshot.version
+        except SpucError:
+            pass  # views show the reason; the next round tries again
+        except Exception:
+            log.exception("Background refresh failed")
+        stop.wait(interval)
