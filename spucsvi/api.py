@@ -12,12 +12,14 @@ import json
 import math
 from collections.abc import Iterator
 
+import orjson
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
 
 from . import backend
 from .dashboard import dashboard, matching
 from .security import csrf
 from .spuc_client import SpucError
+from .store import Snapshot
 from .submission import submit_sighting
 from .validation import InvalidSighting, validate_sighting
 from .views import InvalidQuery, Query, parse_query, sighting_json
@@ -165,17 +167,27 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
 def live_dashboard():
     """The page's live parts, rendered on the server, for the auto-refresh script.
 
-    The ETag is a hash of the body, the same from every worker, so an unchanged
-    dashboard costs the browser a 304.
+    Rendered once per data version and query; the ETag is a hash of the body,
+    the same from every worker, so an unchanged dashboard costs a 304.
     """
     query = _query()
-    board = dashboard(backend.store().current(), query, backend.view_cache())
-    context = {"board": board, "query": query, "highlight_count": None}
-    response = jsonify(
-        summary_html=render_template("_summary.html", **context),
-        results_html=render_template("_results.html", **context),
-        total=board.summary.total,
+    snapshot = backend.store().current()
+    body = backend.view_cache().get(
+        snapshot.version, ("live", query), lambda: _live(snapshot, query)
     )
+    response = Response(body, mimetype="application/json")
     response.cache_control.no_cache = True
     response.add_etag()
     return response.make_conditional(request)
+
+
+def _live(snapshot: Snapshot, query: Query) -> bytes:
+    board = dashboard(snapshot, query, backend.view_cache())
+    context = {"board": board, "query": query, "highlight_count": None}
+    return orjson.dumps(
+        {
+            "summary_html": render_template("_summary.html", **context),
+            "results_html": render_template("_results.html", **context),
+            "total": board.summary.total,
+        }
+    )
