@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import generate_csrf
 
 from . import backend
 from .charts import unit_name
 from .dashboard import Dashboard, dashboard
+from .shared_page import TOKEN_SLOT, SharedPage
 from .spuc_client import ExportDisabled, SpucError
 from .store import Snapshot
 from .submission import submit_sighting
@@ -18,8 +28,6 @@ blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
 
 FIELDS = ("location", "brightness")
-# Where the visitor's CSRF token goes in a page shared by every visitor.
-FORM_TOKEN_SLOT = "spucsvi-form-token-slot"  # noqa: S105 - a marker, not a secret
 
 
 @blueprint.get("/")
@@ -39,21 +47,29 @@ def index():
         snapshot = backend.store().current()
     except SpucError:
         return render_dashboard(query)
-    return shared_page(snapshot, query).replace(FORM_TOKEN_SLOT, generate_csrf(), 1)
+    page, token = shared_page(snapshot, query), generate_csrf()
+    if "gzip" in request.accept_encodings:
+        response = Response(page.gzip(token), mimetype="text/html")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(page.plain(token), mimetype="text/html")
+    response.vary.add("Accept-Encoding")
+    return response
 
 
-def shared_page(snapshot: Snapshot, query: Query) -> str:
-    """The page as every visitor sees it for this data version and URL, rendered once.
+def shared_page(snapshot: Snapshot, query: Query) -> SharedPage:
+    """The page as every visitor sees it for this data version and URL, built once.
 
     Only the form's CSRF token differs between visitors: the cached page holds
     a slot for it. Pages with a visitor's own state (a flash message, their
     highlighted sighting, form errors) are rendered for them alone.
     """
-    return backend.view_cache().get(
-        snapshot.version,
-        ("page", query),
-        lambda: page_html(query, dashboard(snapshot, query, backend.view_cache()), FORM_TOKEN_SLOT),
-    )
+
+    def build() -> SharedPage:
+        board = dashboard(snapshot, query, backend.view_cache())
+        return SharedPage.of(page_html(query, board, TOKEN_SLOT))
+
+    return backend.view_cache().get(snapshot.version, ("page", query), build)
 
 
 @blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
