@@ -33,10 +33,11 @@ T = TypeVar("T")
 
 
 class ViewCache:
-    """A small thread-safe LRU of derived views for the newest data version.
+    """A small thread-safe LRU of derived views for the two newest data versions.
 
-    Entries of older versions are dropped as soon as a newer one is stored:
-    no view asks for them again, and each can hold full figures.
+    Older versions are dropped as soon as a newer one is stored: no view asks
+    for them again, and each can hold full figures. The previous version is
+    kept so that views still on it while the next one is prepared hit the cache.
     """
 
     def __init__(self, size: int = 64):
@@ -46,17 +47,19 @@ class ViewCache:
         self._lock = threading.Lock()
 
     def get(self, version: int, key: Hashable, compute: Callable[[], T]) -> T:
+        entry = (version, key)
         with self._lock:
-            if version == self._version and key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]  # type: ignore[return-value]
+            if entry in self._entries:
+                self._entries.move_to_end(entry)
+                return self._entries[entry]  # type: ignore[return-value]
         value = compute()
         with self._lock:
             if version > self._version:
-                self._entries.clear()
                 self._version = version
-            if version == self._version:
-                self._entries[key] = value
+                for old in [e for e in self._entries if e[0] < version - 1]:  # type: ignore[index]
+                    del self._entries[old]
+            if version >= self._version - 1:
+                self._entries[entry] = value
                 while len(self._entries) > self._size:
                     self._entries.popitem(last=False)
         return value

@@ -1,8 +1,9 @@
 """Each worker's background refresher: views never wait for SPUC or a rebuild.
 
 Once a freshness window it revalidates the records with SPUC and, when they
-changed, renders the default page for the new data version, so the first
-view after a new sighting costs what any cached view costs. A submission
+changed, renders the default page for the new data version before views see
+that version, so the first view after a new sighting costs what any cached
+view costs. A submission
 through SPUCSVi still revalidates on the next view, so the visitor who made
 it sees it at once.
 """
@@ -16,6 +17,7 @@ from flask import Flask
 
 from . import backend
 from .spuc_client import SpucError
+from .store import Snapshot
 from .views import Query
 
 log = logging.getLogger(__name__)
@@ -40,14 +42,14 @@ def run(app: Flask, stop: threading.Event) -> None:
     with app.app_context():
         interval = max(backend.settings().freshness_seconds, MIN_INTERVAL)
         store = backend.store()
-    version = None
+
+    def prepare(snapshot: Snapshot) -> None:
+        with app.test_request_context("/"):
+            shared_page(snapshot, Query())
+
     while not stop.is_set():
         try:
-            snapshot = store.refresh()
-            if snapshot.version != version:
-                with app.test_request_context("/"):
-                    shared_page(snapshot, Query())
-                version = snapshot.version
+            store.refresh(prepare)
         except SpucError:
             pass  # views show the reason; the next round tries again
         except Exception:

@@ -82,12 +82,16 @@ class SightingsStore:
         """Make the next view revalidate (after a submission through SPUCSVi)."""
         self._checked_at = None
 
-    def refresh(self) -> Snapshot:
+    def refresh(self, prepare: Callable[[Snapshot], object] | None = None) -> Snapshot:
         """Revalidate now, from a background thread; from then on views leave
-        revalidation to it, except right after `invalidate`."""
+        revalidation to it, except right after `invalidate`.
+
+        `prepare` sees a new snapshot before views do, so that what they ask
+        for (the rendered page) is ready when they see the new version.
+        """
         self._refreshed_in_background = True
         with self._lock:
-            self._revalidate()
+            self._revalidate(prepare)
         if self._error is not None:
             raise self._error
         return self._snapshot
@@ -98,23 +102,28 @@ class SightingsStore:
             return False
         return self._refreshed_in_background or self._clock() - checked < self._freshness
 
-    def _revalidate(self) -> None:
+    def _revalidate(self, prepare: Callable[[Snapshot], object] | None = None) -> None:
+        """Fetch what is new and publish it; the check counts as done only then,
+        so views never see the records while they are half up to date."""
         try:
             changed = self._fetch()
-            self._error = None
         except SpucError as exc:
             self._error = exc
-            changed = False
-        finally:
             self._checked_at = self._clock()
+            return
         if changed:
             state = self._state
-            self._snapshot = Snapshot(
+            snapshot = Snapshot(
                 tuple(state.sightings),
                 state.skipped,
                 self._snapshot.version + 1,
                 state.aggregates,
             )
+            if prepare is not None:
+                prepare(snapshot)
+            self._snapshot = snapshot
+        self._error = None
+        self._checked_at = self._clock()
 
     def _fetch(self) -> bool:
         """Bring the state up to date; return whether the records changed."""

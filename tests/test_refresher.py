@@ -36,7 +36,7 @@ def test_a_sighting_made_at_spuc_is_ready_before_anyone_asks(spuc, tmp_path):
         version = store.current().version
         assert wait_for(lambda: len(cache) > 0)
         page = cache.get(version, ("page", Query()), lambda: None)
-        assert page is not None and "venus" in page
+        assert page is not None and b"venus" in page.head
     finally:
         stop.set()
 
@@ -81,3 +81,20 @@ def _total(store):
         return len(store.current().sightings)
     except SpucError:
         return None
+
+
+def test_the_new_version_is_prepared_before_views_see_it(spuc, tmp_path):
+    app = make_app(spuc.url, tmp_path, SPUCSVI_FRESHNESS="0")
+    store = app.extensions["sightings_store"]
+    seen_by_prepare = []
+
+    def prepare(snapshot):
+        # Views still see the old version while the new one is prepared.
+        seen_by_prepare.append((snapshot.version, store._snapshot.version))
+
+    with requests.put(
+        f"{spuc.url}/unicorn_spotted", params={"location": "venus", "brightness": "7"}, timeout=5
+    ):
+        pass
+    assert store.refresh(prepare).version == 1
+    assert seen_by_prepare == [(1, 0)]

@@ -1,4 +1,4 @@
-"""The view cache keeps only the newest data version's views, bounded in number."""
+"""The view cache keeps the two newest data versions' views, bounded in number."""
 
 from spucsvi.dashboard import ViewCache
 
@@ -16,19 +16,24 @@ def test_cached_value_is_computed_once_per_version_and_key():
     assert len(calls) == 2
 
 
-def test_a_newer_version_drops_the_older_entries():
+def test_the_previous_version_is_kept_and_older_ones_dropped():
     cache = ViewCache()
-    cache.get(1, "a", lambda: "old")
-    cache.get(1, "b", lambda: "old")
-    assert cache.get(2, "a", lambda: "new") == "new"
-    assert len(cache) == 1
+    cache.get(1, "a", lambda: "one")
+    cache.get(1, "b", lambda: "one")
+    cache.get(2, "a", lambda: "two")
+    # Views still on version 1 while 2 is prepared hit the cache.
+    assert cache.get(1, "a", lambda: "recomputed") == "one"
+    assert len(cache) == 3
+    cache.get(3, "a", lambda: "three")
+    assert len(cache) == 2
+    assert cache.get(1, "a", lambda: "recomputed") == "recomputed"
 
 
-def test_a_late_answer_for_an_older_version_is_not_stored():
+def test_a_late_answer_for_an_old_version_is_not_stored():
     cache = ViewCache()
-    cache.get(2, "a", lambda: "new")
+    cache.get(3, "a", lambda: "new")
     assert cache.get(1, "a", lambda: "stale") == "stale"
-    assert cache.get(2, "a", lambda: "recomputed") == "new"
+    assert cache.get(1, "a", lambda: "stale again") == "stale again"
     assert len(cache) == 1
 
 
