@@ -15,10 +15,12 @@ sends SPUC concurrent submissions while that can lose sightings.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import logging
 import threading
 import time
+import zlib
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -113,8 +115,16 @@ def create_emulator_app(
         def export() -> flask.Response | dict[str, str]:
             if not data_file.exists():
                 return {"message": "No unicorn sightings yet!"}
+            # Read into memory: werkzeug abandons an open file unclosed when it
+            # answers 304 or 416. The ETag has the shape Flask gives a path.
+            stat = data_file.stat()
             return flask.send_file(
-                data_file, as_attachment=True, download_name="unicorn_sightings.txt"
+                io.BytesIO(data_file.read_bytes()),
+                mimetype="text/plain",
+                as_attachment=True,
+                download_name="unicorn_sightings.txt",
+                etag=f"{stat.st_mtime}-{stat.st_size}-{zlib.adler32(bytes(data_file))}",
+                last_modified=stat.st_mtime,
             )
 
     return app
