@@ -121,7 +121,7 @@ def dashboard(snapshot: Snapshot, query: Query, cache: ViewCache) -> Dashboard:
     """Summary, figures and table for this snapshot and query.
 
     Without a filter, everything comes from the store's running aggregates, so
-    a new sighting costs work in proportion to what is new, not to history.
+    a new sighting does not make the summary and charts walk the whole history.
     """
     version = snapshot.version
     sightings_filter = query.filter

@@ -3,9 +3,8 @@
 Once a freshness window it revalidates the records with SPUC and, when they
 changed, renders the default page for the new data version before views see
 that version, so the first view after a new sighting costs what any cached
-view costs. A submission
-through SPUCSVi still revalidates on the next view, so the visitor who made
-it sees it at once.
+view costs. A submission through SPUCSVi still revalidates on the next view,
+so the visitor who made it sees it at once.
 """
 
 from __future__ import annotations
