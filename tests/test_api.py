@@ -81,27 +81,6 @@ NOTHING_YET = '{"message":"No unicorn sightings yet!"}\n'
 
 
 @pytest.fixture
-def seeded(tmp_path):
-    """Start SPUC on a data file written beforehand, so its count continues from it.
-
-    Returns a function: seeded(text) -> (test client, emulator).
-    """
-    servers: list[EmulatorServer] = []
-
-    def start(text: str, **emulator):
-        data_file = tmp_path / "seeded" / "unicorn_sightings.txt"
-        data_file.parent.mkdir(parents=True, exist_ok=True)
-        data_file.write_bytes(text.encode())
-        server = EmulatorServer(data_file, **emulator).start()
-        servers.append(server)
-        return make_app(server.url, tmp_path).test_client(), server
-
-    yield start
-    for server in servers:
-        server.stop()
-
-
-@pytest.fixture
 def api(seeded):
     """The test client on SPUC holding DATA."""
     client, _ = seeded(DATA)

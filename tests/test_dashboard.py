@@ -10,8 +10,6 @@ from html.parser import HTMLParser
 import pytest
 from conftest import make_app, post_sighting
 
-from spucsvi.emulator import EmulatorServer
-
 HEADER = "count,time,location,brightness,units\n"
 
 # As in test_api: both units, a comma and quotes in a location, junk brightness,
@@ -154,24 +152,6 @@ def figure(document: Element, chart: str) -> dict:
 
 def notes(document: Element) -> list[str]:
     return [p.text for p in document.find_all("p", class_="note")]
-
-
-@pytest.fixture
-def seeded(tmp_path):
-    """Start SPUC on a data file written beforehand; seeded(text) -> (client, emulator)."""
-    servers: list[EmulatorServer] = []
-
-    def start(text: str, **emulator):
-        data_file = tmp_path / "seeded" / "unicorn_sightings.txt"
-        data_file.parent.mkdir(parents=True, exist_ok=True)
-        data_file.write_bytes(text.encode())
-        server = EmulatorServer(data_file, **emulator).start()
-        servers.append(server)
-        return make_app(server.url, tmp_path).test_client(), server
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture
