@@ -17,6 +17,7 @@ import os
 import random
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -108,6 +109,18 @@ def live(tmp_path_factory) -> Iterator[Server]:
 
 
 # ----------------------------------------------------------------- helpers --
+
+
+def open_settled(page: Page, server: Server, seconds: float = 10) -> None:
+    """Open the dashboard once its total is what SPUC holds: a worker's page may
+    be up to one freshness window older than a sighting an earlier test added."""
+    held = server.export_bytes().count(b"\n") - 1
+    deadline = time.monotonic() + seconds
+    open_page(page, f"{server.url}/")
+    while total(page) != held and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        open_page(page, f"{server.url}/")
+    assert total(page) == held
 
 
 def open_page(page: Page, url: str, status: int = 200) -> None:
@@ -367,7 +380,7 @@ def test_auto_refresh_shows_a_sighting_added_to_spuc_without_reloading(page: Pag
     seen = watch(page)
     polls: list[Response] = []
     page.on("response", lambda r: is_poll(r) and polls.append(r))
-    open_page(page, f"{server.url}/")
+    open_settled(page, server)
     wait_for_charts(page)
     page.evaluate("window.__noReload = 1")
     before, points = total(page), chart_points(page)
