@@ -123,7 +123,9 @@ def run_client(k: int, url: str, budget: Budget, stats: ClientStats, seed: int) 
                     brightness = str(rng.randint(0, 100))
                     form = {"location": location, "brightness": brightness, "csrf_token": token}
                     with browser.post(
-                        f"{url}/sightings", data=form, allow_redirects=False,
+                        f"{url}/sightings",
+                        data=form,
+                        allow_redirects=False,
                         timeout=REQUEST_TIMEOUT,
                     ) as answer:
                         status = answer.status_code
@@ -211,7 +213,10 @@ def start_gunicorn(workdir: Path, spuc_url: str, args: argparse.Namespace):
     with log.open("wb") as out:  # a file, not a pipe that could fill up and block workers
         process = subprocess.Popen(  # noqa: S603 - fixed arguments: this interpreter
             [sys.executable, "-m", "spucsvi", "serve", "--bind", f"127.0.0.1:{port}"],
-            cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches this script only; it stops gunicorn itself
         )
@@ -309,8 +314,10 @@ def measure_after(master: int, usage: dict[int, WorkerUsage]) -> None:
 
 def report(stats: list[ClientStats], elapsed: float, usage: dict[int, WorkerUsage]) -> int:
     """Print the table; return the number of errors."""
-    print(f"{'kind':<8} {'count':>7} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} "
-          f"{'p99 ms':>8} {'max ms':>8} {'req/s':>8}")
+    print(
+        f"{'kind':<8} {'count':>7} {'errors':>6} {'p50 ms':>8} {'p90 ms':>8} "
+        f"{'p99 ms':>8} {'max ms':>8} {'req/s':>8}"
+    )
     total_count = total_errors = 0
     for kind in KINDS:
         values = sorted(v for s in stats for v in s.latencies[kind])
@@ -319,10 +326,14 @@ def report(stats: list[ClientStats], elapsed: float, usage: dict[int, WorkerUsag
         total_errors += errors
         ms = [percentile(values, p) * 1000 for p in (50, 90, 99)]
         top = values[-1] * 1000 if values else float("nan")
-        print(f"{kind:<8} {len(values):>7} {errors:>6} {ms[0]:>8.1f} {ms[1]:>8.1f} "
-              f"{ms[2]:>8.1f} {top:>8.1f} {len(values) / elapsed:>8.1f}")
-    print(f"{'all':<8} {total_count:>7} {total_errors:>6} {'':>8} {'':>8} {'':>8} {'':>8} "
-          f"{total_count / elapsed:>8.1f}")
+        print(
+            f"{kind:<8} {len(values):>7} {errors:>6} {ms[0]:>8.1f} {ms[1]:>8.1f} "
+            f"{ms[2]:>8.1f} {top:>8.1f} {len(values) / elapsed:>8.1f}"
+        )
+    print(
+        f"{'all':<8} {total_count:>7} {total_errors:>6} {'':>8} {'':>8} {'':>8} {'':>8} "
+        f"{total_count / elapsed:>8.1f}"
+    )
     samples = [e for s in stats for e in s.error_samples][:5]
     for sample in samples:
         print(f"  error: {sample}")
@@ -331,10 +342,16 @@ def report(stats: list[ClientStats], elapsed: float, usage: dict[int, WorkerUsag
     for pid, u in usage.items():
         b = f"{u.rss_before / 1024:.1f} MiB" if u.rss_before else "(new)"
         a = f"{u.rss_after / 1024:.1f} MiB" if u.rss_after else "gone"
-        delta = f" ({(u.rss_after - u.rss_before) / 1024:+.1f} MiB)" if (
-            u.rss_before and u.rss_after) else ""
-        cpu = (f", CPU {u.cpu_after - u.cpu_before:.1f} s"
-               if u.cpu_before is not None and u.cpu_after is not None else "")
+        delta = (
+            f" ({(u.rss_after - u.rss_before) / 1024:+.1f} MiB)"
+            if (u.rss_before and u.rss_after)
+            else ""
+        )
+        cpu = (
+            f", CPU {u.cpu_after - u.cpu_before:.1f} s"
+            if u.cpu_before is not None and u.cpu_after is not None
+            else ""
+        )
         print(f"  worker {pid}: {b} -> {a}{delta}{cpu}")
     return total_errors
 
@@ -344,12 +361,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--max-requests", type=int, default=20000)
-    parser.add_argument("--sightings", type=int, default=0,
-                        help="pre-fill SPUC's file with this many records")
+    parser.add_argument(
+        "--sightings", type=int, default=0, help="pre-fill SPUC's file with this many records"
+    )
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
     parser.add_argument("--threads", type=int, default=4, help="SPUCSVI_THREADS")
-    parser.add_argument("--write-delay", type=float, default=0.0,
-                        help="seconds the emulator sleeps inside its race window")
+    parser.add_argument(
+        "--write-delay",
+        type=float,
+        default=0.0,
+        help="seconds the emulator sleeps inside its race window",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if not (0 < args.seconds <= 3600 and 0 < args.clients <= 64 and args.max_requests > 0):
@@ -384,15 +406,22 @@ def main(argv: list[str] | None = None) -> int:
                 pid: WorkerUsage(rss_before=rss_kib(pid), cpu_before=cpu_seconds(pid))
                 for pid in child_pids(process.pid)
             }
-            print(f"SPUCSVi soak: {args.seconds:g} s, {args.clients} clients, at most "
-                  f"{args.max_requests} requests; gunicorn {args.workers} workers x "
-                  f"{args.threads} threads at {url}; SPUC emulator at {spuc.url} with "
-                  f"{args.sightings} sightings, write delay {args.write_delay:g} s", flush=True)
+            print(
+                f"SPUCSVi soak: {args.seconds:g} s, {args.clients} clients, at most "
+                f"{args.max_requests} requests; gunicorn {args.workers} workers x "
+                f"{args.threads} threads at {url}; SPUC emulator at {spuc.url} with "
+                f"{args.sightings} sightings, write delay {args.write_delay:g} s",
+                flush=True,
+            )
             started = time.monotonic()
             budget = Budget(args.max_requests, started + args.seconds)
             threads = [
-                threading.Thread(target=run_client, args=(k, url, budget, stats[k], args.seed),
-                                 name=f"soak-client-{k}", daemon=True)
+                threading.Thread(
+                    target=run_client,
+                    args=(k, url, budget, stats[k], args.seed),
+                    name=f"soak-client-{k}",
+                    daemon=True,
+                )
                 for k in range(args.clients)
             ]
             for thread in threads:
@@ -430,9 +459,11 @@ def main(argv: list[str] | None = None) -> int:
         lost = acknowledged - in_export
         prefilled = args.sightings
         print()
-        print(f"submissions answered 303: {sum(acknowledged.values())}; found in SPUC's export: "
-              f"{sum((acknowledged & in_export).values())}; lost: {sum(lost.values())}; "
-              f"export records: {len(exported)} ({prefilled} pre-filled)")
+        print(
+            f"submissions answered 303: {sum(acknowledged.values())}; found in SPUC's export: "
+            f"{sum((acknowledged & in_export).values())}; lost: {sum(lost.values())}; "
+            f"export records: {len(exported)} ({prefilled} pre-filled)"
+        )
         for (loc, b), n in list(lost.items())[:5]:
             print(f"  lost: {loc.decode('utf-8', 'replace')!r} brightness {b.decode()!r} x{n}")
         if process.returncode not in (0, None):
