@@ -7,25 +7,10 @@ import io
 import json
 
 import pytest
-from conftest import export_text, make_app, post_sighting
+from conftest import DATA, HEADER, export_text, make_app, post_sighting
 from fakes import closed_port_url
 
 from spucsvi.emulator import EmulatorServer
-
-HEADER = "count,time,location,brightness,units\n"
-
-# SPUC's file as SPUC writes it: unquoted, a location with a comma and quotes, junk
-# brightness, both units, and a location with a newline that broke its record in two.
-DATA = (
-    HEADER
-    + '1,2026-11-27 18:02:00.027188,moon, "big" crater,100,iulu\n'
-    + "2,2026-11-27 18:02:02,venus,7,iulu\n"
-    + "3,2026-11-27 23:59:59.999999,venus,12.5,iuhc\n"
-    + "4,2026-11-28 00:00:00,mars,junk,iuhc\n"
-    + "5,2026-11-28 09:15:30.500000,mars,3,iuhc\n"
-    + "6,2026-11-28 10:00:00,north\n"
-    + "pole,4,iuhc\n"
-)
 
 S1 = {
     "count": 1,

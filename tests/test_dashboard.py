@@ -8,22 +8,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
-from conftest import make_app, post_sighting
-
-HEADER = "count,time,location,brightness,units\n"
-
-# As in test_api: both units, a comma and quotes in a location, junk brightness,
-# and a record broken in two by a newline in its location (two unreadable lines).
-DATA = (
-    HEADER
-    + '1,2026-11-27 18:02:00.027188,moon, "big" crater,100,iulu\n'
-    + "2,2026-11-27 18:02:02,venus,7,iulu\n"
-    + "3,2026-11-27 23:59:59.999999,venus,12.5,iuhc\n"
-    + "4,2026-11-28 00:00:00,mars,junk,iuhc\n"
-    + "5,2026-11-28 09:15:30.500000,mars,3,iuhc\n"
-    + "6,2026-11-28 10:00:00,north\n"
-    + "pole,4,iuhc\n"
-)
+from conftest import DATA, HEADER, make_app, post_sighting
 
 TITLES = {
     "brightness-chart": "Brightness over time",
