@@ -433,7 +433,8 @@ def test_auto_refresh_releases_the_charts_it_replaces(page: Page, live: Server):
     page.get_by_label("Auto-refresh").select_option(label="Every 5 s")
     location = f"Leak check {uuid.uuid4().hex[:8]}"
     report_to_spuc(live, location, "3")
-    page.wait_for_timeout(1_100)  # past each worker's 1 s freshness window, in real time
+    # Past each worker's refresher round (1 s freshness window), in real time.
+    page.wait_for_timeout(2_500)
     with page.expect_response(is_poll) as poll:
         page.clock.run_for(5_000)
     assert poll.value.status == 200
@@ -487,9 +488,10 @@ def test_auto_refresh_pauses_while_the_page_is_hidden(page: Page, known: Server)
     assert len(polls) == 1
 
     # Shown again: at once, then on the interval.
-    with page.expect_request(is_poll_request):
+    with page.expect_response(lambda r: is_poll_request(r.request)):
         page.evaluate("window.__setHidden(false)")
     assert len(polls) == 2
+    page.wait_for_timeout(300)  # one poll at a time: let this one finish first
     with page.expect_request(is_poll_request):
         page.clock.run_for(5_000)
     assert len(polls) == 3
