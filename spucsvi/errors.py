@@ -50,11 +50,10 @@ def handle_csrf_error(exc: CSRFError):
     """An expired or missing form token: show the form again with the values kept."""
     if wants_json():
         return error_response(400, "Missing or invalid CSRF token.")
-    from .pages import render_dashboard
+    from .pages import render_dashboard, submitted_values
 
-    values = {name: request.form.get(name, "") for name in ("location", "brightness")}
     return render_dashboard(
-        values=values,
+        values=submitted_values(),
         form_message="Your form had expired, so nothing was sent. Please check the values "
         "and press the button again.",
         status=400,

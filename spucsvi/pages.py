@@ -75,7 +75,7 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedPage:
 @blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
 @blueprint.post("/sightings")  # registered first: url_for gives this one
 def submit():
-    values = {name: request.form.get(name, "") for name in FIELDS}
+    values = submitted_values()
     duplicated = [name for name in FIELDS if len(request.form.getlist(name)) > 1]
     if duplicated:
         errors = dict.fromkeys(duplicated, "Please send this field only once.")
@@ -91,6 +91,11 @@ def submit():
     flash("Unicorn sighting recorded!", "success")
     session["just_submitted"] = [sighting.location, sighting.brightness]
     return redirect(url_for("pages.index"), code=303)
+
+
+def submitted_values() -> dict[str, str]:
+    """What the visitor typed into the form, to give back on any failure."""
+    return {name: request.form.get(name, "") for name in FIELDS}
 
 
 def render_dashboard(
