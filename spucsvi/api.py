@@ -16,7 +16,8 @@ import orjson
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
 
 from . import backend
-from .dashboard import dashboard, matching
+from .dashboard import dashboard, matching, overview
+from .dashboard import table as dashboard_table
 from .security import csrf
 from .spuc_client import SpucError
 from .store import Snapshot
@@ -55,9 +56,7 @@ def _query() -> Query:
 
 @blueprint.get("/api/sightings")
 def list_sightings():
-    query = _query()
-    board = dashboard(backend.store().current(), query, backend.view_cache())
-    table = board.table
+    table = dashboard_table(backend.store().current(), _query(), backend.view_cache())
     return jsonify(
         total=table.total,
         page=table.page,
@@ -69,8 +68,8 @@ def list_sightings():
 
 @blueprint.get("/api/summary")
 def summary():
-    board = dashboard(backend.store().current(), _query(), backend.view_cache())
-    return jsonify(board.summary.as_json())
+    summary, _, _ = overview(backend.store().current(), _query().filter, backend.view_cache())
+    return jsonify(summary.as_json())
 
 
 @blueprint.get("/sightings.csv")

@@ -118,32 +118,10 @@ class ArrivalOrder(Sequence[Sighting]):
 
 
 def dashboard(snapshot: Snapshot, query: Query, cache: ViewCache) -> Dashboard:
-    """Summary, figures and table for this snapshot and query.
-
-    Without a filter, everything comes from the store's running aggregates, so
-    a new sighting does not make the summary and charts walk the whole history.
-    """
-    version = snapshot.version
-    sightings_filter = query.filter
-
-    def overview() -> tuple[Summary, dict[str, dict], dict[str, Markup]]:
-        chosen, aggregates = matching(snapshot, sightings_filter, cache)
-        summary = summary_of(aggregates, snapshot.skipped)
-        figures = build_figures(chosen, aggregates, summary.units)
-        return summary, figures, {key: html_safe_json(f) for key, f in figures.items()}
-
-    def ordered() -> Sequence[Sighting]:
-        chosen, aggregates = matching(snapshot, sightings_filter, cache)
-        if query.table.sort == "time" and aggregates.time_sorted:
-            return ArrivalOrder(chosen, query.table.descending)
-        return sort_sightings(chosen, query.table)
-
-    summary, figures, figures_json = cache.get(version, ("overview", sightings_filter), overview)
-    rows = cache.get(
-        version, ("sorted", sightings_filter, query.table.sort, query.table.descending), ordered
-    )
+    """Summary, figures and table for this snapshot and query."""
+    summary, figures, figures_json = overview(snapshot, query.filter, cache)
     choices = cache.get(
-        version,
+        snapshot.version,
         "locations",
         lambda: tuple(name for name, _ in snapshot.aggregates.locations.most_common()),
     )
@@ -151,10 +129,41 @@ def dashboard(snapshot: Snapshot, query: Query, cache: ViewCache) -> Dashboard:
         summary,
         figures,
         figures_json,
-        table_page(rows, query.table),
+        table(snapshot, query, cache),
         choices,
         len(snapshot.sightings),
     )
+
+
+def overview(
+    snapshot: Snapshot, sightings_filter: SightingFilter, cache: ViewCache
+) -> tuple[Summary, dict[str, dict], dict[str, Markup]]:
+    """The summary and the figures (with their JSON) for a filter.
+
+    Without a filter, everything comes from the store's running aggregates, so
+    a new sighting does not make the summary and charts walk the whole history.
+    """
+
+    def compute() -> tuple[Summary, dict[str, dict], dict[str, Markup]]:
+        chosen, aggregates = matching(snapshot, sightings_filter, cache)
+        summary = summary_of(aggregates, snapshot.skipped)
+        figures = build_figures(chosen, aggregates, summary.units)
+        return summary, figures, {key: html_safe_json(f) for key, f in figures.items()}
+
+    return cache.get(snapshot.version, ("overview", sightings_filter), compute)
+
+
+def table(snapshot: Snapshot, query: Query, cache: ViewCache) -> TablePage:
+    """The page of the table the query asks for, sorted once per version and order."""
+
+    def ordered() -> Sequence[Sighting]:
+        chosen, aggregates = matching(snapshot, query.filter, cache)
+        if query.table.sort == "time" and aggregates.time_sorted:
+            return ArrivalOrder(chosen, query.table.descending)
+        return sort_sightings(chosen, query.table)
+
+    key = ("sorted", query.filter, query.table.sort, query.table.descending)
+    return table_page(cache.get(snapshot.version, key, ordered), query.table)
 
 
 def matching(
