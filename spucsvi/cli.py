@@ -67,7 +67,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 
 def cmd_emulator(args: argparse.Namespace) -> None:
-    serve(args.host, args.port, args.data_file, export_enabled=not args.no_export, units=args.units)
+    try:
+        serve(
+            args.host,
+            args.port,
+            args.data_file,
+            export_enabled=not args.no_export,
+            units=args.units,
+            allow_public=args.allow_public,
+        )
+    except ValueError as exc:
+        sys.exit(f"spucsvi emulator: {exc}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,6 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--data-file", type=Path, default=DEFAULT_DEMO_DATA)
     emulator.add_argument("--units", default="iuhc", choices=["iuhc", "iulu"])
     emulator.add_argument("--no-export", action="store_true", help="answer 404 on /export")
+    emulator.add_argument(
+        "--allow-public",
+        action="store_true",
+        help="allow a --host that is not loopback (in a container, for example)",
+    )
     emulator.set_defaults(handler=cmd_emulator)
     return parser
 

@@ -169,7 +169,7 @@ class EmulatorServer:
         if not allow_public and not _is_loopback(host):
             raise ValueError(
                 f"refusing to bind the SPUC emulator to {host!r}: not a loopback address "
-                "(pass allow_public=True to do it anyway)"
+                "(pass --allow-public to do it anyway)"
             )
         self.data_file = Path(data_file)
         self.host = host

@@ -282,3 +282,29 @@ def test_non_loopback_host_is_refused(data_file: Path, host: str) -> None:
 def test_url_has_the_bound_port_and_no_trailing_slash(spuc: EmulatorServer) -> None:
     assert spuc.url.startswith("http://127.0.0.1:")
     assert int(spuc.url.rsplit(":", 1)[1]) > 0
+
+
+def test_cli_refuses_a_public_host_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spucsvi",
+            "emulator",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--data-file",
+            str(tmp_path / "f.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "--allow-public" in result.stderr and "Traceback" not in result.stderr
