@@ -1,3 +1,3 @@
 """Read by gunicorn from the working folder: `gunicorn 'spucsvi:create_app()'`."""
 
-from spucsvi.gunicorn_conf import *  # noqa: F403
+from spucsvi.server.gunicorn_settings import *  # noqa: F403

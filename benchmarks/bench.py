@@ -5,7 +5,7 @@
         [--seconds 5] [--clients 8] [--workers 2] [--threads 4]
 
 For each size N it writes SPUC's file with N sightings (SPUC's exact format),
-starts the SPUC emulator on it (spucsvi.emulator.EmulatorServer, in its own
+starts the SPUC emulator on it (spucsvi.spuc.emulator.EmulatorServer, in its own
 process so that it does not share this process's GIL with the load
 generator), starts SPUCSVi exactly as the Dockerfile does
 (`gunicorn --config gunicorn.conf.py 'spucsvi:create_app()'`, from the
@@ -68,11 +68,11 @@ except ImportError:  # run from a checkout that was not installed
     sys.path.insert(0, str(ROOT))
     import spucsvi
 
-from spucsvi.aggregates import Aggregates  # noqa: E402 - after the sys.path fallback
-from spucsvi.records import parse_export  # noqa: E402 - after the sys.path fallback
+from spucsvi.data.aggregates import Aggregates  # noqa: E402 - after the sys.path fallback
+from spucsvi.data.store import Snapshot  # noqa: E402 - after the sys.path fallback
 from spucsvi.settings import Settings  # noqa: E402 - after the sys.path fallback
-from spucsvi.spuc_client import SpucUnreachable  # noqa: E402 - after the sys.path fallback
-from spucsvi.store import Snapshot  # noqa: E402 - after the sys.path fallback
+from spucsvi.spuc.client import SpucUnreachable  # noqa: E402 - after the sys.path fallback
+from spucsvi.spuc.records import parse_export  # noqa: E402 - after the sys.path fallback
 
 HEADER = "count,time,location,brightness,units\n"
 UNITS = "iulu"  # as SPUC runs in the lesson's compose file (--units iulu)
@@ -133,8 +133,8 @@ class NoCache:
 def create_naive_app():
     """SPUCSVi's own app, page and template, with the store and the view cache
     replaced by the naive ones above: each GET / fetches the whole export over
-    HTTP, parses it (spucsvi.records.parse_export), computes Aggregates.of(),
-    the summary and the same four figures (spucsvi.dashboard.build_figures),
+    HTTP, parses it (spucsvi.spuc.records.parse_export), computes Aggregates.of(),
+    the summary and the same four figures (spucsvi.data.derived.build_figures),
     serialises them and renders index.html. Served by gunicorn as
     `bench:create_naive_app()` with `--pythonpath benchmarks`."""
     app = spucsvi.create_app()

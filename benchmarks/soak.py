@@ -44,7 +44,7 @@ try:
 except ImportError:  # run from a checkout that was not installed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import spucsvi
-from spucsvi.emulator import EmulatorServer
+from spucsvi.spuc.emulator import EmulatorServer
 
 HEADER = b"count,time,location,brightness,units\n"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -12,11 +12,11 @@ from typing import Any
 from flask import Flask
 from flask_compress import Compress
 
-from . import settings as settings_module
-from .dashboard import ViewCache
-from .form_request import FormRequest
-from .spuc_client import SpucClient
-from .store import SightingsStore
+from spucsvi import settings as settings_module
+from spucsvi.data.derived import ViewCache
+from spucsvi.data.store import SightingsStore
+from spucsvi.form_request import FormRequest
+from spucsvi.spuc.client import SpucClient
 
 try:
     __version__ = version("spucsvi")
@@ -85,7 +85,7 @@ def configure_app(app: Flask, settings: settings_module.Settings, config: Mappin
 
 
 def register_extensions(app: Flask) -> None:
-    from .security import csrf
+    from spucsvi.web.security import csrf
 
     csrf.init_app(app)
     Compress(app)
@@ -105,20 +105,20 @@ def register_backend(app: Flask, settings: settings_module.Settings) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, assets, health, pages
+    from spucsvi.web import api, assets, health, pages
 
     for module in (assets, pages, api, health):
         app.register_blueprint(module.blueprint)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from . import errors
+    from spucsvi.web import errors
 
     errors.register(app)
 
 
 def register_response_headers(app: Flask) -> None:
-    from . import logs, security
+    from spucsvi.web import logs, security
 
     app.before_request(logs.assign_request_id)
     app.after_request(logs.add_request_id_header)

@@ -1,3 +1,3 @@
-from spucsvi.cli import main
+from spucsvi.server.cli import main
 
 main()

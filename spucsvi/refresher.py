@@ -14,10 +14,10 @@ import threading
 
 from flask import Flask
 
-from . import backend
-from .spuc_client import SpucError
-from .store import Snapshot
-from .views import Query
+from spucsvi.data.query import Query
+from spucsvi.data.store import Snapshot
+from spucsvi.spuc.client import SpucError
+from spucsvi.web import services
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,11 @@ def start(app: Flask) -> threading.Event:
 
 
 def run(app: Flask, stop: threading.Event) -> None:
-    from .pages import shared_page
+    from spucsvi.web.pages import shared_page
 
     with app.app_context():
-        interval = max(backend.settings().freshness_seconds, MIN_INTERVAL)
-        store = backend.store()
+        interval = max(services.settings().freshness_seconds, MIN_INTERVAL)
+        store = services.store()
 
     def prepare(snapshot: Snapshot) -> None:
         with app.test_request_context("/"):

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from spucsvi import create_app
-from spucsvi.emulator import EmulatorServer
+from spucsvi.spuc.emulator import EmulatorServer
 
 IN_CI = os.environ.get("CI") == "true"
 

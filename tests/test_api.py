@@ -10,7 +10,7 @@ import pytest
 from conftest import DATA, HEADER, export_text, make_app, post_sighting
 from fakes import closed_port_url
 
-from spucsvi.emulator import EmulatorServer
+from spucsvi.spuc.emulator import EmulatorServer
 
 S1 = {
     "count": 1,

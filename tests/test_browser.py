@@ -29,8 +29,8 @@ import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
 
-from spucsvi.emulator import EmulatorServer
-from spucsvi.security import CONTENT_SECURITY_POLICY
+from spucsvi.spuc.emulator import EmulatorServer
+from spucsvi.web.security import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.browser
 

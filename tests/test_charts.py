@@ -8,17 +8,17 @@ from datetime import datetime, timedelta
 import plotly.graph_objects as go
 import pytest
 
-from spucsvi import charts
-from spucsvi.aggregates import Aggregates
-from spucsvi.charts import (
+from spucsvi.data import charts
+from spucsvi.data.aggregates import Aggregates
+from spucsvi.data.charts import (
     HISTOGRAM_BINS,
     MAX_TIME_POINTS,
     MAX_UNICORN_MARKERS,
     PURPLE,
     UNICORN,
 )
-from spucsvi.dashboard import build_figures
-from spucsvi.records import Sighting, parse_line
+from spucsvi.data.derived import build_figures
+from spucsvi.spuc.records import Sighting, parse_line
 
 START = datetime(2026, 11, 27, 10, 0, 0)
 

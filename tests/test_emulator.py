@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from spucsvi.emulator import EmulatorServer
+from spucsvi.spuc.emulator import EmulatorServer
 
 HEADER = "count,time,location,brightness,units\n"
 MISSING = {"ERROR": "Missing data: Need location and brightness."}
@@ -295,7 +295,7 @@ def test_cli_refuses_a_public_host_in_one_line(tmp_path: Path) -> None:
             "spucsvi",
             "emulator",
             "--host",
-            "0.0.0.0",
+            "0.0.0.0",  # noqa: S104 - the address being refused
             "--port",
             "0",
             "--data-file",

@@ -22,7 +22,7 @@ import pytest
 from conftest import csrf_token, make_app
 from fakes import FakeRequest, FakeSpuc, closed_port_url, http_response, json_response
 
-from spucsvi.emulator import EmulatorServer
+from spucsvi.spuc.emulator import EmulatorServer
 
 HEADER = b"count,time,location,brightness,units\n"
 EMPTY = '{"message": "No unicorn sightings yet!"}'

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from spucsvi.emulator import EmulatorServer
-from spucsvi.records import parse_line
-from spucsvi.validation import InvalidSighting, SightingInput, validate_sighting
+from spucsvi.spuc.emulator import EmulatorServer
+from spucsvi.spuc.records import parse_line
+from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
 
 NOTHING_YET = '{"message":"No unicorn sightings yet!"}\n'
 HEADER = "count,time,location,brightness,units\n"

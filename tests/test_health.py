@@ -3,7 +3,7 @@
 from conftest import make_app
 from fakes import closed_port_url
 
-from spucsvi.emulator import EmulatorServer
+from spucsvi.spuc.emulator import EmulatorServer
 
 
 def test_healthz_does_not_call_spuc(tmp_path):

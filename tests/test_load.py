@@ -38,8 +38,8 @@ import requests
 from conftest import make_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-import spucsvi.submission
-from spucsvi.emulator import EmulatorServer
+import spucsvi.web.submission
+from spucsvi.spuc.emulator import EmulatorServer
 
 pytestmark = pytest.mark.slow
 
@@ -421,7 +421,7 @@ class _NoLock:
 @pytest.mark.parametrize("protected", [True, False], ids=["with-lock", "without-lock"])
 def test_in_process_the_submit_lock_is_what_prevents_the_loss(protected, tmp_path, monkeypatch):
     if not protected:
-        monkeypatch.setattr(spucsvi.submission, "FileLock", _NoLock)
+        monkeypatch.setattr(spucsvi.web.submission, "FileLock", _NoLock)
     data_file = tmp_path / "spuc" / "unicorn_sightings.txt"
     sent = sightings(48)
     with EmulatorServer(data_file, write_delay=WRITE_DELAY) as spuc:

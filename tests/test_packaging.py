@@ -16,7 +16,7 @@ RENDER = textwrap.dedent(
     import pathlib, sys, tempfile
     import spucsvi
     from spucsvi import create_app
-    from spucsvi.emulator import EmulatorServer
+    from spucsvi.spuc.emulator import EmulatorServer
 
     assert pathlib.Path(spucsvi.__file__).is_relative_to(sys.prefix), spucsvi.__file__
     with tempfile.TemporaryDirectory() as tmp, EmulatorServer(pathlib.Path(tmp) / "s.txt") as spuc:

@@ -7,7 +7,7 @@ import pytest
 from conftest import csrf_token, export_text, make_app, post_sighting
 from fakes import closed_port_url
 
-from spucsvi.emulator import EmulatorServer
+from spucsvi.spuc.emulator import EmulatorServer
 
 
 class _Elements(HTMLParser):
@@ -238,7 +238,7 @@ def test_a_visitors_own_page_is_not_shared(app, spuc):
 
 
 def test_the_shared_page_is_rendered_once_per_data_version(app, spuc, monkeypatch):
-    from spucsvi import pages
+    from spucsvi.web import pages
 
     calls = []
     real = pages.page_html

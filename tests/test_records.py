@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spucsvi.records import (
+from spucsvi.spuc.records import (
     HEADER,
     UNIT_NAMES,
     ParsedExport,

@@ -6,9 +6,9 @@ import requests
 from conftest import make_app
 
 from spucsvi import refresher
-from spucsvi.emulator import EmulatorServer
-from spucsvi.spuc_client import SpucError
-from spucsvi.views import Query
+from spucsvi.data.query import Query
+from spucsvi.spuc.client import SpucError
+from spucsvi.spuc.emulator import EmulatorServer
 
 
 def wait_for(condition, seconds=5.0):

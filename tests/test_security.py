@@ -6,8 +6,8 @@ import logging
 import pytest
 from conftest import post_sighting
 
-from spucsvi.assets import PLOTLY_VERSION
-from spucsvi.logs import RequestIdFilter
+from spucsvi.web.assets import PLOTLY_VERSION
+from spucsvi.web.logs import RequestIdFilter
 
 PATHS = [
     "/",

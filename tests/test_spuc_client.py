@@ -9,7 +9,7 @@ import pytest
 import responses
 from fakes import FakeSpuc, closed_port_url, http_response, json_response
 
-from spucsvi.spuc_client import (
+from spucsvi.spuc.client import (
     ExportDisabled,
     SpucBadResponse,
     SpucClient,

@@ -5,9 +5,9 @@ import threading
 import pytest
 from fakes import FakeSpuc, http_response
 
-from spucsvi.emulator import EmulatorServer
-from spucsvi.spuc_client import SpucClient, SpucUnreachable
-from spucsvi.store import SightingsStore
+from spucsvi.data.store import SightingsStore
+from spucsvi.spuc.client import SpucClient, SpucUnreachable
+from spucsvi.spuc.emulator import EmulatorServer
 
 HEADER = "count,time,location,brightness,units\n"
 

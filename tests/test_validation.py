@@ -2,7 +2,7 @@
 
 import pytest
 
-from spucsvi.validation import InvalidSighting, SightingInput, validate_sighting
+from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The view cache keeps the two newest data versions' views, bounded in number."""
 
-from spucsvi.dashboard import ViewCache
+from spucsvi.data.derived import ViewCache
 
 
 def test_cached_value_is_computed_once_per_version_and_key():

@@ -7,8 +7,7 @@ from datetime import datetime
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from spucsvi.records import Sighting, parse_line
-from spucsvi.views import (
+from spucsvi.data.query import (
     DEFAULT_PER_PAGE,
     MAX_FILTER_LOCATIONS,
     MAX_PER_PAGE,
@@ -22,6 +21,7 @@ from spucsvi.views import (
     summarise,
     table_page,
 )
+from spucsvi.spuc.records import Sighting, parse_line
 
 
 def sighting(

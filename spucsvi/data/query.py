@@ -14,8 +14,8 @@ from math import ceil
 
 from werkzeug.datastructures import MultiDict
 
-from .aggregates import Aggregates
-from .records import Sighting
+from spucsvi.data.aggregates import Aggregates
+from spucsvi.spuc.records import Sighting
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 200

@@ -15,15 +15,15 @@ from collections.abc import Iterator
 import orjson
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
 
-from . import backend
-from .dashboard import dashboard, matching, overview
-from .dashboard import table as dashboard_table
-from .security import csrf
-from .spuc_client import SpucError
-from .store import Snapshot
-from .submission import submit_sighting
-from .validation import InvalidSighting, validate_sighting
-from .views import InvalidQuery, Query, parse_query, sighting_json
+from spucsvi.data.derived import dashboard, matching, overview
+from spucsvi.data.derived import table as dashboard_table
+from spucsvi.data.query import InvalidQuery, Query, parse_query, sighting_json
+from spucsvi.data.store import Snapshot
+from spucsvi.spuc.client import SpucError
+from spucsvi.web import services
+from spucsvi.web.security import csrf
+from spucsvi.web.submission import submit_sighting
+from spucsvi.web.validation import InvalidSighting, validate_sighting
 
 blueprint = Blueprint("api", __name__)
 csrf.exempt(blueprint)
@@ -56,7 +56,7 @@ def _query() -> Query:
 
 @blueprint.get("/api/sightings")
 def list_sightings():
-    table = dashboard_table(backend.store().current(), _query(), backend.view_cache())
+    table = dashboard_table(services.store().current(), _query(), services.view_cache())
     return jsonify(
         total=table.total,
         page=table.page,
@@ -68,14 +68,14 @@ def list_sightings():
 
 @blueprint.get("/api/summary")
 def summary():
-    summary, _, _ = overview(backend.store().current(), _query().filter, backend.view_cache())
+    summary, _, _ = overview(services.store().current(), _query().filter, services.view_cache())
     return jsonify(summary.as_json())
 
 
 @blueprint.get("/sightings.csv")
 def sightings_csv():
     query = _query()
-    rows, _ = matching(backend.store().current(), query.filter, backend.view_cache())
+    rows, _ = matching(services.store().current(), query.filter, services.view_cache())
     name = "unicorn_sightings_filtered.csv" if query.filter.active else "unicorn_sightings.csv"
     return Response(
         stream_with_context(_csv_chunks(rows)),
@@ -115,10 +115,10 @@ def create_sighting():
         sighting = validate_sighting(location, _as_text(brightness))
     except InvalidSighting as exc:
         raise ApiError(422, "The sighting is not valid.", fields=exc.errors) from None
-    submit_sighting(sighting, backend.client(), backend.store(), backend.settings())
+    submit_sighting(sighting, services.client(), services.store(), services.settings())
     recorded = {"location": sighting.location, "brightness": sighting.brightness}
     try:
-        for s in reversed(backend.store().current().sightings[-50:]):
+        for s in reversed(services.store().current().sightings[-50:]):
             if s.location == sighting.location and s.raw_brightness == sighting.brightness:
                 recorded = sighting_json(s)
                 break
@@ -170,8 +170,8 @@ def live_dashboard():
     the same from every worker, so an unchanged dashboard costs a 304.
     """
     query = _query()
-    snapshot = backend.store().current()
-    body = backend.view_cache().get(
+    snapshot = services.store().current()
+    body = services.view_cache().get(
         snapshot.version, ("live", query), lambda: _live(snapshot, query)
     )
     response = Response(body, mimetype="application/json")
@@ -181,7 +181,7 @@ def live_dashboard():
 
 
 def _live(snapshot: Snapshot, query: Query) -> bytes:
-    board = dashboard(snapshot, query, backend.view_cache())
+    board = dashboard(snapshot, query, services.view_cache())
     context = {"board": board, "query": query, "highlight_count": None}
     return orjson.dumps(
         {

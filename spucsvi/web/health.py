@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from . import __version__, backend
-from .spuc_client import SpucError
+from spucsvi import __version__
+from spucsvi.spuc.client import SpucError
+from spucsvi.web import services
 
 blueprint = Blueprint("health", __name__)
 
@@ -19,9 +20,9 @@ def healthz():
 @blueprint.get("/readyz")
 def readyz():
     """Ready only when SPUC answers and its export is enabled."""
-    spuc_url = backend.settings().spuc_url
+    spuc_url = services.settings().spuc_url
     try:
-        snapshot = backend.store().current()
+        snapshot = services.store().current()
     except SpucError as exc:
         return jsonify(
             status="unavailable", spuc_url=spuc_url, reason=exc.reason, failure=type(exc).__name__
@@ -31,7 +32,7 @@ def readyz():
 
 @blueprint.get("/-/info")
 def info():
-    settings = backend.settings()
+    settings = services.settings()
     return jsonify(
         name="SPUCSVi",
         version=__version__,

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .aggregates import Aggregates
-from .records import Sighting, parse_lines
-from .spuc_client import ExportResponse, SpucClient, SpucError
+from spucsvi.data.aggregates import Aggregates
+from spucsvi.spuc.client import ExportResponse, SpucClient, SpucError
+from spucsvi.spuc.records import Sighting, parse_lines
 
 OVERLAP_BYTES = 64
 

@@ -6,9 +6,9 @@ import os
 import secrets
 import sys
 
-from spucsvi.banner import banner
-from spucsvi.logs import ACCESS_LOG_FORMAT, logging_config
+from spucsvi.server.banner import banner
 from spucsvi.settings import SettingsError, from_env
+from spucsvi.web.logs import ACCESS_LOG_FORMAT, logging_config
 
 bind = os.environ.get("SPUCSVI_BIND", "0.0.0.0:8322")  # noqa: S104 - served in a container
 worker_class = "gthread"

@@ -14,15 +14,15 @@ from flask import (
 )
 from flask_wtf.csrf import generate_csrf
 
-from . import backend
-from .charts import unit_name
-from .dashboard import Dashboard, dashboard
-from .shared_page import TOKEN_SLOT, SharedPage
-from .spuc_client import ExportDisabled, SpucError
-from .store import Snapshot
-from .submission import submit_sighting
-from .validation import InvalidSighting, validate_sighting
-from .views import InvalidQuery, Query, parse_query
+from spucsvi.data.charts import unit_name
+from spucsvi.data.derived import Dashboard, dashboard
+from spucsvi.data.query import InvalidQuery, Query, parse_query
+from spucsvi.data.store import Snapshot
+from spucsvi.shared_page import TOKEN_SLOT, SharedPage
+from spucsvi.spuc.client import ExportDisabled, SpucError
+from spucsvi.web import services
+from spucsvi.web.submission import submit_sighting
+from spucsvi.web.validation import InvalidSighting, validate_sighting
 
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
@@ -39,12 +39,12 @@ def index():
     just_submitted = session.pop("just_submitted", None)
     if just_submitted:
         # The redirect may land on another worker, whose snapshot predates the sighting.
-        backend.store().invalidate()
+        services.store().invalidate()
         return render_dashboard(query, highlight=just_submitted)
     if session.get("_flashes"):
         return render_dashboard(query)
     try:
-        snapshot = backend.store().current()
+        snapshot = services.store().current()
     except SpucError:
         return render_dashboard(query)
     page, token = shared_page(snapshot, query), generate_csrf()
@@ -66,10 +66,10 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedPage:
     """
 
     def build() -> SharedPage:
-        board = dashboard(snapshot, query, backend.view_cache())
+        board = dashboard(snapshot, query, services.view_cache())
         return SharedPage.of(page_html(query, board, TOKEN_SLOT))
 
-    return backend.view_cache().get(snapshot.version, ("page", query), build)
+    return services.view_cache().get(snapshot.version, ("page", query), build)
 
 
 @blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
@@ -85,7 +85,7 @@ def submit():
     except InvalidSighting as exc:
         return render_dashboard(values=values, field_errors=exc.errors, status=422)
     try:
-        submit_sighting(sighting, backend.client(), backend.store(), backend.settings())
+        submit_sighting(sighting, services.client(), services.store(), services.settings())
     except SpucError as exc:
         return render_dashboard(values=values, submit_error=exc.reason, status=exc.status)
     flash("Unicorn sighting recorded!", "success")
@@ -118,7 +118,7 @@ def render_dashboard(
     data_error = export_disabled = None
     board = None
     try:
-        board = dashboard(backend.store().current(), query, backend.view_cache())
+        board = dashboard(services.store().current(), query, services.view_cache())
     except ExportDisabled as exc:
         export_disabled = exc.reason
     except SpucError as exc:
@@ -149,7 +149,7 @@ def page_html(query: Query, board: Dashboard | None, form_token: str, **context)
         query=query,
         board=board,
         form_token=form_token,
-        spuc_url=backend.settings().spuc_url,
+        spuc_url=services.settings().spuc_url,
         **context,
     )
 

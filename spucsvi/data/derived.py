@@ -15,11 +15,9 @@ from typing import TypeVar
 import orjson
 from markupsafe import Markup
 
-from . import charts
-from .aggregates import Aggregates
-from .records import Sighting
-from .store import Snapshot
-from .views import (
+from spucsvi.data import charts
+from spucsvi.data.aggregates import Aggregates
+from spucsvi.data.query import (
     Query,
     SightingFilter,
     Summary,
@@ -28,6 +26,8 @@ from .views import (
     summary_of,
     table_page,
 )
+from spucsvi.data.store import Snapshot
+from spucsvi.spuc.records import Sighting
 
 T = TypeVar("T")
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .records import Sighting
+from spucsvi.spuc.records import Sighting
 
 CHUNK = 16
 

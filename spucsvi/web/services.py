@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 
-from .dashboard import ViewCache
-from .settings import Settings
-from .spuc_client import SpucClient
-from .store import SightingsStore
+from spucsvi.data.derived import ViewCache
+from spucsvi.data.store import SightingsStore
+from spucsvi.settings import Settings
+from spucsvi.spuc.client import SpucClient
 
 
 def client() -> SpucClient:

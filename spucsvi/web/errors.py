@@ -50,7 +50,7 @@ def handle_csrf_error(exc: CSRFError):
     """An expired or missing form token: show the form again with the values kept."""
     if wants_json():
         return error_response(400, "Missing or invalid CSRF token.")
-    from .pages import render_dashboard, submitted_values
+    from spucsvi.web.pages import render_dashboard, submitted_values
 
     return render_dashboard(
         values=submitted_values(),

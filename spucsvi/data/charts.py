@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from html import escape
 
-from .aggregates import Aggregates
-from .records import UNIT_NAMES, Sighting
+from spucsvi.data.aggregates import Aggregates
+from spucsvi.spuc.records import UNIT_NAMES, Sighting
 
 PURPLE = "#7b2cbf"
 PURPLE_LIGHT = "#c77dff"

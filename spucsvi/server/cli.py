@@ -10,9 +10,9 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from . import gunicorn_conf
-from .emulator import EmulatorServer, serve
-from .settings import SettingsError, from_env
+from spucsvi.server import gunicorn_settings
+from spucsvi.settings import SettingsError, from_env
+from spucsvi.spuc.emulator import EmulatorServer, serve
 
 DEFAULT_DEMO_DATA = Path(".spucsvi-demo") / "unicorn_sightings.txt"
 
@@ -25,14 +25,14 @@ class GunicornServer(BaseApplication):
         super().__init__()
 
     def load_config(self) -> None:
-        for name in dir(gunicorn_conf):
+        for name in dir(gunicorn_settings):
             if name in self.cfg.settings:
-                self.cfg.set(name, getattr(gunicorn_conf, name))
+                self.cfg.set(name, getattr(gunicorn_settings, name))
         for name, value in self.overrides.items():
             self.cfg.set(name, value)
 
     def load(self):
-        from . import create_app
+        from spucsvi import create_app
 
         return create_app()
 
@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve_parser = commands.add_parser("serve", help="serve SPUCSVi against SPUC_URL")
-    serve_parser.add_argument("--bind", default=gunicorn_conf.bind)
+    serve_parser.add_argument("--bind", default=gunicorn_settings.bind)
     serve_parser.add_argument("--workers", type=int)
     serve_parser.set_defaults(handler=cmd_serve)
 

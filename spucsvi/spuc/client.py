@@ -15,7 +15,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
 
-from .records import is_empty_message
+from spucsvi.spuc.records import is_empty_message
 
 MAX_EXPORT_BYTES = 512 * 1024 * 1024
 MAY_BE_RECORDED = (

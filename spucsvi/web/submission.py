@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from filelock import FileLock, Timeout
 
-from .settings import Settings
-from .spuc_client import SpucClient, SpucError
-from .store import SightingsStore
-from .validation import SightingInput
+from spucsvi.data.store import SightingsStore
+from spucsvi.settings import Settings
+from spucsvi.spuc.client import SpucClient, SpucError
+from spucsvi.web.validation import SightingInput
 
 
 class SubmissionsBusy(SpucError):
