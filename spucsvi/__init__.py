@@ -13,10 +13,10 @@ from flask import Flask
 from flask_compress import Compress
 
 from spucsvi import settings as settings_module
-from spucsvi.data.derived import ViewCache
+from spucsvi.data import derived
 from spucsvi.data.store import SightingsStore
-from spucsvi.form_request import FormRequest
 from spucsvi.spuc.client import SpucClient
+from spucsvi.web.json import OrjsonProvider
 
 try:
     __version__ = version("spucsvi")
@@ -37,7 +37,11 @@ def asset_dir(name: str) -> Path:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides the environment variables of the same
-    name (SPUC_URL, SECRET_KEY, ...) and any Flask setting (TESTING, ...)."""
+    name (SPUC_URL, SPUCSVI_FRESHNESS, ...) and any Flask setting (TESTING, ...).
+
+    Everything the app needs is made here or lazily per process: no server
+    hook, secret or configuration file is required, however it is served.
+    """
     config = dict(config or {})
     settings = load_settings(config)
     app = Flask(
@@ -45,14 +49,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(asset_dir("templates")),
         static_folder=str(asset_dir("static")),
     )
-    app.request_class = FormRequest
     configure_app(app, settings, config)
     register_extensions(app)
-    register_backend(app, settings)
+    register_spuc(app, settings)
     register_blueprints(app)
     register_error_handlers(app)
-    register_response_headers(app)
-    log.info("SPUCSVi %s using SPUC at %s", __version__, settings.spuc_url)
+    register_request_hooks(app)
+    log.info("SPUCSVi %s using SPUC at %s", __version__, app.extensions["spuc_client"].shown_url)
     return app
 
 
@@ -64,13 +67,9 @@ def load_settings(config: Mapping[str, Any]) -> settings_module.Settings:
 
 def configure_app(app: Flask, settings: settings_module.Settings, config: Mapping) -> None:
     app.config.from_mapping(
-        SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
         SPUCSVI_SETTINGS=settings,
-        WTF_CSRF_TIME_LIMIT=None,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
         COMPRESS_MIMETYPES=[
             "text/html",
             "text/css",
@@ -81,17 +80,14 @@ def configure_app(app: Flask, settings: settings_module.Settings, config: Mappin
         ],
     )
     app.config.update({k: v for k, v in config.items() if k not in settings_module.ENV_NAMES})
-    app.json.sort_keys = False
 
 
 def register_extensions(app: Flask) -> None:
-    from spucsvi.web.security import csrf
-
-    csrf.init_app(app)
+    app.json = OrjsonProvider(app)
     Compress(app)
 
 
-def register_backend(app: Flask, settings: settings_module.Settings) -> None:
+def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
     client = SpucClient(
         settings.spuc_url,
         connect_timeout=settings.connect_timeout,
@@ -99,9 +95,8 @@ def register_backend(app: Flask, settings: settings_module.Settings) -> None:
     )
     app.extensions["spuc_client"] = client
     app.extensions["sightings_store"] = SightingsStore(
-        client, freshness_seconds=settings.freshness_seconds
+        client, freshness_seconds=settings.freshness_seconds, prepare=derived.prepare
     )
-    app.extensions["view_cache"] = ViewCache()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -117,9 +112,10 @@ def register_error_handlers(app: Flask) -> None:
     errors.register(app)
 
 
-def register_response_headers(app: Flask) -> None:
+def register_request_hooks(app: Flask) -> None:
     from spucsvi.web import logs, security
 
     app.before_request(logs.assign_request_id)
+    app.before_request(security.refuse_cross_origin)
     app.after_request(logs.add_request_id_header)
     app.after_request(security.add_security_headers)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,9 +24,9 @@ ENV_NAMES = frozenset(
         "SPUC_HOST",
         "SPUC_CONNECT_TIMEOUT",
         "SPUC_READ_TIMEOUT",
-        "SECRET_KEY",
         "SPUCSVI_FRESHNESS",
         "SPUCSVI_SUBMIT_LOCK",
+        "SPUCSVI_TRUSTED_ORIGINS",
     }
 )
 
@@ -41,10 +40,12 @@ class Settings:
     spuc_url: str = DEFAULT_SPUC_URL
     connect_timeout: float = 2.0
     read_timeout: float = 5.0
-    secret_key: str = ""
     max_body_bytes: int = 16 * 1024
     freshness_seconds: float = 1.0
     submit_lock_path: Path | None = None
+    # Origins whose unsafe requests pass the cross-origin check although their
+    # host differs from the request's (a proxy that rewrites Host).
+    trusted_origins: frozenset[str] = frozenset()
 
     @property
     def lock_path(self) -> Path:
@@ -84,6 +85,32 @@ def validate_spuc_url(value: str, name: str = "SPUC_URL") -> str:
     return value.rstrip("/")
 
 
+def _origins(env: Mapping[str, str]) -> frozenset[str]:
+    """SPUCSVI_TRUSTED_ORIGINS: scheme://host[:port] entries, separated by commas or spaces."""
+    raw = env.get("SPUCSVI_TRUSTED_ORIGINS", "")
+    origins = set()
+    for entry in raw.replace(",", " ").split():
+        try:
+            parts = urlsplit(entry)
+            parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+        ):
+            raise SettingsError(
+                f"SPUCSVI_TRUSTED_ORIGINS: {entry!r} is not an origin like https://example.org"
+            )
+        origins.add(f"{parts.scheme}://{parts.netloc.lower()}")
+    return frozenset(origins)
+
+
 def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.001) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -105,7 +132,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         spuc_url=_spuc_url(env),
         connect_timeout=_seconds(env, "SPUC_CONNECT_TIMEOUT", 2.0),
         read_timeout=_seconds(env, "SPUC_READ_TIMEOUT", 5.0),
-        secret_key=env.get("SECRET_KEY") or secrets.token_hex(32),
         freshness_seconds=_seconds(env, "SPUCSVI_FRESHNESS", 1.0, minimum=0),
         submit_lock_path=Path(lock) if lock else None,
+        trusted_origins=_origins(env),
     )

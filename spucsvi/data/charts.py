@@ -12,14 +12,13 @@ bucket's lowest and highest point so peaks and troughs survive.
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from html import escape
 
-from spucsvi.data.aggregates import Aggregates
-from spucsvi.spuc.records import UNIT_NAMES, Sighting
+from spucsvi.data.columns import Columns, from_micros
+from spucsvi.spuc.records import UNIT_NAMES
 
 PURPLE = "#7b2cbf"
 PURPLE_LIGHT = "#c77dff"
@@ -80,22 +79,25 @@ def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0)
     return figure
 
 
-def reduced_indexes(aggregates: Aggregates, limit: int = MAX_TIME_POINTS) -> list[int]:
-    """Indexes of the numeric sightings to draw: all when few, else per time bucket
-    its lowest and highest point, so peaks and troughs survive.
+def reduced_positions(
+    values: Sequence[float],
+    extremes: Sequence[tuple[int, Sequence[tuple[float, int]], Sequence[tuple[float, int]]]] = (),
+    limit: int = MAX_TIME_POINTS,
+) -> list[int]:
+    """Positions of the values to draw: all when few, else per bucket of
+    consecutive values its lowest and highest, so peaks and troughs survive.
 
-    Buckets are runs of consecutive sightings, so the result stays in time order.
-    With many sightings they are runs of the aggregates' chunks, whose extremes
-    are kept as they arrive: the cost follows the number of chunks, not sightings.
+    `extremes` may give (run size, lows, highs) of precomputed runs: then the
+    cost follows the number of runs, not of values.
     """
-    numeric = aggregates.numeric
-    total = len(numeric)
+    total = len(values)
     if total <= limit:
         return list(range(total))
     buckets = limit // 2
-    lows, highs = aggregates.chunk_lows, aggregates.chunk_highs
-    if len(lows) < buckets:
-        lows = highs = tuple((s.brightness, i) for i, s in enumerate(numeric))  # type: ignore[misc]
+    if extremes:
+        _, lows, highs = extremes[0]
+    else:
+        lows = highs = [(value, i) for i, value in enumerate(values)]
     keep: list[int] = []
     for bucket in range(buckets):
         start, stop = bucket * len(lows) // buckets, (bucket + 1) * len(lows) // buckets
@@ -110,28 +112,34 @@ def hover_text(location: str) -> str:
     return escape(location)
 
 
-def brightness_over_time(aggregates: Aggregates, units: Sequence[str]) -> dict:
-    """Brightness against time, a unicorn per sighting, location and time on hover."""
-    plotted = aggregates.numeric
-    shown = [plotted[i] for i in reduced_indexes(aggregates)]
+def brightness_over_time(
+    columns: Columns, rows: Sequence[int], units: Sequence[str], *, total: int
+) -> dict:
+    """Brightness against time, a unicorn per sighting, location and time on hover.
+
+    `rows` are the rows to draw, of `total` with a numeric brightness.
+    """
     trace = {
         "type": "scatter",
-        "x": [s.time.isoformat(sep=" ") for s in shown],
-        "y": [s.brightness for s in shown],
-        "customdata": [[hover_text(s.location), s.units] for s in shown],
+        "x": [str(from_micros(columns.times[row])) for row in rows],
+        "y": [columns.brightness(row) for row in rows],
+        "customdata": [
+            [hover_text(columns.location(row)), columns.units.values[columns.unit_ids[row]]]
+            for row in rows
+        ],
         "cliponaxis": False,
         "hovertemplate": (
             "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>"
             "Brightness %{y} %{customdata[1]}<extra></extra>"
         ),
     }
-    if len(shown) > MAX_UNICORN_MARKERS:
+    if len(rows) > MAX_UNICORN_MARKERS:
         trace.update(mode="markers", marker={"color": PURPLE, "size": 4, "opacity": 0.6})
     else:
         trace.update(
             mode="text",
-            text=[UNICORN] * len(shown),
-            textfont={"size": 22 if len(shown) <= 50 else 16},
+            text=[UNICORN] * len(rows),
+            textfont={"size": 22 if len(rows) <= 50 else 16},
         )
     layout = _layout(
         xaxis={
@@ -149,12 +157,12 @@ def brightness_over_time(aggregates: Aggregates, units: Sequence[str]) -> dict:
         },
         yaxis={"title": {"text": axis_title(units)}, "rangemode": "tozero"},
     )
-    return _figure([trace], layout, drawn=len(shown), total=len(plotted))
+    return _figure([trace], layout, drawn=len(rows), total=total)
 
 
-def cumulative_over_time(sightings: Sequence[Sighting]) -> dict:
+def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
     """How many sightings there were by each moment, in arrival order."""
-    total = len(sightings)
+    total = len(rows)
     step = max(1, -(-(total - 1) // (MAX_TIME_POINTS - 1)))
     indexes = list(range(0, total, step))
     if total and indexes[-1] != total - 1:
@@ -165,7 +173,7 @@ def cumulative_over_time(sightings: Sequence[Sighting]) -> dict:
         "line": {"color": PURPLE, "width": 2, "shape": "hv"},
         "fill": "tozeroy",
         "fillcolor": "rgba(123,44,191,0.15)",
-        "x": [sightings[i].time.isoformat(sep=" ") for i in indexes],
+        "x": [str(from_micros(columns.times[rows[i]])) for i in indexes],
         "y": [i + 1 for i in indexes],
         "hovertemplate": "%{y} sightings by %{x|%Y-%m-%d %H:%M}<extra></extra>",
     }
@@ -202,22 +210,32 @@ def per_location(locations: Counter) -> dict:
     return _figure([trace], layout)
 
 
-def brightness_histogram(sorted_brightness: Sequence[float], units: Sequence[str]) -> dict:
-    """How often each brightness occurs, binned on the server so the page stays light.
+def histogram_counts(
+    count_below: Callable[[float], int], total: int, low: float, high: float
+) -> list[int]:
+    """Sightings per bin of [low, high]: bins are [edge, next edge), the last one
+    closed; counted by bisection of sorted values (`count_below`), so the cost
+    does not grow with the number of sightings."""
+    width = _bin_width(low, high)
+    edges = [count_below(low + i * width) for i in range(HISTOGRAM_BINS)]
+    edges.append(total)
+    return [edges[i + 1] - edges[i] for i in range(HISTOGRAM_BINS)]
 
-    Bins are [edge, next edge), the last one closed; counted by bisection of the
-    sorted values, so the cost does not grow with the number of sightings.
-    """
-    low, high = (sorted_brightness[0], sorted_brightness[-1]) if sorted_brightness else (0.0, 1.0)
+
+def _bin_width(low: float, high: float) -> float:
     # Divided first, so that extreme brightnesses (SPUC takes anything) cannot overflow.
-    width = high / HISTOGRAM_BINS - low / HISTOGRAM_BINS if high > low else 1.0
-    edges = [bisect.bisect_left(sorted_brightness, low + i * width) for i in range(HISTOGRAM_BINS)]
-    edges.append(len(sorted_brightness))
-    counts = [edges[i + 1] - edges[i] for i in range(HISTOGRAM_BINS)]
+    return high / HISTOGRAM_BINS - low / HISTOGRAM_BINS if high > low else 1.0
+
+
+def brightness_histogram(
+    counts: Sequence[int], low: float, high: float, units: Sequence[str]
+) -> dict:
+    """How often each brightness occurs, binned on the server so the page stays light."""
+    width = _bin_width(low, high)
     trace = {
         "type": "bar",
         "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],
-        "y": counts,
+        "y": list(counts),
         "width": width * 0.95,
         "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
         "customdata": [[low + i * width, low + (i + 1) * width] for i in range(HISTOGRAM_BINS)],
@@ -225,7 +243,7 @@ def brightness_histogram(sorted_brightness: Sequence[float], units: Sequence[str
     }
     layout = _layout(
         xaxis={"title": {"text": axis_title(units)}},
-        yaxis=_count_axis("Sightings", max(counts)),
+        yaxis=_count_axis("Sightings", max(counts, default=0)),
         bargap=0.05,
     )
     return _figure([trace], layout)

@@ -1,180 +1,342 @@
-"""Everything the dashboard shows for one data version and one query, cached.
+"""What the dashboard shows for one snapshot and one query, memoised on the snapshot.
 
 The page, the live-refresh JSON and the API all come through here, so each
-(version, query) is computed once per process however many views ask.
+(snapshot, query) is computed once per process however many views ask.
+Without a filter, on the newest snapshot, everything comes from the
+columns' running aggregates, so a new sighting does not make the summary
+and charts walk the history; filtered views are derived from their rows.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+import heapq
+import math
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
-
-import orjson
-from markupsafe import Markup
+from datetime import datetime
+from math import ceil
 
 from spucsvi.data import charts
-from spucsvi.data.aggregates import Aggregates
-from spucsvi.data.query import (
-    Query,
-    SightingFilter,
-    Summary,
-    TablePage,
-    sort_sightings,
-    summary_of,
-    table_page,
-)
+from spucsvi.data.columns import Columns, micros
+from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.records import Sighting
 
-T = TypeVar("T")
+# How far back from the newest record a just-submitted one is looked for.
+FIND_ROW_DEPTH = 10_000
 
 
-class ViewCache:
-    """A small thread-safe LRU of derived views for the two newest data versions.
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    latest: Sighting | None
+    brightest: Sighting | None
+    mean_brightness: float | None
+    median_brightness: float | None
+    locations: int
+    units: tuple[str, ...]
+    skipped: int
 
-    Older versions are dropped as soon as a newer one is stored: no view asks
-    for them again, and each can hold full figures. The previous version is
-    kept so that views still on it while the next one is prepared hit the cache.
-    """
 
-    def __init__(self, size: int = 64):
-        self._size = size
-        self._version = -1
-        self._entries: OrderedDict[Hashable, object] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, version: int, key: Hashable, compute: Callable[[], T]) -> T:
-        entry = (version, key)
-        with self._lock:
-            if entry in self._entries:
-                self._entries.move_to_end(entry)
-                return self._entries[entry]  # type: ignore[return-value]
-        value = compute()
-        with self._lock:
-            if version > self._version:
-                self._version = version
-                for old in [e for e in self._entries if e[0] < version - 1]:  # type: ignore[index]
-                    del self._entries[old]
-            if version >= self._version - 1:
-                self._entries[entry] = value
-                while len(self._entries) > self._size:
-                    self._entries.popitem(last=False)
-        return value
-
-    def __len__(self) -> int:
-        return len(self._entries)
+@dataclass(frozen=True)
+class TablePage:
+    rows: list[Sighting]
+    row_ids: list[int]  # each row's place in SPUC's file: its identity
+    page: int
+    pages: int
+    per_page: int
+    total: int
 
 
 @dataclass(frozen=True)
 class Dashboard:
     summary: Summary
     figures: dict[str, dict]
-    # The same figures as HTML-safe JSON, serialised once per data version and filter.
-    figures_json: dict[str, Markup]
     table: TablePage
     all_locations: tuple[str, ...]
     unfiltered_total: int
 
 
-def build_figures(
-    sightings: Sequence[Sighting], aggregates: Aggregates, units: Sequence[str]
-) -> dict[str, dict]:
-    return {
-        "brightness-chart": charts.brightness_over_time(aggregates, units),
-        "cumulative-chart": charts.cumulative_over_time(sightings),
-        "locations-chart": charts.per_location(aggregates.locations),
-        "histogram-chart": charts.brightness_histogram(aggregates.sorted_brightness, units),
-    }
-
-
-def html_safe_json(value: object) -> Markup:
-    """JSON for a <script type="application/json"> element, as Jinja's |tojson
-    escapes it, but serialised by orjson (several times faster on large figures)."""
-    text = orjson.dumps(value).decode()
-    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
-        text = text.replace(char, escaped)
-    return Markup(text)  # noqa: S704 - escaped above, as |tojson does
-
-
-class ArrivalOrder(Sequence[Sighting]):
-    """Sightings in arrival order, or its reverse, without copying them."""
-
-    def __init__(self, sightings: Sequence[Sighting], descending: bool):
-        self._sightings = sightings
-        self._descending = descending
-
-    def __len__(self) -> int:
-        return len(self._sightings)
-
-    def __getitem__(self, index):  # type: ignore[override]
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        return self._sightings[len(self) - 1 - index if self._descending else index]
-
-
-def dashboard(snapshot: Snapshot, query: Query, cache: ViewCache) -> Dashboard:
+def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
     """Summary, figures and table for this snapshot and query."""
-    summary, figures, figures_json = overview(snapshot, query.filter, cache)
-    choices = cache.get(
-        snapshot.version,
-        "locations",
-        lambda: tuple(name for name, _ in snapshot.aggregates.locations.most_common()),
-    )
+    summary, figures = overview(snapshot, query.filter)
     return Dashboard(
         summary,
         figures,
-        figures_json,
-        table(snapshot, query, cache),
-        choices,
-        len(snapshot.sightings),
+        table(snapshot, query),
+        location_choices(snapshot),
+        snapshot.length,
     )
 
 
-def overview(
-    snapshot: Snapshot, sightings_filter: SightingFilter, cache: ViewCache
-) -> tuple[Summary, dict[str, dict], dict[str, Markup]]:
-    """The summary and the figures (with their JSON) for a filter.
-
-    Without a filter, everything comes from the store's running aggregates, so
-    a new sighting does not make the summary and charts walk the whole history.
-    """
-
-    def compute() -> tuple[Summary, dict[str, dict], dict[str, Markup]]:
-        chosen, aggregates = matching(snapshot, sightings_filter, cache)
-        summary = summary_of(aggregates, snapshot.skipped)
-        figures = build_figures(chosen, aggregates, summary.units)
-        return summary, figures, {key: html_safe_json(f) for key, f in figures.items()}
-
-    return cache.get(snapshot.version, ("overview", sightings_filter), compute)
+def prepare(snapshot: Snapshot) -> None:
+    """Derive the default view of a new snapshot before views see it."""
+    dashboard(snapshot, Query())
 
 
-def table(snapshot: Snapshot, query: Query, cache: ViewCache) -> TablePage:
-    """The page of the table the query asks for, sorted once per version and order."""
-
-    def ordered() -> Sequence[Sighting]:
-        chosen, aggregates = matching(snapshot, query.filter, cache)
-        if query.table.sort == "time" and aggregates.time_sorted:
-            return ArrivalOrder(chosen, query.table.descending)
-        return sort_sightings(chosen, query.table)
-
-    key = ("sorted", query.filter, query.table.sort, query.table.descending)
-    return table_page(cache.get(snapshot.version, key, ordered), query.table)
+def location_choices(snapshot: Snapshot) -> tuple[str, ...]:
+    """Every location, the most sighted first."""
+    return snapshot.memo.get(
+        "locations", lambda: tuple(name for name, _ in location_counts(snapshot).most_common())
+    )
 
 
-def matching(
-    snapshot: Snapshot, sightings_filter: SightingFilter, cache: ViewCache
-) -> tuple[Sequence[Sighting], Aggregates]:
-    """The sightings a filter keeps, in arrival order, with their aggregates."""
+def location_counts(snapshot: Snapshot, rows: Sequence[int] | None = None) -> Counter:
+    columns = snapshot.columns
+    if rows is None:
+        with columns.lock:
+            if columns.is_latest(snapshot.length):
+                return _all_location_counts(columns)
+        rows = range(snapshot.length)
+    names = columns.locations.values
+    ids = Counter(columns.location_ids[row] for row in rows)
+    return Counter({names[i]: n for i, n in ids.items()})
+
+
+def _all_location_counts(columns: Columns) -> Counter:
+    """Sightings per location over every row (call under the columns' lock)."""
+    names = columns.locations.values
+    return Counter({names[i]: len(found) for i, found in enumerate(columns.rows_by_location)})
+
+
+# --- filters -----------------------------------------------------------------------
+
+
+def selection(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[int]:
+    """The rows a filter keeps, in arrival order."""
     if not sightings_filter.active:
-        return snapshot.sightings, snapshot.aggregates
+        return range(snapshot.length)
+    return snapshot.memo.get(
+        ("rows", sightings_filter), lambda: _select(snapshot, sightings_filter)
+    )
 
-    def compute() -> tuple[Sequence[Sighting], Aggregates]:
-        chosen = sightings_filter.apply(snapshot.sightings)
-        return chosen, Aggregates.of(chosen)
 
-    return cache.get(snapshot.version, ("matching", sightings_filter), compute)
+def _select(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[int]:
+    columns, n = snapshot.columns, snapshot.length
+    rows: Sequence[int] = range(n)
+    if sightings_filter.locations:
+        ids = [columns.locations.find(name) for name in sightings_filter.locations]
+        found = [columns.rows_by_location[i] for i in ids if i is not None]
+        rows = list(heapq.merge(*(f[: bisect_left(f, n)] for f in found)))
+    start = micros(sightings_filter.start) if sightings_filter.start else None
+    end = micros(sightings_filter.end) if sightings_filter.end else None
+    if start is None and end is None:
+        return rows
+    times = columns.times
+    if isinstance(rows, range) and columns.time_sorted:
+        low = 0 if start is None else bisect_left(times, start, 0, n)
+        high = n if end is None else bisect_left(times, end, 0, n)
+        return range(low, max(low, high))
+    return [
+        row
+        for row in rows
+        if (start is None or times[row] >= start) and (end is None or times[row] < end)
+    ]
+
+
+# --- summary and figures -----------------------------------------------------------
+
+
+def overview(snapshot: Snapshot, sightings_filter: SightingFilter) -> tuple[Summary, dict]:
+    """The summary and the figures for a filter."""
+
+    def compute() -> tuple[Summary, dict]:
+        rows = selection(snapshot, sightings_filter)
+        facts = _facts(snapshot, None if sightings_filter.active else rows)
+        if facts is None:
+            facts = _facts_of_rows(snapshot, rows)
+        return facts.summary, facts.figures(snapshot, rows)
+
+    return snapshot.memo.get(("overview", sightings_filter), compute)
+
+
+@dataclass
+class _Facts:
+    """What the summary and the charts need of a set of rows."""
+
+    summary: Summary
+    numeric_rows: Sequence[int]
+    numeric_values: Sequence[float]
+    extremes: list[tuple[int, list[tuple[float, int]], list[tuple[float, int]]]]
+    histogram: tuple[list[int], float, float]  # counts per bin, lowest, highest
+    counts: Counter
+
+    def figures(self, snapshot: Snapshot, rows: Sequence[int]) -> dict[str, dict]:
+        units = self.summary.units
+        shown = charts.reduced_positions(self.numeric_values, self.extremes)
+        return {
+            "brightness-chart": charts.brightness_over_time(
+                snapshot.columns,
+                [self.numeric_rows[p] for p in shown],
+                units,
+                total=len(self.numeric_rows),
+            ),
+            "cumulative-chart": charts.cumulative_over_time(snapshot.columns, rows),
+            "locations-chart": charts.per_location(self.counts),
+            "histogram-chart": charts.brightness_histogram(*self.histogram, units),
+        }
+
+
+def _facts(snapshot: Snapshot, rows: Sequence[int] | None) -> _Facts | None:
+    """From the running aggregates: only for all rows of the newest snapshot."""
+    if rows is None:
+        return None
+    columns = snapshot.columns
+    with columns.lock:
+        if not columns.is_latest(snapshot.length):
+            return None
+        numeric = len(columns.numeric_values)
+        ordered = columns.sorted_brightness
+        summary = Summary(
+            total=snapshot.length,
+            latest=columns.sighting(snapshot.length - 1) if snapshot.length else None,
+            brightest=None if columns.brightest is None else columns.sighting(columns.brightest),
+            mean_brightness=_mean(columns.brightness_sum, columns.numeric_values),
+            median_brightness=_median(ordered),
+            locations=len(columns.locations),
+            units=tuple(sorted(columns.units.values)),
+            skipped=snapshot.skipped,
+        )
+        size, lows, highs = _coarsest_extremes(columns, numeric)
+        bounds = _bounds(ordered)
+        histogram = charts.histogram_counts(ordered.bisect_left, numeric, *bounds)
+        return _Facts(
+            summary,
+            columns.numeric_rows[:numeric],
+            columns.numeric_values[:numeric],
+            [(size, lows, highs)] if size else [],
+            (histogram, *bounds),
+            _all_location_counts(columns),
+        )
+
+
+def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
+    columns = snapshot.columns
+    numeric_rows = [row for row in rows if columns.brightness(row) is not None]
+    values = [columns.brightness(row) for row in numeric_rows]
+    ordered = sorted(values)  # type: ignore[type-var]
+    brightest = max(numeric_rows, key=columns.brightness, default=None)  # first of equals
+    summary = Summary(
+        total=len(rows),
+        latest=columns.sighting(rows[-1]) if rows else None,
+        brightest=None if brightest is None else columns.sighting(brightest),
+        mean_brightness=_mean(math.fsum(values), values),  # type: ignore[arg-type]
+        median_brightness=_median(ordered),
+        locations=len({columns.location_ids[row] for row in rows}),
+        units=tuple(sorted({columns.units.values[columns.unit_ids[row]] for row in rows})),
+        skipped=snapshot.skipped,
+    )
+    bounds = _bounds(ordered)
+    histogram = charts.histogram_counts(
+        lambda value: bisect_left(ordered, value), len(ordered), *bounds
+    )
+    return _Facts(
+        summary,
+        numeric_rows,
+        values,  # type: ignore[arg-type]
+        [],
+        (histogram, *bounds),
+        location_counts(snapshot, rows),
+    )
+
+
+def _bounds(ordered: Sequence[float]) -> tuple[float, float]:
+    return (ordered[0], ordered[-1]) if ordered else (0.0, 1.0)
+
+
+def _coarsest_extremes(columns: Columns, numeric: int):
+    """The coarsest runs that still give every chart bucket at least one run."""
+    for extremes in reversed(columns.extremes):
+        if numeric // extremes.size >= charts.MAX_TIME_POINTS // 2:
+            return extremes.size, extremes.lows, extremes.highs
+    return 0, [], []
+
+
+def _mean(total: float, values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    mean = total / len(values)
+    if math.isfinite(mean):
+        return mean
+    # The running sum overflowed (brightnesses near 1e308): sum the shares instead.
+    return math.fsum(v / len(values) for v in values)
+
+
+def _median(ordered: Sequence[float]) -> float | None:
+    n = len(ordered)
+    if not n:
+        return None
+    middle = n // 2
+    return ordered[middle] if n % 2 else ordered[middle - 1] / 2 + ordered[middle] / 2
+
+
+# --- the table ---------------------------------------------------------------------
+
+
+def table(snapshot: Snapshot, query: Query) -> TablePage:
+    """The page of the table the query asks for."""
+    ordered = ordered_rows(snapshot, query)
+    pages = max(1, ceil(len(ordered) / query.table.per_page))
+    page = min(query.table.page, pages)
+    first = (page - 1) * query.table.per_page
+    row_ids = list(ordered[first : first + query.table.per_page])
+    return TablePage(
+        [snapshot.sighting(row) for row in row_ids],
+        row_ids,
+        page,
+        pages,
+        query.table.per_page,
+        len(ordered),
+    )
+
+
+def ordered_rows(snapshot: Snapshot, query: Query) -> Sequence[int]:
+    """The rows the query keeps, in its table order, sorted once per snapshot."""
+    return snapshot.memo.get(
+        ("order", query.filter, query.table.sort, query.table.descending),
+        lambda: table_order(snapshot, selection(snapshot, query.filter), query.table),
+    )
+
+
+def table_order(snapshot: Snapshot, rows: Sequence[int], order: TableQuery) -> Sequence[int]:
+    """Rows sorted as asked. Ties keep arrival order, except in time order, where
+    the later arrival of two equal times counts as the newer."""
+    columns = snapshot.columns
+    if order.sort == "time":
+        if not columns.time_sorted:
+            rows = sorted(rows, key=columns.times.__getitem__)
+        return rows[::-1] if order.descending else rows
+    if order.sort == "location":
+        names = columns.locations.values
+        rank = {i: name.casefold() for i, name in enumerate(names)}
+        ids = columns.location_ids
+        return sorted(rows, key=lambda row: rank[ids[row]], reverse=order.descending)
+    # Unreadable brightness sorts below every number, negative ones included.
+    value = [-math.inf if v is None else v for v in columns.brightness_of]
+    raw = columns.brightness_ids
+    return sorted(rows, key=lambda row: value[raw[row]], reverse=order.descending)
+
+
+def find_row(snapshot: Snapshot, count: int, time: datetime, location: str) -> int | None:
+    """The row of a record known by its count, time and location, searched from the
+    newest: SPUC may repeat a count, and its clock may put a record anywhere in time."""
+    columns = snapshot.columns
+    moment = micros(time)
+    for row in range(snapshot.length - 1, max(-1, snapshot.length - 1 - FIND_ROW_DEPTH), -1):
+        if (
+            columns.counts[row] == count
+            and columns.times[row] == moment
+            and columns.location(row) == location
+        ):
+            return row
+    return None
+
+
+def position(ordered: Sequence[int], row: int) -> int | None:
+    """Where `row` stands in a table order (0-based), or None."""
+    try:
+        return ordered.index(row)
+    except ValueError:
+        return None

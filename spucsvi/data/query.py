@@ -1,21 +1,17 @@
-"""Derived views of the sightings: filters, the summary and table pages.
+"""The query string: which sightings to show and how, parsed and checked.
 
-Pure functions of the records and the query string, so the page, the JSON
-API and the CSV export all see the same numbers for the same URL.
+The page, the JSON API and the CSV export read the same parameters the same
+way, so one URL means the same rows everywhere.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from math import ceil
 
 from werkzeug.datastructures import MultiDict
-
-from spucsvi.data.aggregates import Aggregates
-from spucsvi.spuc.records import Sighting
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 200
@@ -41,18 +37,6 @@ class SightingFilter:
     @property
     def active(self) -> bool:
         return bool(self.locations or self.start or self.end)
-
-    def matches(self, sighting: Sighting) -> bool:
-        return (
-            (not self.locations or sighting.location in self.locations)
-            and (self.start is None or sighting.time >= self.start)
-            and (self.end is None or sighting.time < self.end)
-        )
-
-    def apply(self, sightings: Sequence[Sighting]) -> Sequence[Sighting]:
-        if not self.active:
-            return sightings
-        return [s for s in sightings if self.matches(s)]
 
 
 @dataclass(frozen=True)
@@ -159,92 +143,3 @@ def _positive_int(value: str, name: str, maximum: int) -> int:
     ):
         raise InvalidQuery(f"'{name}' must be a whole number from 1 to {maximum}.")
     return int(value)
-
-
-@dataclass(frozen=True)
-class Summary:
-    total: int
-    latest: Sighting | None
-    brightest: Sighting | None
-    mean_brightness: float | None
-    median_brightness: float | None
-    locations: int
-    units: tuple[str, ...]
-    skipped: int
-
-    def as_json(self) -> dict:
-        return {
-            "total": self.total,
-            "latest": sighting_json(self.latest) if self.latest else None,
-            "brightest": sighting_json(self.brightest) if self.brightest else None,
-            "mean_brightness": self.mean_brightness,
-            "median_brightness": self.median_brightness,
-            "locations": self.locations,
-            "units": list(self.units),
-            "unreadable_lines": self.skipped,
-        }
-
-
-def summarise(sightings: Sequence[Sighting], skipped: int = 0) -> Summary:
-    """The numbers of the summary strip, always over every matching record."""
-    return summary_of(Aggregates.of(sightings), skipped)
-
-
-def summary_of(aggregates: Aggregates, skipped: int = 0) -> Summary:
-    return Summary(
-        total=aggregates.count,
-        latest=aggregates.last,
-        brightest=aggregates.brightest,
-        mean_brightness=aggregates.mean_brightness,
-        median_brightness=aggregates.median_brightness,
-        locations=len(aggregates.locations),
-        units=tuple(sorted(aggregates.units)),
-        skipped=skipped,
-    )
-
-
-@dataclass(frozen=True)
-class TablePage:
-    rows: Sequence[Sighting]
-    page: int
-    pages: int
-    per_page: int
-    total: int
-
-
-def sort_sightings(sightings: Sequence[Sighting], table: TableQuery) -> Sequence[Sighting]:
-    """Sorted as asked. Ties keep arrival order, except in time order, where the
-    later arrival of two equal times counts as the newer."""
-    if table.sort == "time":
-        ordered = sorted(sightings, key=lambda s: s.time)
-        if table.descending:
-            ordered.reverse()
-        return ordered
-    if table.sort == "location":
-        return sorted(sightings, key=lambda s: s.location.casefold(), reverse=table.descending)
-    # Unreadable brightness sorts below every number, negative ones included.
-    return sorted(
-        sightings,
-        key=lambda s: (0, 0.0) if s.brightness is None else (1, s.brightness),
-        reverse=table.descending,
-    )
-
-
-def table_page(ordered: Sequence[Sighting], table: TableQuery) -> TablePage:
-    pages = max(1, ceil(len(ordered) / table.per_page))
-    page = min(table.page, pages)
-    first = (page - 1) * table.per_page
-    return TablePage(
-        ordered[first : first + table.per_page], page, pages, table.per_page, len(ordered)
-    )
-
-
-def sighting_json(s: Sighting) -> dict:
-    return {
-        "count": s.count,
-        "time": s.time.isoformat(sep=" "),
-        "location": s.location,
-        "brightness": s.brightness,
-        "raw_brightness": s.raw_brightness,
-        "units": s.units,
-    }

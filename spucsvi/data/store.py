@@ -4,35 +4,102 @@ SPUC's export only grows, so after the first download the store asks for
 what is new: `If-None-Match` answers 304 when nothing changed, and
 `Range: bytes=N-` fetches only the appended bytes. The range starts a few
 bytes early so the overlap can be compared; a mismatch, a 416 or a smaller
-file means SPUC's file was replaced, and the store downloads it whole again.
-One refresh runs at a time; views within the freshness window share it.
+file means SPUC's file was replaced, and the store reads it whole again
+(docs/spuc.md, "The export file").
+
+Freshness is the store's own business, in every process, whatever serves
+the app: views get the current snapshot at once, and a snapshot older than
+the freshness window starts one revalidation in the background
+(stale-while-revalidate). Locks and threads are made lazily per process id,
+so a store created before a fork (gunicorn --preload) works in each worker.
+A new snapshot is published only after `prepare` has derived what views
+need from it, and together with the parse state it came from.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
-from spucsvi.data.aggregates import Aggregates
+from spucsvi.data.columns import Columns
 from spucsvi.spuc.client import ExportResponse, SpucClient, SpucError
 from spucsvi.spuc.records import Sighting, parse_lines
 
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 OVERLAP_BYTES = 64
+# How long a view waits for the very first load before saying it is under way.
+FIRST_LOAD_WAIT = 5.0
+# Lines parsed at a time, so a large export is never all text objects at once.
+PARSE_SLICE_BYTES = 4 * 1024 * 1024
+
+
+class StillLoading(SpucError):
+    """The first download of SPUC's records is under way (a large export)."""
+
+    status = 503
+
+
+class Memo:
+    """Values derived from one snapshot, computed once each; the least recently
+    used go first when more than `size` are kept. Thread-safe."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]  # type: ignore[return-value]
+        value = compute()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """The first `length` rows of `columns`: immutable, whatever is appended later."""
+
+    columns: Columns = field(default_factory=Columns)
+    length: int = 0
+    skipped: int = 0  # lines of SPUC's file that are not a record
+    version: int = 0  # changes whenever the records do (per process)
+    memo: Memo = field(default_factory=Memo)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def sighting(self, row: int) -> Sighting:
+        if not 0 <= row < self.length:
+            raise IndexError(row)
+        return self.columns.sighting(row)
+
+    @property
+    def sightings(self) -> list[Sighting]:
+        """Every record, as objects: for tests and small exports only."""
+        return [self.columns.sighting(row) for row in range(self.length)]
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """An immutable view of the records; `version` changes whenever they do."""
-
-    sightings: tuple[Sighting, ...] = ()
-    skipped: int = 0
-    version: int = 0
-    aggregates: Aggregates = field(default_factory=Aggregates)
-
-
-@dataclass
 class _ExportState:
     """What is known of SPUC's file: how much was consumed, and its last bytes."""
 
@@ -40,9 +107,8 @@ class _ExportState:
     total: int | None = None  # the file's size at the last answer
     consumed: int = 0
     tail: bytes = b""
-    sightings: list[Sighting] = field(default_factory=list)
     skipped: int = 0
-    aggregates: Aggregates = field(default_factory=Aggregates)
+    columns: Columns = field(default_factory=Columns)
 
 
 class SightingsStore:
@@ -52,94 +118,115 @@ class SightingsStore:
         *,
         freshness_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        prepare: Callable[[Snapshot], object] | None = None,
     ):
         self._client = client
         self._freshness = freshness_seconds
         self._clock = clock
-        self._lock = threading.Lock()
+        self._prepare = prepare
         self._state = _ExportState()
-        self._snapshot = Snapshot()
+        self._snapshot: Snapshot | None = None
         self._checked_at: float | None = None
         self._error: SpucError | None = None
-        self._refreshed_in_background = False
+        self._pid: int | None = None
         self.fetches = 0
 
-    def current(self) -> Snapshot:
-        """The records, revalidated with SPUC when older than the freshness window.
+    # --- what views call -----------------------------------------------------------
 
-        Raises the SpucError of the last revalidation while it is still fresh,
-        so that a SPUC that is down costs one timeout per window, not per view.
+    def current(self, *, fresh: bool = False) -> Snapshot:
+        """The records as last seen, at once; a stale copy starts a revalidation
+        in the background. `fresh` revalidates first (after a submission).
+
+        With a freshness window of 0 every call revalidates first. Raises the
+        SpucError of the last revalidation while it stands.
         """
-        if not self._is_fresh():
-            with self._lock:
-                if not self._is_fresh():
-                    self._revalidate()
+        self._for_this_process()
+        if fresh or self._freshness == 0:
+            with self._revalidation:
+                self._revalidate()
+        elif self._snapshot is None and self._error is None:
+            self._wait_for_first_load()
+        elif not self._is_fresh():
+            self._revalidate_in_background()
         if self._error is not None:
             raise self._error
+        assert self._snapshot is not None  # noqa: S101 - set by every successful revalidation
         return self._snapshot
 
-    def invalidate(self) -> None:
-        """Make the next view revalidate (after a submission through SPUCSVi)."""
-        self._checked_at = None
+    # --- per process ---------------------------------------------------------------
 
-    def refresh(self, prepare: Callable[[Snapshot], object] | None = None) -> Snapshot:
-        """Revalidate now, from a background thread; from then on views leave
-        revalidation to it, except right after `invalidate`.
-
-        `prepare` sees a new snapshot before views do, so that what they ask
-        for (the rendered page) is ready when they see the new version.
-        """
-        self._refreshed_in_background = True
-        with self._lock:
-            self._revalidate(prepare)
-        if self._error is not None:
-            raise self._error
-        return self._snapshot
+    def _for_this_process(self) -> None:
+        """Fresh locks and no running revalidation in a new (forked) process."""
+        pid = os.getpid()
+        if self._pid != pid:
+            self._revalidation = threading.Lock()
+            self._flag = threading.Lock()
+            self._running: threading.Thread | None = None
+            self._pid = pid
 
     def _is_fresh(self) -> bool:
         checked = self._checked_at
-        if checked is None:
-            return False
-        return self._refreshed_in_background or self._clock() - checked < self._freshness
+        return checked is not None and self._clock() - checked < self._freshness
 
-    def _revalidate(self, prepare: Callable[[Snapshot], object] | None = None) -> None:
+    def _revalidate_in_background(self) -> threading.Thread | None:
+        """Start one revalidation, unless one is already running in this process."""
+        with self._flag:
+            if self._running is not None and self._running.is_alive():
+                return None
+            self._running = threading.Thread(
+                target=self._revalidate_once, name="spucsvi-revalidate", daemon=True
+            )
+            self._running.start()
+            return self._running
+
+    def _revalidate_once(self) -> None:
+        try:
+            with self._revalidation:
+                if not self._is_fresh():
+                    self._revalidate()
+        except Exception:
+            log.exception("Revalidating SPUC's records failed")
+
+    def _wait_for_first_load(self) -> None:
+        thread = self._revalidate_in_background() or self._running
+        if thread is not None:
+            thread.join(FIRST_LOAD_WAIT)
+        if self._snapshot is None and self._error is None:
+            raise StillLoading(
+                "SPUCSVi is still reading SPUC's sightings for the first time. "
+                "Please reload in a few seconds."
+            )
+
+    # --- revalidation (one at a time per process) ----------------------------------
+
+    def _revalidate(self) -> None:
         """Fetch what is new and publish it; the check counts as done only then,
         so views never see the records while they are half up to date."""
         try:
-            changed = self._fetch()
+            self._fetch()
         except SpucError as exc:
             self._error = exc
-            self._checked_at = self._clock()
-            return
-        if changed:
-            state = self._state
-            snapshot = Snapshot(
-                tuple(state.sightings),
-                state.skipped,
-                self._snapshot.version + 1,
-                state.aggregates,
-            )
-            if prepare is not None:
-                prepare(snapshot)
-            self._snapshot = snapshot
-        self._error = None
+        else:
+            self._error = None
         self._checked_at = self._clock()
 
-    def _fetch(self) -> bool:
-        """Bring the state up to date; return whether the records changed."""
+    def _fetch(self) -> None:
         state = self._state
-        if state.etag is None:
-            return self._replace(self._get())
+        if state.etag is None or self._snapshot is None:
+            self._replace(self._get())
+            return
         start = state.consumed - len(state.tail)
         response = self._get(etag=state.etag, offset=start)
         if response.status == 304:
-            return False
+            return
         if response.status == 206 and self._continues(response, start):
-            state.total = response.total
-            return self._append(response.body[len(state.tail) :], response.etag)
-        if response.status == 200 or response.empty:
-            return self._replace(response)
-        return self._replace(self._get())
+            self._commit(
+                replace(state, total=response.total), response.body[len(state.tail) :], response
+            )
+        elif response.status == 200 or response.empty:
+            self._replace(response)
+        else:
+            self._replace(self._get())
 
     def _get(self, **kwargs) -> ExportResponse:
         self.fetches += 1
@@ -165,24 +252,62 @@ class SightingsStore:
             and response.body.startswith(state.tail)
         )
 
-    def _replace(self, response: ExportResponse) -> bool:
-        old = self._state
-        self._state = _ExportState(etag=response.etag, total=response.total)
-        self._append(response.body, response.etag)
-        return bool(old.sightings or old.skipped or self._state.sightings or self._state.skipped)
+    def _replace(self, response: ExportResponse) -> None:
+        """SPUC's file is new (first load, replaced, or emptied): start over."""
+        fresh = _ExportState(etag=response.etag, total=response.total)
+        added = self._commit(fresh, response.body, response)
+        shown = self._snapshot
+        # Empty (SPUC's "none yet" answer): publish it unless views see nothing already.
+        if not added and (shown is None or shown.length or shown.skipped):
+            self._publish(self._state)
 
-    def _append(self, data: bytes, etag: str | None) -> bool:
-        """Parse the complete lines of `data`; keep a partial last line for later."""
-        state = self._state
-        state.etag = etag
+    def _commit(self, state: _ExportState, data: bytes, response: ExportResponse) -> bool:
+        """Parse the complete lines of `data` onto `state`, then publish the state
+        and its snapshot together. A partial last line waits for the next fetch.
+        Returns whether any record or unreadable line was added."""
         end = data.rfind(b"\n") + 1
-        if end == 0:
+        added = skipped = 0
+        for sightings, bad in parse_slices(data, end):
+            state.columns.extend(sightings)
+            added += len(sightings)
+            skipped += bad
+        state = replace(
+            state,
+            etag=response.etag,
+            consumed=state.consumed + end,
+            tail=(state.tail + data[max(0, end - OVERLAP_BYTES) : end])[-OVERLAP_BYTES:],
+            skipped=state.skipped + skipped,
+        )
+        if not (added or skipped):
+            self._state = state
             return False
-        complete = data[:end]
-        sightings, skipped = parse_lines(complete.decode("utf-8", "replace").split("\n")[:-1])
-        state.sightings.extend(sightings)
-        state.aggregates = state.aggregates.extended(sightings)
-        state.skipped += skipped
-        state.consumed += end
-        state.tail = (state.tail + complete)[-OVERLAP_BYTES:]
-        return bool(sightings or skipped)
+        self._publish(state)
+        return True
+
+    def _publish(self, state: _ExportState) -> None:
+        previous = self._snapshot
+        snapshot = Snapshot(
+            state.columns,
+            len(state.columns),
+            state.skipped,
+            (previous.version + 1) if previous is not None else 1,
+        )
+        self._state = state
+        if self._prepare is not None:
+            try:
+                self._prepare(snapshot)
+            except Exception:
+                log.exception("Preparing the views of a new version failed; views derive them")
+        self._snapshot = snapshot
+
+
+def parse_slices(data: bytes, end: int) -> Iterator[tuple[list[Sighting], int]]:
+    """The records in `data[:end]` and the unreadable lines, a few MB at a time,
+    so that a large export is never all text and objects at once."""
+    pos = 0
+    while pos < end:
+        cut = data.rfind(b"\n", pos, min(pos + PARSE_SLICE_BYTES, end)) + 1
+        if cut <= pos:  # one line longer than a slice
+            cut = data.index(b"\n", pos, end) + 1
+        yield parse_lines(data[pos:cut].decode("utf-8", "replace").split("\n")[:-1])
+        pos = cut

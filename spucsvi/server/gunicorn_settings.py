@@ -1,9 +1,11 @@
 """gunicorn settings for SPUCSVi, shared by the top-level gunicorn.conf.py,
-the container image and `spucsvi serve` / `spucsvi demo`."""
+the container image and `spucsvi serve` / `spucsvi demo`.
+
+Server settings and the banner only: the app is correct without this file.
+"""
 
 import logging.config
 import os
-import secrets
 import sys
 
 from spucsvi.server.banner import banner
@@ -27,21 +29,12 @@ limit_request_fields = 100
 
 
 def on_starting(server):
-    """Once per server, before workers fork: check settings, share one secret, greet."""
+    """Once per server, before workers fork: check settings, configure logs, greet."""
     try:
         from_env()
     except SettingsError as exc:
         sys.exit(f"spucsvi: {exc}")
     logging.config.dictConfig(logging_config())
-    # Every worker must sign sessions and CSRF tokens with the same key.
-    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     host, _, port = str(server.cfg.bind[0]).rpartition(":")
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "[::]", "") else host  # noqa: S104
     print(banner(shown, int(port) if port.isdigit() else 8322), flush=True)
-
-
-def post_worker_init(worker):
-    """Each worker keeps its records and default page fresh in the background."""
-    from spucsvi import refresher
-
-    refresher.start(worker.wsgi)

@@ -8,8 +8,10 @@ retried: SPUC can answer 500 after it has written the record.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -17,10 +19,19 @@ from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutEr
 
 from spucsvi.spuc.records import is_empty_message
 
-MAX_EXPORT_BYTES = 512 * 1024 * 1024
+MAX_EXPORT_BYTES = 1024 * 1024 * 1024
 MAY_BE_RECORDED = (
     "The sighting may have been recorded anyway: check the list before you submit it again."
 )
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be shown or logged: a password becomes ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 class SpucError(Exception):
@@ -98,12 +109,23 @@ class SpucClient:
         max_export_bytes: int = MAX_EXPORT_BYTES,
     ):
         self.base_url = base_url.rstrip("/")
+        self.shown_url = redact_url(self.base_url)  # in every message, page and log
         self.timeout = (connect_timeout, read_timeout)
         self.max_export_bytes = max_export_bytes
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        self._pool_size = pool_size
+        self._session: requests.Session | None = None
+        self._pid: int | None = None
+
+    @property
+    def session(self) -> requests.Session:
+        """A pooled session of this process: one made before a fork is not shared."""
+        if self._session is None or self._pid != os.getpid():
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._session, self._pid = session, os.getpid()
+        return self._session
 
     def record_sighting(self, location: str, brightness: str) -> None:
         """PUT one sighting. Raises a SpucError subclass on any failure."""
@@ -127,12 +149,12 @@ class SpucClient:
                 raise SpucRejected(f"SPUC refused the sighting: {message}", message)
             if response.status_code >= 500:
                 raise SpucServerError(
-                    f"SPUC at {self.base_url} failed with HTTP {response.status_code} "
+                    f"SPUC at {self.shown_url} failed with HTTP {response.status_code} "
                     f"while recording. {MAY_BE_RECORDED}",
                     response.status_code,
                 )
             raise SpucBadResponse(
-                f"SPUC at {self.base_url} answered HTTP {response.status_code} "
+                f"SPUC at {self.shown_url} answered HTTP {response.status_code} "
                 "to a sighting. Is SPUC_URL pointing at SPUC?"
             )
 
@@ -163,29 +185,29 @@ class SpucClient:
             return ExportResponse(416)
         if status == 404:
             raise ExportDisabled(
-                f"SPUC at {self.base_url} has its export turned off, so sightings "
+                f"SPUC at {self.shown_url} has its export turned off, so sightings "
                 "cannot be shown. Start SPUC with EXPORT=true."
             )
         if status >= 500:
             raise SpucServerError(
-                f"SPUC at {self.base_url} failed with HTTP {status} on its export.", status
+                f"SPUC at {self.shown_url} failed with HTTP {status} on its export.", status
             )
         if status not in (200, 206):
             raise SpucBadResponse(
-                f"SPUC at {self.base_url} answered HTTP {status} to the export request."
+                f"SPUC at {self.shown_url} answered HTTP {status} to the export request."
             )
         body = self._read_limited(response, deadline)
         if "json" in response.headers.get("Content-Type", ""):
             if is_empty_message(body):
                 return ExportResponse(200, empty=True)
             raise SpucBadResponse(
-                f"SPUC at {self.base_url} answered its export with unexpected JSON."
+                f"SPUC at {self.shown_url} answered its export with unexpected JSON."
             )
         if status == 200:
             return ExportResponse(200, body, etag, 0, len(body))
         start, total = _content_range(response.headers.get("Content-Range", ""))
         if start is None:
-            raise SpucBadResponse(f"SPUC at {self.base_url} sent a partial export without range.")
+            raise SpucBadResponse(f"SPUC at {self.shown_url} sent a partial export without range.")
         return ExportResponse(206, body, etag, start, total)
 
     def _read_limited(self, response: requests.Response, deadline: float) -> bytes:
@@ -203,15 +225,15 @@ class SpucClient:
                         f"SPUC's export is larger than {self.max_export_bytes // 2**20} MB."
                     )
                 if time.monotonic() > deadline:
-                    raise SpucTimeout(f"SPUC at {self.base_url} is sending its export too slowly.")
+                    raise SpucTimeout(f"SPUC at {self.shown_url} is sending its export too slowly.")
                 chunks.append(chunk)
         except ReadTimeoutError:
             raise SpucTimeout(
-                f"SPUC at {self.base_url} did not answer within {self.timeout[1]:g} seconds."
+                f"SPUC at {self.shown_url} did not answer within {self.timeout[1]:g} seconds."
             ) from None
         except (ProtocolError, OSError):
             raise SpucBadResponse(
-                f"SPUC at {self.base_url} broke off its answer half-way."
+                f"SPUC at {self.shown_url} broke off its answer half-way."
             ) from None
         return b"".join(chunks)
 
@@ -219,21 +241,24 @@ class SpucClient:
         cause = exc.args[0] if exc.args else None
         if isinstance(exc, requests.ReadTimeout) or isinstance(cause, ReadTimeoutError):
             return SpucTimeout(
-                f"SPUC at {self.base_url} did not answer within {self.timeout[1]:g} seconds."
+                f"SPUC at {self.shown_url} did not answer within {self.timeout[1]:g} seconds."
             )
         reason = getattr(cause, "reason", cause)
         if isinstance(exc, requests.ConnectTimeout) or isinstance(reason, ConnectTimeoutError):
             # Includes NewConnectionError: refused, no route, unknown host.
-            return SpucUnreachable(f"SPUC could not be reached at {self.base_url}. Is it running?")
+            return SpucUnreachable(f"SPUC could not be reached at {self.shown_url}. Is it running?")
         if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
             return SpucBadResponse(
-                f"SPUC at {self.base_url} broke off its answer half-way. "
+                f"SPUC at {self.shown_url} broke off its answer half-way. "
                 "Is SPUC_URL pointing at SPUC?"
             )
-        return SpucBadResponse(f"Talking to SPUC at {self.base_url} failed: {exc}")
+        return SpucBadResponse(
+            f"Talking to SPUC at {self.shown_url} failed ({type(exc).__name__})."
+        )
 
     def close(self) -> None:
-        self.session.close()
+        if self._session is not None:
+            self._session.close()
 
 
 def _json_field(response: requests.Response, field: str) -> str | None:

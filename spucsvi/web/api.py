@@ -1,7 +1,7 @@
 """The machine twins of the page: JSON and CSV, with the same filters.
 
-The JSON API takes submissions only as `application/json`, which a browser
-will not send cross-site without CORS, so it needs no CSRF token.
+The JSON API takes submissions only as `application/json`; like every
+unsafe request it passes the cross-origin check first (web/security.py).
 """
 
 from __future__ import annotations
@@ -10,25 +10,26 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import orjson
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
 
-from spucsvi.data.derived import dashboard, matching, overview
-from spucsvi.data.derived import table as dashboard_table
-from spucsvi.data.query import InvalidQuery, Query, parse_query, sighting_json
+from spucsvi.data.derived import dashboard, overview, selection
+from spucsvi.data.derived import table as table_page
+from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.client import SpucError
+from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
-from spucsvi.web.security import csrf
+from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
 from spucsvi.web.validation import InvalidSighting, validate_sighting
 
 blueprint = Blueprint("api", __name__)
-csrf.exempt(blueprint)
 
 CSV_COLUMNS = ("count", "time", "location", "brightness", "units")
+CSV_BATCH = 2000
 
 
 class ApiError(Exception):
@@ -47,6 +48,17 @@ def spuc_error(exc: SpucError):
     return jsonify(error=exc.reason, status=exc.status, failure=type(exc).__name__), exc.status
 
 
+def sighting_json(s: Sighting) -> dict:
+    return {
+        "count": s.count,
+        "time": s.time.isoformat(sep=" "),
+        "location": s.location,
+        "brightness": s.brightness,
+        "raw_brightness": s.raw_brightness,
+        "units": s.units,
+    }
+
+
 def _query() -> Query:
     try:
         return parse_query(request.args)
@@ -56,7 +68,7 @@ def _query() -> Query:
 
 @blueprint.get("/api/sightings")
 def list_sightings():
-    table = dashboard_table(services.store().current(), _query(), services.view_cache())
+    table = table_page(services.store().current(), _query())
     return jsonify(
         total=table.total,
         page=table.page,
@@ -68,31 +80,43 @@ def list_sightings():
 
 @blueprint.get("/api/summary")
 def summary():
-    summary, _, _ = overview(services.store().current(), _query().filter, services.view_cache())
-    return jsonify(summary.as_json())
+    snapshot = services.store().current()
+    summary, _ = overview(snapshot, _query().filter)
+    return jsonify(
+        total=summary.total,
+        latest=sighting_json(summary.latest) if summary.latest else None,
+        brightest=sighting_json(summary.brightest) if summary.brightest else None,
+        mean_brightness=summary.mean_brightness,
+        median_brightness=summary.median_brightness,
+        locations=summary.locations,
+        units=list(summary.units),
+        unreadable_lines=summary.skipped,
+    )
 
 
 @blueprint.get("/sightings.csv")
 def sightings_csv():
     query = _query()
-    rows, _ = matching(services.store().current(), query.filter, services.view_cache())
+    snapshot = services.store().current()
+    rows = selection(snapshot, query.filter)
     name = "unicorn_sightings_filtered.csv" if query.filter.active else "unicorn_sightings.csv"
     return Response(
-        stream_with_context(_csv_chunks(rows)),
+        stream_with_context(_csv_chunks(snapshot, rows)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
-def _csv_chunks(rows) -> Iterator[str]:
+def _csv_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[str]:
     """RFC 4180: CRLF line ends, fields with commas, quotes or newlines quoted."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for start in range(0, len(rows), 2000):
+    for start in range(0, len(rows), CSV_BATCH):
+        batch = (snapshot.sighting(row) for row in rows[start : start + CSV_BATCH])
         writer.writerows(
             (s.count, s.time.isoformat(sep=" "), s.location, s.raw_brightness, s.units)
-            for s in rows[start : start + 2000]
+            for s in batch
         )
         yield buffer.getvalue()
         buffer.seek(0)
@@ -115,16 +139,20 @@ def create_sighting():
         sighting = validate_sighting(location, _as_text(brightness))
     except InvalidSighting as exc:
         raise ApiError(422, "The sighting is not valid.", fields=exc.errors) from None
-    submit_sighting(sighting, services.client(), services.store(), services.settings())
-    recorded = {"location": sighting.location, "brightness": sighting.brightness}
-    try:
-        for s in reversed(services.store().current().sightings[-50:]):
-            if s.location == sighting.location and s.raw_brightness == sighting.brightness:
-                recorded = sighting_json(s)
-                break
-    except SpucError:
-        pass  # recorded, but the export cannot show it: answer with what was sent
-    return jsonify(message="Unicorn sighting recorded!", sighting=recorded), 201
+    recorded = submit_sighting(sighting, services.client(), services.store(), services.settings())
+    if recorded.count is None:
+        # Recorded, but the export cannot show it: answer with what was sent.
+        shown = {"location": recorded.location, "brightness": recorded.brightness}
+    else:
+        shown = {
+            "count": recorded.count,
+            "time": recorded.time,
+            "location": recorded.location,
+            "brightness": float(recorded.brightness),
+            "raw_brightness": recorded.brightness,
+            "units": recorded.units,
+        }
+    return jsonify(message="Unicorn sighting recorded!", sighting=shown), 201
 
 
 def _as_text(value: str | float | None) -> str | None:
@@ -164,29 +192,19 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
 
 @blueprint.get("/api/dashboard")
 def live_dashboard():
-    """The page's live parts, rendered on the server, for the auto-refresh script.
-
-    Rendered once per data version and query; the ETag is a hash of the body,
-    the same from every worker, so an unchanged dashboard costs a 304.
-    """
+    """The page's live parts, rendered on the server, for the auto-refresh script:
+    built once per snapshot, path prefix and query, the same bytes for everyone."""
     query = _query()
     snapshot = services.store().current()
-    body = services.view_cache().get(
-        snapshot.version, ("live", query), lambda: _live(snapshot, query)
-    )
-    response = Response(body, mimetype="application/json")
-    response.cache_control.no_cache = True
-    response.add_etag()
-    return response.make_conditional(request)
 
-
-def _live(snapshot: Snapshot, query: Query) -> bytes:
-    board = dashboard(snapshot, query, services.view_cache())
-    context = {"board": board, "query": query, "highlight_count": None}
-    return orjson.dumps(
-        {
+    def build() -> SharedBody:
+        board = dashboard(snapshot, query)
+        context = {"board": board, "query": query, "highlight": None}
+        body = {
             "summary_html": render_template("_summary.html", **context),
             "results_html": render_template("_results.html", **context),
             "total": board.summary.total,
         }
-    )
+        return SharedBody(orjson.dumps(body), "application/json")
+
+    return snapshot.memo.get(("live", request.script_root, query.raw), build).response(request)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from functools import cache
-from importlib.resources import files
+from importlib.util import find_spec
 from pathlib import Path
 
 from flask import (
@@ -23,14 +24,33 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from plotly.offline import get_plotlyjs_version
 from werkzeug.security import safe_join
 
 blueprint = Blueprint("assets", __name__)
 
 IMMUTABLE = 365 * 24 * 3600
-PLOTLY_VERSION = get_plotlyjs_version()
-PLOTLY_PATH = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+
+
+def plotly_path() -> Path:
+    """plotly.min.js inside the installed `plotly` package, found without
+    importing it: the page needs only this file, so an image may prune the rest."""
+    spec = find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the plotly package is not installed: it provides plotly.js")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+
+
+def plotly_version(path: Path) -> str:
+    """The version in the bundle's banner comment, e.g. '4.1.1'."""
+    with path.open("rb") as bundle:
+        found = re.search(rb"plotly\.js v(\d+\.\d+\.\d+)", bundle.read(512))
+    if found is None:
+        raise RuntimeError(f"{path} does not name its plotly.js version")
+    return found.group(1).decode()
+
+
+PLOTLY_PATH = plotly_path()
+PLOTLY_VERSION = plotly_version(PLOTLY_PATH)
 
 
 @cache

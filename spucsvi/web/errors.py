@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -20,7 +19,6 @@ MESSAGES = {
 
 
 def register(app: Flask) -> None:
-    app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -44,20 +42,6 @@ def handle_http_error(exc: HTTPException):
     if status == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
-
-
-def handle_csrf_error(exc: CSRFError):
-    """An expired or missing form token: show the form again with the values kept."""
-    if wants_json():
-        return error_response(400, "Missing or invalid CSRF token.")
-    from spucsvi.web.pages import render_dashboard, submitted_values
-
-    return render_dashboard(
-        values=submitted_values(),
-        form_message="Your form had expired, so nothing was sent. Please check the values "
-        "and press the button again.",
-        status=400,
-    )
 
 
 def handle_unexpected_error(exc: Exception):

@@ -20,14 +20,14 @@ def healthz():
 @blueprint.get("/readyz")
 def readyz():
     """Ready only when SPUC answers and its export is enabled."""
-    spuc_url = services.settings().spuc_url
+    spuc_url = services.client().shown_url
     try:
         snapshot = services.store().current()
     except SpucError as exc:
         return jsonify(
             status="unavailable", spuc_url=spuc_url, reason=exc.reason, failure=type(exc).__name__
         ), 503
-    return jsonify(status="ready", spuc_url=spuc_url, sightings=len(snapshot.sightings))
+    return jsonify(status="ready", spuc_url=spuc_url, sightings=len(snapshot))
 
 
 @blueprint.get("/-/info")
@@ -36,7 +36,7 @@ def info():
     return jsonify(
         name="SPUCSVi",
         version=__version__,
-        spuc_url=settings.spuc_url,
+        spuc_url=services.client().shown_url,
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
     )

@@ -1,26 +1,26 @@
-"""The HTML pages: the dashboard and the sighting form on it."""
+"""The HTML pages: the dashboard and the sighting form on it.
+
+The dashboard for a data version and URL is the same bytes for every
+visitor (web/shared_body.py). A page with something of the visitor's own on
+it (their confirmation, their values and the reasons a submission failed)
+is rendered for them alone and never stored.
+"""
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    Response,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_wtf.csrf import generate_csrf
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from spucsvi.data.charts import unit_name
-from spucsvi.data.derived import Dashboard, dashboard
+from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
-from spucsvi.shared_page import TOKEN_SLOT, SharedPage
 from spucsvi.spuc.client import ExportDisabled, SpucError
-from spucsvi.web import services
+from spucsvi.web import confirmation, services
+from spucsvi.web.confirmation import Recorded
+from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
 from spucsvi.web.validation import InvalidSighting, validate_sighting
 
@@ -35,90 +35,90 @@ def index():
     try:
         query = parse_query(request.args)
     except InvalidQuery as exc:
-        return render_dashboard(query_error=str(exc), status=400)
-    just_submitted = session.pop("just_submitted", None)
-    if just_submitted:
+        return personal_page(query_error=str(exc), status=400)
+    response = Response()
+    recorded = confirmation.take(request, response)
+    if recorded is not None:
         # The redirect may land on another worker, whose snapshot predates the sighting.
-        services.store().invalidate()
-        return render_dashboard(query, highlight=just_submitted)
-    if session.get("_flashes"):
-        return render_dashboard(query)
+        return personal_page(query, recorded=recorded, response=response, fresh=True)
+    if request.cookies.get(confirmation.COOKIE) is not None:
+        return personal_page(query, response=response)
     try:
         snapshot = services.store().current()
     except SpucError:
-        return render_dashboard(query)
-    page, token = shared_page(snapshot, query), generate_csrf()
-    if "gzip" in request.accept_encodings:
-        response = Response(page.gzip(token), mimetype="text/html")
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(page.plain(token), mimetype="text/html")
-    response.vary.add("Accept-Encoding")
-    return response
+        return personal_page(query)
+    return shared_page(snapshot, query).response(request)
 
 
-def shared_page(snapshot: Snapshot, query: Query) -> SharedPage:
-    """The page as every visitor sees it for this data version and URL, built once.
+def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
+    """The page as every visitor sees it for this data version and URL, built once
+    in a real request: its links depend on the path it is served under."""
 
-    Only the form's CSRF token differs between visitors: the cached page holds
-    a slot for it. Pages with a visitor's own state (a flash message, their
-    highlighted sighting, form errors) are rendered for them alone.
-    """
+    def build() -> SharedBody:
+        html = page_html(query, dashboard(snapshot, query))
+        return SharedBody(html.encode(), "text/html")
 
-    def build() -> SharedPage:
-        board = dashboard(snapshot, query, services.view_cache())
-        return SharedPage.of(page_html(query, board, TOKEN_SLOT))
-
-    return services.view_cache().get(snapshot.version, ("page", query), build)
+    return snapshot.memo.get(("page", request.script_root, query.raw), build)
 
 
 @blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
 @blueprint.post("/sightings")  # registered first: url_for gives this one
 def submit():
-    values = submitted_values()
-    duplicated = [name for name in FIELDS if len(request.form.getlist(name)) > 1]
+    form = submitted_form()
+    values = {name: form.get(name, "") for name in FIELDS}
+    duplicated = [name for name in FIELDS if len(form.getlist(name)) > 1]
     if duplicated:
         errors = dict.fromkeys(duplicated, "Please send this field only once.")
-        return render_dashboard(values=values, field_errors=errors, status=400)
+        return personal_page(values=values, field_errors=errors, status=400)
     try:
         sighting = validate_sighting(values["location"], values["brightness"])
     except InvalidSighting as exc:
-        return render_dashboard(values=values, field_errors=exc.errors, status=422)
+        return personal_page(values=values, field_errors=exc.errors, status=422)
     try:
-        submit_sighting(sighting, services.client(), services.store(), services.settings())
+        recorded = submit_sighting(
+            sighting, services.client(), services.store(), services.settings()
+        )
     except SpucError as exc:
-        return render_dashboard(values=values, submit_error=exc.reason, status=exc.status)
-    flash("Unicorn sighting recorded!", "success")
-    session["just_submitted"] = [sighting.location, sighting.brightness]
-    return redirect(url_for("pages.index"), code=303)
+        return personal_page(values=values, submit_error=exc.reason, status=exc.status, fresh=True)
+    response = redirect(url_for("pages.index"), code=303)
+    confirmation.give(response, recorded, request)
+    return response
 
 
-def submitted_values() -> dict[str, str]:
-    """What the visitor typed into the form, to give back on any failure."""
-    return {name: request.form.get(name, "") for name in FIELDS}
+def submitted_form() -> MultiDict:
+    """The form's fields. A urlencoded body is decoded here with replacement
+    characters, so invalid UTF-8 is refused by name (Werkzeug would keep
+    `%FF` as the text "%FF") with the visitor's other values kept."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        text = request.get_data(cache=True).decode("utf-8", "replace")
+        return MultiDict(parse_qsl(text, keep_blank_values=True, errors="replace"))
+    return request.form
 
 
-def render_dashboard(
+def personal_page(
     query: Query | None = None,
     *,
     values: dict[str, str] | None = None,
     field_errors: dict[str, str] | None = None,
     submit_error: str | None = None,
-    form_message: str | None = None,
     query_error: str | None = None,
-    highlight: list[str] | None = None,
+    recorded: Recorded | None = None,
+    response: Response | None = None,
+    fresh: bool = False,
     status: int = 200,
-):
-    """The dashboard with the form as the visitor left it.
+) -> Response:
+    """The dashboard with this visitor's own state on it, never stored by a cache.
 
     When SPUC cannot give its records, the page still renders, with the form,
     and the reason in a banner; a GET then answers 503.
     """
     query = query or Query()
     data_error = export_disabled = None
-    board = None
+    board = highlight = None
     try:
-        board = dashboard(services.store().current(), query, services.view_cache())
+        snapshot = services.store().current(fresh=fresh)
+        board = dashboard(snapshot, query)
+        highlight = your_row(snapshot, query, recorded)
     except ExportDisabled as exc:
         export_disabled = exc.reason
     except SpucError as exc:
@@ -128,38 +128,42 @@ def render_dashboard(
     html = page_html(
         query,
         board,
-        generate_csrf(),
         values=values or dict.fromkeys(FIELDS, ""),
         field_errors=field_errors or {},
         submit_error=submit_error,
-        form_message=form_message,
         query_error=query_error,
         data_error=data_error,
         export_disabled=export_disabled,
-        highlight_count=highlighted_count(board, highlight),
+        recorded=recorded,
+        highlight=highlight,
     )
-    return html, status
+    response = response or Response()
+    response.set_data(html)
+    response.mimetype = "text/html"
+    response.status_code = status
+    response.cache_control.no_store = True
+    return response
 
 
-def page_html(query: Query, board: Dashboard | None, form_token: str, **context) -> str:
+def your_row(snapshot: Snapshot, query: Query, recorded: Recorded | None) -> dict | None:
+    """Where the visitor's own sighting is: its row, and its page in this table."""
+    if recorded is None or recorded.count is None or recorded.moment is None:
+        return None
+    row = find_row(snapshot, recorded.count, recorded.moment, recorded.location)
+    if row is None:
+        return None
+    place = position(ordered_rows(snapshot, query), row)
+    page = None if place is None else place // query.table.per_page + 1
+    return {"row": row, "page": page}
+
+
+def page_html(query: Query, board: Dashboard | None, **context) -> str:
     context.setdefault("values", dict.fromkeys(FIELDS, ""))
     context.setdefault("field_errors", {})
     return render_template(
         "index.html",
         query=query,
         board=board,
-        form_token=form_token,
-        spuc_url=services.settings().spuc_url,
+        spuc_url=services.client().shown_url,
         **context,
     )
-
-
-def highlighted_count(board: Dashboard | None, highlight: list[str] | None) -> int | None:
-    """The count of the newest sighting matching what this visitor just submitted."""
-    if board is None or not highlight:
-        return None
-    location, brightness = highlight
-    for s in board.table.rows if board.table.page == 1 else ():
-        if s.location == location and s.raw_brightness == brightness:
-            return s.count
-    return None
