@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import reduce
 from math import ceil
 
 from spucsvi.data import charts
-from spucsvi.data.columns import Columns, micros
+from spucsvi.data.columns import EXTREME_LEVELS, Columns, Extremes, micros
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.records import Sighting
@@ -222,7 +224,7 @@ def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
         total=len(rows),
         latest=columns.sighting(rows[-1]) if rows else None,
         brightest=None if brightest is None else columns.sighting(brightest),
-        mean_brightness=_mean(math.fsum(values), values),  # type: ignore[arg-type]
+        mean_brightness=_mean(_running_sum(values), values),  # type: ignore[arg-type]
         median_brightness=_median(ordered),
         locations=len({columns.location_ids[row] for row in rows}),
         units=tuple(sorted({columns.units.values[columns.unit_ids[row]] for row in rows})),
@@ -236,7 +238,7 @@ def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
         summary,
         numeric_rows,
         values,  # type: ignore[arg-type]
-        [],
+        _extremes_of(values),  # type: ignore[arg-type]
         (histogram, *bounds),
         location_counts(snapshot, rows),
     )
@@ -252,6 +254,24 @@ def _coarsest_extremes(columns: Columns, numeric: int):
         if numeric // extremes.size >= charts.MAX_TIME_POINTS // 2:
             return extremes.size, extremes.lows, extremes.highs
     return 0, [], []
+
+
+def _extremes_of(values: Sequence[float]):
+    """The runs `_coarsest_extremes` would choose, computed from these values, so that
+    the reduced chart of rows draws the same points as that of the running aggregates."""
+    for size in reversed(EXTREME_LEVELS):
+        if len(values) // size >= charts.MAX_TIME_POINTS // 2:
+            runs = Extremes(size)
+            runs.extend(values, 0)
+            return [(size, runs.lows, runs.highs)]
+    return []
+
+
+def _running_sum(values: Sequence[float]) -> float:
+    """The sum as the columns keep it (`Columns.brightness_sum`): added one by one in
+    arrival order, so rows and running aggregates give the very same mean (math.fsum
+    rounds differently, and raises OverflowError where the running sum gives inf)."""
+    return reduce(operator.add, values, 0.0)
 
 
 def _mean(total: float, values: Sequence[float]) -> float | None:
