@@ -101,3 +101,13 @@ def export_text(spuc) -> str:
 
     with requests.get(f"{spuc.url}/export", timeout=5) as response:
         return response.text
+
+
+def snapshot_of(sightings, skipped: int = 0):
+    """A snapshot of exactly these sightings, as the store would publish it."""
+    from spucsvi.data.columns import Columns
+    from spucsvi.data.store import Snapshot
+
+    columns = Columns()
+    columns.extend(sightings)
+    return Snapshot(columns, len(columns), skipped, 1)

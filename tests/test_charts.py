@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 import pytest
+from conftest import snapshot_of
 
 from spucsvi.data import charts
-from spucsvi.data.aggregates import Aggregates
 from spucsvi.data.charts import (
     HISTOGRAM_BINS,
     MAX_TIME_POINTS,
@@ -17,7 +17,10 @@ from spucsvi.data.charts import (
     PURPLE,
     UNICORN,
 )
-from spucsvi.data.derived import build_figures
+from spucsvi.data.columns import Extremes
+from spucsvi.data.derived import overview
+from spucsvi.data.query import SightingFilter
+from spucsvi.data.store import Snapshot
 from spucsvi.spuc.records import Sighting, parse_line
 
 START = datetime(2026, 11, 27, 10, 0, 0)
@@ -41,12 +44,19 @@ def stamp(count: int) -> str:
     return (START + timedelta(seconds=count)).isoformat(sep=" ")
 
 
-def units_of(sightings) -> tuple[str, ...]:
-    return tuple(sorted({s.units for s in sightings}))
+def all_figures(sightings) -> dict[str, dict]:
+    """The figures of the unfiltered dashboard, from the running aggregates of the
+    newest snapshot; the same, to the byte, as derived from the rows of an older one."""
+    snapshot = snapshot_of(sightings)
+    figures = overview(snapshot, SightingFilter())[1]
+    snapshot.columns.extend([sighting(10**6, "pluto", "1e9", "iulu")])
+    older = Snapshot(snapshot.columns, len(sightings), 0, 1)
+    assert overview(older, SightingFilter())[1] == figures
+    return figures
 
 
 def over_time(sightings) -> dict:
-    return charts.brightness_over_time(Aggregates.of(sightings), units_of(sightings))
+    return all_figures(sightings)["brightness-chart"]
 
 
 def per_location(sightings) -> dict:
@@ -54,12 +64,12 @@ def per_location(sightings) -> dict:
 
 
 def histogram(sightings) -> dict:
-    values = sorted(s.brightness for s in sightings if s.brightness is not None)
-    return charts.brightness_histogram(tuple(values), units_of(sightings))
+    return all_figures(sightings)["histogram-chart"]
 
 
-def all_figures(sightings) -> dict[str, dict]:
-    return build_figures(sightings, Aggregates.of(sightings), units_of(sightings))
+def cumulative(sightings) -> dict:
+    snapshot = snapshot_of(sightings)
+    return charts.cumulative_over_time(snapshot.columns, range(len(sightings)))
 
 
 def many(n: int) -> list[Sighting]:
@@ -268,7 +278,7 @@ def test_histogram_of_nothing_is_empty_bins():
 
 
 def test_cumulative_counts_every_sighting_in_arrival_order():
-    trace = charts.cumulative_over_time(MIXED)["data"][0]
+    trace = cumulative(MIXED)["data"][0]
     assert trace["x"] == [stamp(1), stamp(2), stamp(3), stamp(4)]
     assert trace["y"] == [1, 2, 3, 4]
 
@@ -276,7 +286,7 @@ def test_cumulative_counts_every_sighting_in_arrival_order():
 @pytest.mark.parametrize("n", [1, MAX_TIME_POINTS, MAX_TIME_POINTS + 1, 5001])
 def test_cumulative_ends_at_the_total(n):
     sightings = [sighting(i) for i in range(1, n + 1)]
-    figure = charts.cumulative_over_time(sightings)
+    figure = cumulative(sightings)
     trace = figure["data"][0]
     assert (trace["x"][-1], trace["y"][-1]) == (stamp(n), n)
     assert trace["y"] == sorted(set(trace["y"]))
@@ -292,11 +302,75 @@ def test_cumulative_ends_at_the_total(n):
     ],
 )
 def test_cumulative_draws_at_most_the_limit(n):
-    trace = charts.cumulative_over_time([sighting(i) for i in range(1, n + 1)])["data"][0]
+    trace = cumulative([sighting(i) for i in range(1, n + 1)])["data"][0]
     assert len(trace["x"]) <= MAX_TIME_POINTS
 
 
 def test_cumulative_of_nothing_is_empty():
-    figure = charts.cumulative_over_time([])
+    figure = cumulative([])
     assert (figure["data"][0]["x"], figure["data"][0]["y"]) == ([], [])
     assert "reduced_from" not in figure
+
+
+# --- the building blocks ------------------------------------------------------------------
+
+
+def test_reduced_positions_are_all_positions_up_to_the_limit():
+    assert charts.reduced_positions([5.0, 1.0, 3.0], limit=3) == [0, 1, 2]
+    assert charts.reduced_positions([], limit=3) == []
+
+
+def test_reduced_positions_keep_each_buckets_lowest_and_highest_in_order():
+    values = [5.0, 1.0, 9.0, 2.0, 2.0, 7.0, 3.0, 3.0, 8.0, 0.0]
+    # Two buckets of five: (1.0 at 1, 9.0 at 2) and (0.0 at 9, 8.0 at 8).
+    assert charts.reduced_positions(values, limit=4) == [1, 2, 8, 9]
+    # Of equal values the lowest is the first and the highest the last of its bucket.
+    assert charts.reduced_positions([4.0] * 6, limit=5) == [0, 2, 3, 5]
+    # One bucket: the last of the highest (at 1), the first of the lowest (at 2), in order.
+    assert charts.reduced_positions([4.0] * 2 + [1.0] * 2, limit=3) == [1, 2]
+
+
+@pytest.mark.parametrize("size", [16, 256])
+def test_reduced_positions_from_runs_are_those_of_the_same_runs_built_here(size):
+    values = [float(1 + i * 7919 % 97) for i in range(1, 300_001)]
+    values[123_457], values[234_567] = -1.0, 1000.0  # the only lowest and highest, mid-run
+    runs = Extremes(size)
+    runs.extend(values, 0)
+    shown = charts.reduced_positions(values, [(size, runs.lows, runs.highs)])
+    assert len(shown) <= MAX_TIME_POINTS
+    assert shown == sorted(set(shown))
+    assert 123_457 in shown and 234_567 in shown
+    # The same as reducing value by value, over buckets made of whole runs.
+    runs_count, buckets = len(runs.lows), MAX_TIME_POINTS // 2
+    expected = []
+    for bucket in range(buckets):
+        first = bucket * runs_count // buckets * size
+        last = min((bucket + 1) * runs_count // buckets * size, len(values))
+        points = [(values[i], i) for i in range(first, last)]
+        low, high = min(points)[1], max(points)[1]
+        expected.extend(sorted({low, high}))
+    assert shown == expected
+
+
+def test_histogram_counts_bisect_sorted_values():
+    ordered = [0.0, 1.0, 1.0, 29.0, 30.0]
+    counts = charts.histogram_counts(
+        lambda value: sum(v < value for v in ordered), len(ordered), 0.0, 30.0
+    )
+    assert counts == [1, 2] + [0] * 26 + [0, 2]
+
+
+def test_brightness_over_time_draws_the_rows_it_is_given_of_a_total():
+    snapshot = snapshot_of(MIXED)
+    figure = charts.brightness_over_time(snapshot.columns, [3, 0], ("iuhc",), total=3)
+    trace = figure["data"][0]
+    assert (trace["x"], trace["y"]) == ([stamp(4), stamp(1)], [3.0, 7.0])
+    assert (figure["reduced_from"], figure["shown"]) == (3, 2)
+
+
+def test_filtered_figures_show_only_the_kept_rows():
+    _, figures = overview(snapshot_of(MIXED), SightingFilter(locations=("venus",)))
+    assert figures["brightness-chart"]["data"][0]["y"] == [7.0, 3.0]
+    assert figures["cumulative-chart"]["data"][0]["x"] == [stamp(1), stamp(4)]
+    assert figures["locations-chart"]["data"][0]["y"] == ["venus"]
+    assert sum(figures["histogram-chart"]["data"][0]["y"]) == 2

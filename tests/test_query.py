@@ -1,12 +1,18 @@
-"""The pure functions behind every view: query parsing, filters, summary, sorting, pages."""
+"""Query parsing: what the URL says about which sightings to show and how.
+
+The filter's bounds are checked through `derived.selection`, which applies
+them, on columns in time order (bisection) and out of it (a walk of the rows).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
+from conftest import snapshot_of
 from werkzeug.datastructures import MultiDict
 
+from spucsvi.data.derived import selection
 from spucsvi.data.query import (
     DEFAULT_PER_PAGE,
     MAX_FILTER_LOCATIONS,
@@ -14,12 +20,8 @@ from spucsvi.data.query import (
     InvalidQuery,
     Query,
     SightingFilter,
-    Summary,
     TableQuery,
     parse_query,
-    sort_sightings,
-    summarise,
-    table_page,
 )
 from spucsvi.spuc.records import Sighting, parse_line
 
@@ -35,6 +37,19 @@ def sighting(
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def keeps(sighting_filter: SightingFilter, time: str) -> bool:
+    """Whether the filter keeps a sighting at `time`, the same whether the rows are
+    in time order (found by bisection) or not (each row compared)."""
+    in_order = snapshot_of([sighting(1, time)])
+    # A later arrival with the earliest possible time: the rows are no longer in time order.
+    out_of_order = snapshot_of([sighting(1, time), sighting(2, "0001-01-01 00:00:00")])
+    assert in_order.columns.time_sorted and not out_of_order.columns.time_sorted
+    by_bisection = 0 in selection(in_order, sighting_filter)
+    by_walk = 0 in selection(out_of_order, sighting_filter)
+    assert by_bisection == by_walk
+    return by_bisection
 
 
 # --- parse_query: well-formed ------------------------------------------------------------
@@ -196,7 +211,7 @@ def test_page_with_thousands_of_digits_is_refused_as_invalid_query():
 
 def test_to_the_last_representable_day_includes_it():
     sighting_filter = parse_query({"to": "9999-12-31"}).filter
-    assert sighting_filter.matches(sighting(1, "9999-12-31 23:59:59.999999"))
+    assert keeps(sighting_filter, "9999-12-31 23:59:59.999999")
 
 
 @pytest.mark.parametrize("value", ["20261127", "2026-11-27T18"])
@@ -220,8 +235,8 @@ def test_undocumented_time_formats_are_refused(value):
 )
 def test_to_includes_the_whole_unit_it_names(to, last_in, first_out):
     sighting_filter = parse_query({"to": to}).filter
-    assert sighting_filter.matches(sighting(1, last_in))
-    assert not sighting_filter.matches(sighting(2, first_out))
+    assert keeps(sighting_filter, last_in)
+    assert not keeps(sighting_filter, first_out)
 
 
 @pytest.mark.parametrize(
@@ -233,225 +248,8 @@ def test_to_includes_the_whole_unit_it_names(to, last_in, first_out):
 )
 def test_from_starts_at_the_moment_it_names(start, first_in, last_out):
     sighting_filter = parse_query({"from": start}).filter
-    assert sighting_filter.matches(sighting(1, first_in))
-    assert not sighting_filter.matches(sighting(2, last_out))
-
-
-# --- SightingFilter -----------------------------------------------------------------------
-
-RECORDS = [
-    sighting(1, "2026-11-27 09:00:00", "venus"),
-    sighting(2, "2026-11-27 12:00:00", "mars"),
-    sighting(3, "2026-11-28 09:00:00", "moon, crater"),
-    sighting(4, "2026-11-26 23:00:00", "venus"),  # arrived late, with an earlier time
-    sighting(5, "2026-11-28 12:00:00", "mars"),
-]
-
-
-def counts(sightings) -> list[int]:
-    return [s.count for s in sightings]
-
-
-def test_inactive_filter_returns_the_records_themselves():
-    assert SightingFilter().active is False
-    assert SightingFilter().apply(RECORDS) is RECORDS
-
-
-@pytest.mark.parametrize(
-    ("sighting_filter", "expected"),
-    [
-        (SightingFilter(locations=("venus",)), [1, 4]),
-        (SightingFilter(locations=("mars", "moon, crater")), [2, 3, 5]),
-        (SightingFilter(locations=("pluto",)), []),
-        (SightingFilter(start=at("2026-11-27 12:00")), [2, 3, 5]),
-        (SightingFilter(end=at("2026-11-27 12:00")), [1, 4]),
-        (SightingFilter(start=at("2026-11-27"), end=at("2026-11-28")), [1, 2]),
-        (SightingFilter(("venus", "mars"), at("2026-11-27"), at("2026-11-29")), [1, 2, 5]),
-    ],
-)
-def test_filter_keeps_matching_records_in_arrival_order(sighting_filter, expected):
-    assert sighting_filter.active is True
-    assert counts(sighting_filter.apply(RECORDS)) == expected
-
-
-def test_location_filter_is_exact_not_a_substring_or_case_match():
-    records = [
-        sighting(1, "2026-11-27 09:00:00", "Venus"),
-        sighting(2, "2026-11-27 09:00:01", "venus 2"),
-    ]
-    assert SightingFilter(locations=("venus",)).apply(records) == []
-
-
-# --- summarise ----------------------------------------------------------------------------
-
-
-def test_summary_of_a_mixed_data_set():
-    records = [
-        sighting(1, "2026-11-27 09:00:00", "venus", "7", "iuhc"),
-        sighting(2, "2026-11-27 10:00:00", "mars", "junk", "iuhc"),
-        sighting(3, "2026-11-27 11:00:00", "moon, crater", "12.5", "iulu"),
-        sighting(4, "2026-11-27 12:00:00", "venus", "12.5", "iuhc"),
-        sighting(5, "2026-11-27 13:00:00", "mars", "3", "iuhc"),
-    ]
-    assert summarise(records, skipped=2) == Summary(
-        total=5,
-        latest=records[4],
-        brightest=records[2],  # the first of the two 12.5s
-        mean_brightness=8.75,  # (7 + 12.5 + 12.5 + 3) / 4: "junk" is left out
-        median_brightness=9.75,  # of 3, 7, 12.5, 12.5
-        locations=3,
-        units=("iuhc", "iulu"),
-        skipped=2,
-    )
-
-
-def test_latest_is_the_last_to_arrive_not_the_latest_time():
-    records = [sighting(1, "2026-11-28 09:00:00"), sighting(2, "2026-11-27 09:00:00")]
-    assert summarise(records).latest == records[1]
-
-
-def test_median_of_an_odd_number_is_the_middle_value():
-    records = [
-        sighting(i, f"2026-11-27 09:00:0{i}", brightness=b)
-        for i, b in enumerate(["9", "1", "4"], start=1)
-    ]
-    summary = summarise(records)
-    assert (summary.mean_brightness, summary.median_brightness) == (14 / 3, 4.0)
-
-
-def test_summary_with_no_readable_brightness():
-    records = [
-        sighting(1, "2026-11-27 09:00:00", brightness="bright"),
-        sighting(2, "2026-11-27 09:00:01", brightness="nan"),
-    ]
-    summary = summarise(records)
-    assert (
-        summary.total,
-        summary.brightest,
-        summary.mean_brightness,
-        summary.median_brightness,
-    ) == (2, None, None, None)
-
-
-def test_summary_of_nothing():
-    assert summarise([]) == Summary(0, None, None, None, None, 0, (), 0)
-
-
-def test_summary_as_json():
-    records = [
-        sighting(1, "2026-11-27 09:00:00.500000", "venus", "7", "iulu"),
-        sighting(2, "2026-11-27 10:00:00", "mars", "junk", "iuhc"),
-    ]
-    assert summarise(records, skipped=1).as_json() == {
-        "total": 2,
-        "latest": {
-            "count": 2,
-            "time": "2026-11-27 10:00:00",
-            "location": "mars",
-            "brightness": None,
-            "raw_brightness": "junk",
-            "units": "iuhc",
-        },
-        "brightest": {
-            "count": 1,
-            "time": "2026-11-27 09:00:00.500000",
-            "location": "venus",
-            "brightness": 7.0,
-            "raw_brightness": "7",
-            "units": "iulu",
-        },
-        "mean_brightness": 7.0,
-        "median_brightness": 7.0,
-        "locations": 2,
-        "units": ["iuhc", "iulu"],
-        "unreadable_lines": 1,
-    }
-
-
-def test_mean_and_median_of_huge_brightnesses_stay_finite():
-    records = [
-        sighting(1, "2026-11-27 09:00:00", brightness="1e308"),
-        sighting(2, "2026-11-27 09:00:01", brightness="1e308"),
-    ]
-    summary = summarise(records)
-    assert (summary.mean_brightness, summary.median_brightness) == (1e308, 1e308)
-
-
-# --- sort_sightings -----------------------------------------------------------------------
-
-# Ties on purpose: 1 and 4 share a time; "Mars"/"mars" and "venus"/"Venus" share a
-# location once case is folded; 1 and 3 share a brightness.
-SORTABLE = [
-    sighting(1, "2026-11-27 10:00:00", "venus", "7"),
-    sighting(2, "2026-11-27 09:00:00", "Mars", "junk"),
-    sighting(3, "2026-11-27 11:00:00", "mars", "7"),
-    sighting(4, "2026-11-27 10:00:00", "Venus", "3"),
-]
-
-
-@pytest.mark.parametrize(
-    ("sort", "descending", "expected"),
-    [
-        ("time", False, [2, 1, 4, 3]),
-        ("location", False, [2, 3, 1, 4]),
-        ("brightness", False, [2, 4, 1, 3]),  # unreadable brightness sorts lowest
-        # Newest first: among equal times the later arrival is the newer one.
-        ("time", True, [3, 4, 1, 2]),
-        ("location", True, [1, 4, 2, 3]),
-        ("brightness", True, [1, 3, 4, 2]),
-    ],
-)
-def test_sorting_breaks_ties_by_arrival_order(sort, descending, expected):
-    """Ties keep arrival order, except time descending, where arrival is the finer clock."""
-    assert counts(sort_sightings(SORTABLE, TableQuery(sort, descending))) == expected
-
-
-def test_sorting_does_not_change_its_input():
-    before = list(SORTABLE)
-    sort_sightings(SORTABLE, TableQuery("brightness", True))
-    assert before == SORTABLE
-
-
-def test_unreadable_brightness_sorts_below_negative_numbers():
-    records = [
-        sighting(1, "2026-11-27 10:00:00", brightness="-5"),
-        sighting(2, "2026-11-27 10:00:01", brightness="junk"),
-    ]
-    assert counts(sort_sightings(records, TableQuery("brightness", False))) == [2, 1]
-
-
-# --- table_page ---------------------------------------------------------------------------
-
-THIRTY_ONE = [sighting(i, f"2026-11-27 10:00:{i:02d}") for i in range(1, 32)]
-
-
-@pytest.mark.parametrize(
-    ("page", "per_page", "rows", "shown_page", "pages"),
-    [
-        (1, 15, list(range(1, 16)), 1, 3),
-        (2, 15, list(range(16, 31)), 2, 3),
-        (3, 15, [31], 3, 3),
-        (4, 15, [31], 3, 3),  # past the end: the last page
-        (10**9, 15, [31], 3, 3),
-        (1, 31, list(range(1, 32)), 1, 1),
-        (2, 30, [31], 2, 2),
-        (1, 200, list(range(1, 32)), 1, 1),
-    ],
-)
-def test_table_page(page, per_page, rows, shown_page, pages):
-    result = table_page(THIRTY_ONE, TableQuery(page=page, per_page=per_page))
-    assert (counts(result.rows), result.page, result.pages, result.per_page, result.total) == (
-        rows,
-        shown_page,
-        pages,
-        per_page,
-        31,
-    )
-
-
-def test_table_page_of_nothing_is_one_empty_page():
-    result = table_page([], TableQuery(page=5))
-    assert (list(result.rows), result.page, result.pages, result.total) == ([], 1, 1, 0)
+    assert keeps(sighting_filter, first_in)
+    assert not keeps(sighting_filter, last_out)
 
 
 # --- Query.args ---------------------------------------------------------------------------
