@@ -1,15 +1,26 @@
-"""The store fetches SPUC's export incrementally and stays correct when it changes."""
+"""The store fetches SPUC's export incrementally, stays correct when it changes, and
+serves stale-while-revalidate: one background revalidation at a time per process."""
 
+from __future__ import annotations
+
+import logging
+import os
+import signal
 import threading
+import warnings
 
 import pytest
 from fakes import FakeSpuc, http_response
 
-from spucsvi.data.store import SightingsStore
+from spucsvi.data import derived
+from spucsvi.data import store as store_module
+from spucsvi.data.query import SightingFilter
+from spucsvi.data.store import Memo, SightingsStore, StillLoading
 from spucsvi.spuc.client import SpucClient, SpucUnreachable
 from spucsvi.spuc.emulator import EmulatorServer
 
 HEADER = "count,time,location,brightness,units\n"
+WAIT = 10.0  # seconds a test waits for a background revalidation before failing
 
 
 def line(count, location, brightness=5, units="iuhc"):
@@ -17,13 +28,23 @@ def line(count, location, brightness=5, units="iuhc"):
 
 
 class RecordingClient(SpucClient):
-    """The real client, remembering what each export request asked and got."""
+    """The real client, remembering what each export request asked and got.
+
+    While `gate` is cleared, each fetch in this process waits for it (the test
+    holds a revalidation in flight)."""
 
     def __init__(self, url):
         super().__init__(url)
         self.calls = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.waiting = threading.Event()
+        self.pid = os.getpid()
 
     def fetch_export(self, **kwargs):
+        if os.getpid() == self.pid and not self.gate.is_set():
+            self.waiting.set()
+            assert self.gate.wait(WAIT)
         answer = super().fetch_export(**kwargs)
         self.calls.append((kwargs, answer.status, len(answer.body)))
         return answer
@@ -37,9 +58,23 @@ class Clock:
         return self.now
 
 
+def wait_for_revalidation(store: SightingsStore) -> None:
+    """Wait, bounded, for the background revalidation the store started."""
+    thread = store._running
+    assert thread is not None, "no revalidation was started"
+    thread.join(WAIT)
+    assert not thread.is_alive(), "the revalidation did not finish"
+
+
+def revalidating_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "spucsvi-revalidate" and t.is_alive()]
+
+
 @pytest.fixture
 def data_file(tmp_path):
-    return tmp_path / "spuc" / "unicorn_sightings.txt"
+    path = tmp_path / "spuc" / "unicorn_sightings.txt"
+    path.parent.mkdir(parents=True)
+    return path
 
 
 @pytest.fixture
@@ -50,20 +85,26 @@ def spuc(data_file):
 
 @pytest.fixture
 def client(spuc):
-    return RecordingClient(spuc.url)
+    client = RecordingClient(spuc.url)
+    yield client
+    client.gate.set()
+    client.close()
 
 
-def locations(store):
-    return [s.location for s in store.current().sightings]
+def locations(store, **kwargs):
+    return [s.location for s in store.current(**kwargs).sightings]
+
+
+# --- reading SPUC's file incrementally (freshness 0: every view revalidates first) -----
 
 
 def test_no_file_yet_is_empty(spuc, client):
     snapshot = SightingsStore(client, freshness_seconds=0).current()
-    assert snapshot.sightings == () and snapshot.skipped == 0
+    assert snapshot.sightings == [] and snapshot.skipped == 0
+    assert (snapshot.length, len(snapshot)) == (0, 0)
 
 
 def test_appended_lines_are_fetched_by_range(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + line(1, "moon, crater") + line(2, "venus"))
     store = SightingsStore(client, freshness_seconds=0)
     assert locations(store) == ["moon, crater", "venus"]
@@ -77,10 +118,25 @@ def test_appended_lines_are_fetched_by_range(data_file, client):
     assert body_length == 64 + len(line(3, "mars"))
 
 
+def test_a_new_snapshot_shares_the_columns_and_the_old_one_keeps_its_rows(data_file, client):
+    data_file.write_text(HEADER + line(1, "venus"))
+    store = SightingsStore(client, freshness_seconds=0)
+    first = store.current()
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    second = store.current()
+    assert second.columns is first.columns
+    assert (first.length, second.length) == (1, 2)
+    assert (first.version, second.version) == (1, 2)
+    assert [s.location for s in first.sightings] == ["venus"]
+    with pytest.raises(IndexError):
+        first.sighting(1)
+    assert second.sighting(1).location == "mars"
+
+
 def test_unchanged_export_costs_only_the_overlap_and_keeps_the_version(data_file, client):
     # Werkzeug, which serves SPUC's export, answers a satisfiable Range before it
     # looks at If-None-Match: an unchanged file comes back as its last 64 bytes.
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + line(1, "venus"))
     store = SightingsStore(client, freshness_seconds=0)
     first = store.current()
@@ -101,6 +157,7 @@ def test_304_keeps_the_data(tmp_path):
             )
 
     with FakeSpuc(respond) as fake:
+        fake.release.set()
         store = SightingsStore(SpucClient(fake.url), freshness_seconds=0)
         first = store.current()
         assert store.current() is first
@@ -109,7 +166,6 @@ def test_304_keeps_the_data(tmp_path):
 
 
 def test_shrunk_file_triggers_a_full_fetch(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + "".join(line(i, f"place {i}") for i in range(1, 20)))
     store = SightingsStore(client, freshness_seconds=0)
     assert len(locations(store)) == 19
@@ -119,26 +175,27 @@ def test_shrunk_file_triggers_a_full_fetch(data_file, client):
 
 
 def test_rewritten_file_of_larger_size_triggers_a_full_fetch(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + line(1, "venus"))
     store = SightingsStore(client, freshness_seconds=0)
-    assert locations(store) == ["venus"]
+    first = store.current()
+    assert [s.location for s in first.sightings] == ["venus"]
     data_file.write_text(HEADER + line(1, "saturn") + line(2, "jupiter"))
     assert locations(store) == ["saturn", "jupiter"]
     assert [status for _, status, _ in client.calls[-2:]] == [206, 200]
+    # The old snapshot still shows what it showed: the new file got new columns.
+    assert [s.location for s in first.sightings] == ["venus"]
 
 
 def test_deleted_file_empties_the_store(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + line(1, "venus"))
     store = SightingsStore(client, freshness_seconds=0)
     assert locations(store) == ["venus"]
     data_file.unlink()
     assert locations(store) == []
+    assert store.current().version == 2
 
 
 def test_partial_last_line_waits_for_its_end(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + line(1, "venus") + "2,2026-11-27 18:02:02,ma")
     store = SightingsStore(client, freshness_seconds=0)
     assert locations(store) == ["venus"]
@@ -149,15 +206,25 @@ def test_partial_last_line_waits_for_its_end(data_file, client):
 
 
 def test_broken_lines_are_counted(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + "1,2026-11-27 18:02:00,mars\nforged,5,iuhc\n" + line(2, "venus"))
     snapshot = SightingsStore(client, freshness_seconds=0).current()
     assert [s.location for s in snapshot.sightings] == ["venus"]
     assert snapshot.skipped == 2
 
 
+def test_freshness_zero_revalidates_on_every_view(data_file, client):
+    data_file.write_text(HEADER + line(1, "venus"))
+    store = SightingsStore(client, freshness_seconds=0)
+    for expected in range(1, 4):
+        store.current()
+        assert store.fetches == expected
+    assert revalidating_threads() == []
+
+
+# --- the freshness window: stale-while-revalidate ---------------------------------------
+
+
 def test_views_within_the_freshness_window_share_one_fetch(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
     data_file.write_text(HEADER + line(1, "venus"))
     clock = Clock()
     store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
@@ -165,24 +232,51 @@ def test_views_within_the_freshness_window_share_one_fetch(data_file, client):
     with data_file.open("a") as f:
         f.write(line(2, "mars"))
     assert locations(store) == ["venus"]
+    clock.now = 0.9
+    assert locations(store) == ["venus"]
+    assert store.fetches == 1
     clock.now = 1.5
+    client.gate.clear()  # hold the revalidation, so this view cannot race it
+    # Stale: answered at once with what is known, revalidated in the background.
+    assert locations(store) == ["venus"]
+    client.gate.set()
+    wait_for_revalidation(store)
     assert locations(store) == ["venus", "mars"]
-    assert len(client.calls) == 2
+    assert store.fetches == len(client.calls) == 2
 
 
-def test_invalidate_makes_the_next_view_fetch(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
+def test_a_stale_view_answers_at_once_and_starts_one_revalidation(data_file, client):
+    data_file.write_text(HEADER + line(1, "venus"))
+    clock = Clock()
+    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
+    first = store.current()
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    clock.now = 5.0
+    client.gate.clear()  # the revalidation will wait in its fetch
+    for _ in range(5):
+        assert store.current() is first  # at once, though stale
+    assert client.waiting.wait(WAIT)
+    assert len(revalidating_threads()) == 1
+    assert store.fetches == 2  # the first load and the one revalidation in flight
+    client.gate.set()
+    wait_for_revalidation(store)
+    assert [s.location for s in store.current().sightings] == ["venus", "mars"]
+    assert store.fetches == 2
+
+
+def test_fresh_revalidates_first_even_within_the_window(data_file, client):
     data_file.write_text(HEADER + line(1, "venus"))
     store = SightingsStore(client, freshness_seconds=60, clock=Clock())
     store.current()
     with data_file.open("a") as f:
         f.write(line(2, "mars"))
-    store.invalidate()
-    assert locations(store) == ["venus", "mars"]
+    assert locations(store) == ["venus"]
+    assert locations(store, fresh=True) == ["venus", "mars"]
+    assert store.fetches == 2
 
 
-def test_concurrent_views_trigger_one_fetch(data_file, client):
-    data_file.parent.mkdir(parents=True, exist_ok=True)
+def test_concurrent_first_views_trigger_one_fetch(data_file, client):
     data_file.write_text(HEADER + "".join(line(i, f"p{i}") for i in range(1, 2000)))
     store = SightingsStore(client, freshness_seconds=60, clock=Clock())
     barrier = threading.Barrier(8)
@@ -196,9 +290,24 @@ def test_concurrent_views_trigger_one_fetch(data_file, client):
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(WAIT)
     assert results == [1999] * 8
     assert len(client.calls) == 1
+
+
+def test_the_first_load_waits_a_while_then_says_it_is_still_loading(data_file, client, monkeypatch):
+    data_file.write_text(HEADER + line(1, "venus"))
+    monkeypatch.setattr(store_module, "FIRST_LOAD_WAIT", 0.05)
+    store = SightingsStore(client, freshness_seconds=60, clock=Clock())
+    client.gate.clear()
+    with pytest.raises(StillLoading) as caught:
+        store.current()
+    assert caught.value.status == 503
+    assert "still reading SPUC's sightings for the first time" in str(caught.value)
+    client.gate.set()
+    wait_for_revalidation(store)
+    assert locations(store) == ["venus"]
+    assert store.fetches == 1
 
 
 def test_a_down_spuc_is_asked_once_per_window_and_recovers(tmp_path):
@@ -217,4 +326,115 @@ def test_a_down_spuc_is_asked_once_per_window_and_recovers(tmp_path):
     port = int(port_url.rsplit(":", 1)[1])
     with EmulatorServer(data_file, port=port):
         clock.now = 2.0
+        client.gate.clear()  # hold the revalidation the next view starts
+        with pytest.raises(SpucUnreachable):  # meanwhile the last answer stands
+            store.current()
+        client.gate.set()
+        wait_for_revalidation(store)
         assert locations(store) == ["venus"]
+        assert store.fetches == 2
+    client.close()
+
+
+# --- prepare: derived before a snapshot is published ------------------------------------
+
+
+def test_prepare_derives_the_default_view_before_the_snapshot_is_shown(data_file, client):
+    data_file.write_text(HEADER + line(1, "venus"))
+    seen = []
+
+    def prepare(snapshot):
+        seen.append((snapshot.version, store._snapshot))  # what views see meanwhile
+        derived.prepare(snapshot)
+
+    store = SightingsStore(client, freshness_seconds=0, prepare=prepare)
+    first = store.current()
+    assert ("overview", SightingFilter()) in first.memo
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    second = store.current()
+    assert ("overview", SightingFilter()) in second.memo
+    assert seen == [(1, None), (2, first)]
+
+
+def test_a_failing_prepare_never_loses_a_version(data_file, client, caplog):
+    data_file.write_text(HEADER + line(1, "venus"))
+    calls = []
+
+    def prepare(snapshot):
+        calls.append(snapshot.version)
+        if len(calls) == 2:
+            raise RuntimeError("prepare broke")
+        derived.prepare(snapshot)
+
+    store = SightingsStore(client, freshness_seconds=0, prepare=prepare)
+    assert locations(store) == ["venus"]
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    with caplog.at_level(logging.ERROR, logger="spucsvi.data.store"):
+        snapshot = store.current()
+    assert [s.location for s in snapshot.sightings] == ["venus", "mars"]
+    assert snapshot.version == 2
+    assert "Preparing the views of a new version failed" in caplog.text
+    # Views derive what prepare did not.
+    summary, _ = derived.overview(snapshot, SightingFilter())
+    assert summary.total == 2 and summary.latest.location == "mars"
+    with data_file.open("a") as f:
+        f.write(line(3, "jupiter"))
+    later = store.current()
+    assert [s.location for s in later.sightings] == ["venus", "mars", "jupiter"]
+    assert ("overview", SightingFilter()) in later.memo
+    assert calls == [1, 2, 3]
+
+
+# --- per process --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_worker_revalidates_though_the_parent_was_mid_revalidation(data_file, client):
+    """A store made before a fork (gunicorn --preload) works in the child, even when
+    the fork copied a revalidation lock the parent held."""
+    data_file.write_text(HEADER + line(1, "venus"))
+    clock = Clock()
+    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
+    store.current()
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    clock.now = 5.0
+    client.gate.clear()  # the parent's revalidation holds its lock, waiting
+    store.current()
+    assert client.waiting.wait(WAIT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+        pid = os.fork()
+    if pid == 0:  # the child: its fetches do not wait (the gate is the parent's)
+        status = 1
+        try:
+            signal.alarm(int(WAIT))  # a deadlock kills the child, failing the test
+            found = [s.location for s in store.current(fresh=True).sightings]
+            status = 0 if found == ["venus", "mars"] else 2
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    client.gate.set()
+    wait_for_revalidation(store)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+# --- Memo ---------------------------------------------------------------------------------
+
+
+def test_memo_computes_each_key_once_and_drops_the_least_recently_used():
+    memo = Memo(size=2)
+    computed = []
+
+    def value(key):
+        return lambda: computed.append(key) or key.upper()
+
+    assert memo.get("a", value("a")) == "A"
+    assert memo.get("b", value("b")) == "B"
+    assert memo.get("a", value("a")) == "A"  # "a" is now the most recently used
+    assert memo.get("c", value("c")) == "C"  # drops "b"
+    assert ("a" in memo, "b" in memo, "c" in memo, len(memo)) == (True, False, True, 2)
+    assert memo.get("b", value("b")) == "B"
+    assert computed == ["a", "b", "c", "b"]
