@@ -9,7 +9,9 @@ def test_defaults():
     settings = from_env({})
     assert settings.spuc_url == DEFAULT_SPUC_URL == "http://spuc:8321"
     assert (settings.connect_timeout, settings.read_timeout) == (2.0, 5.0)
-    assert len(settings.secret_key) == 64
+    assert settings.freshness_seconds == 1.0
+    assert settings.trusted_origins == frozenset()
+    assert not hasattr(settings, "secret_key")
 
 
 def test_spuc_url_wins_over_deprecated_spuc_host():
@@ -22,9 +24,46 @@ def test_spuc_host_is_accepted_with_a_warning(caplog):
     assert "SPUC_HOST is deprecated" in caplog.text
 
 
-def test_secret_key_from_environment_and_random_otherwise():
-    assert from_env({"SECRET_KEY": "s3cret"}).secret_key == "s3cret"
-    assert from_env({}).secret_key != from_env({}).secret_key
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", set()),
+        ("https://spucsvi.example.org", {"https://spucsvi.example.org"}),
+        (
+            "https://A.example.org:8443, http://b.example.org/",
+            {"https://a.example.org:8443", "http://b.example.org"},
+        ),
+        (
+            " https://a.example.org  http://[::1]:8000,,http://10.0.0.5 ",
+            {"https://a.example.org", "http://[::1]:8000", "http://10.0.0.5"},
+        ),
+    ],
+)
+def test_trusted_origins_are_read_as_origins(value, expected):
+    assert from_env({"SPUCSVI_TRUSTED_ORIGINS": value}).trusted_origins == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "spucsvi.example.org",
+        "ftp://spucsvi.example.org",
+        "https://",
+        "https://spucsvi.example.org/app",
+        "https://spucsvi.example.org?x=1",
+        "https://spucsvi.example.org#top",
+        "https://user@spucsvi.example.org",
+        "https://spucsvi.example.org:port",
+        "*",
+    ],
+)
+def test_a_bad_trusted_origin_fails_naming_the_variable_and_the_entry(entry):
+    with pytest.raises(SettingsError) as error:
+        from_env({"SPUCSVI_TRUSTED_ORIGINS": f"https://good.example.org, {entry}"})
+    message = str(error.value)
+    assert message == (
+        f"SPUCSVI_TRUSTED_ORIGINS: {entry!r} is not an origin like https://example.org"
+    )
 
 
 @pytest.mark.parametrize(
