@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import os
 from collections.abc import Mapping
 from importlib.metadata import PackageNotFoundError, version
@@ -17,6 +18,7 @@ from spucsvi.data import derived
 from spucsvi.data.store import SightingsStore
 from spucsvi.spuc.client import SpucClient
 from spucsvi.web.json import OrjsonProvider
+from spucsvi.web.logs import logging_config
 
 try:
     __version__ = version("spucsvi")
@@ -44,6 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     config = dict(config or {})
     settings = load_settings(config)
+    configure_logging()
     app = Flask(
         __name__,
         template_folder=str(asset_dir("templates")),
@@ -57,6 +60,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_request_hooks(app)
     log.info("SPUCSVi %s using SPUC at %s", __version__, app.extensions["spuc_client"].shown_url)
     return app
+
+
+def configure_logging() -> None:
+    """Key=value logs with request ids, unless the host program set up logging."""
+    if not logging.getLogger().handlers and not log.handlers:
+        logging.config.dictConfig(logging_config())
 
 
 def load_settings(config: Mapping[str, Any]) -> settings_module.Settings:

@@ -4,13 +4,12 @@ the container image and `spucsvi serve` / `spucsvi demo`.
 Server settings and the banner only: the app is correct without this file.
 """
 
-import logging.config
 import os
 import sys
 
 from spucsvi.server.banner import banner
 from spucsvi.settings import SettingsError, from_env
-from spucsvi.web.logs import ACCESS_LOG_FORMAT, logging_config
+from spucsvi.web.logs import ACCESS_LOG_FORMAT
 
 bind = os.environ.get("SPUCSVI_BIND", "0.0.0.0:8322")  # noqa: S104 - served in a container
 worker_class = "gthread"
@@ -29,12 +28,11 @@ limit_request_fields = 100
 
 
 def on_starting(server):
-    """Once per server, before workers fork: check settings, configure logs, greet."""
+    """Once per server, before workers fork: check settings, greet."""
     try:
         from_env()
     except SettingsError as exc:
         sys.exit(f"spucsvi: {exc}")
-    logging.config.dictConfig(logging_config())
     host, _, port = str(server.cfg.bind[0]).rpartition(":")
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1", "[::]", "") else host  # noqa: S104
     print(banner(shown, int(port) if port.isdigit() else 8322), flush=True)
