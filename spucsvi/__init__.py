@@ -14,9 +14,9 @@ from flask import Flask
 from flask_compress import Compress
 
 from spucsvi import settings as settings_module
-from spucsvi.data import derived
 from spucsvi.data.store import SightingsStore
 from spucsvi.spuc.client import SpucClient
+from spucsvi.web import pages
 from spucsvi.web.json import OrjsonProvider
 from spucsvi.web.logs import logging_config
 
@@ -54,8 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     configure_app(app, settings, config)
     register_extensions(app)
-    register_spuc(app, settings)
     register_blueprints(app)
+    register_spuc(app, settings)
     register_error_handlers(app)
     register_request_hooks(app)
     log.info("SPUCSVi %s using SPUC at %s", __version__, app.extensions["spuc_client"].shown_url)
@@ -91,9 +91,23 @@ def configure_app(app: Flask, settings: settings_module.Settings, config: Mappin
     app.config.update({k: v for k, v in config.items() if k not in settings_module.ENV_NAMES})
 
 
+class NegotiatedCompress(Compress):
+    """Flask-Compress for every response that did not choose its encoding itself.
+
+    A shared body (web/shared_body.py) already did, honouring q-values: left to
+    Flask-Compress 1.25, `Accept-Encoding: gzip;q=0` got gzip all the same, as it
+    picks from the highest q-value listed even when that is 0.
+    """
+
+    def after_request(self, response):
+        if getattr(response, "encoding_negotiated", False):
+            return response
+        return super().after_request(response)
+
+
 def register_extensions(app: Flask) -> None:
     app.json = OrjsonProvider(app)
-    Compress(app)
+    NegotiatedCompress(app)
 
 
 def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
@@ -104,7 +118,7 @@ def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
     )
     app.extensions["spuc_client"] = client
     app.extensions["sightings_store"] = SightingsStore(
-        client, freshness_seconds=settings.freshness_seconds, prepare=derived.prepare
+        client, freshness_seconds=settings.freshness_seconds, prepare=pages.prerender(app)
     )
 
 
