@@ -1,13 +1,21 @@
 """The dashboard page and the sighting form, against the SPUC emulator over HTTP."""
 
+import base64
+import gzip
+import hashlib
+import json
 import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import csrf_token, export_text, make_app, post_sighting
+from conftest import HEADER, export_text, make_app, post_sighting
 from fakes import closed_port_url
 
 from spucsvi.spuc.emulator import EmulatorServer
+from spucsvi.web import confirmation
+
+COOKIE = "spucsvi-recorded"
+TOTAL = '<span class="stat-number" data-testid="total">{}</span>'
 
 
 class _Elements(HTMLParser):
@@ -49,15 +57,158 @@ def test_submission_reaches_spuc_byte_for_byte_and_redirects(client, spuc):
     assert lines[1].endswith(f",{location},7.5,iuhc")
 
 
-def test_after_redirect_the_page_flashes_and_shows_the_sighting(client):
+def recorded_time(spuc, count: int) -> str:
+    """The time SPUC wrote for its newest record `count`, to the second as the page shows it."""
+    for record in reversed(export_text(spuc).splitlines()[1:]):
+        if record.startswith(f"{count},"):
+            return record.split(",")[1][:19]
+    raise AssertionError(f"SPUC holds no record {count}")
+
+
+def test_after_redirect_the_page_confirms_and_shows_the_sighting(client, spuc):
     post_sighting(client, "venus", "7")
-    html = client.get("/").get_data(as_text=True)
-    assert "Unicorn sighting recorded!" in html
-    assert '<span class="stat-number" data-testid="total">1</span>' in html
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    at = recorded_time(spuc, 1)
+    assert re.search(
+        r'<p [^>]*id="recorded">Unicorn sighting recorded!\s+'
+        rf"#1: venus, brightness 7 iuhc, at {at}\.\s+</p>",
+        html,
+    )
+    assert TOTAL.format(1) in html
     assert '<tr class="just-added">' in html
     assert '<td class="location">venus <strong class="badge">your sighting</strong></td>' in html
-    # The flash is shown once only.
-    assert "Unicorn sighting recorded!" not in client.get("/").get_data(as_text=True)
+    # The visitor's own page: never stored by any cache.
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in response.headers
+    # The confirmation is shown once only.
+    again = client.get("/").get_data(as_text=True)
+    assert "Unicorn sighting recorded!" not in again and "just-added" not in again
+    assert TOTAL.format(1) in again
+
+
+def test_the_redirect_carries_the_note_in_a_short_lived_cookie(client, spuc):
+    response = post_sighting(client, "moon, crater", "7.5")
+    assert (response.status_code, response.headers["Location"]) == (303, "/")
+    (cookie,) = response.headers.getlist("Set-Cookie")
+    attributes = [part.strip() for part in cookie.split(";")]
+    name, _, value = attributes[0].partition("=")
+    assert name == COOKIE
+    assert {"HttpOnly", "SameSite=Lax", "Max-Age=120", "Path=/"} <= set(attributes)
+    assert not any(a.lower() == "secure" for a in attributes)  # plain http here
+    note = json.loads(base64.urlsafe_b64decode(value))
+    assert note == {
+        "location": "moon, crater",
+        "brightness": "7.5",
+        "count": 1,
+        "time": export_text(spuc).splitlines()[1].split(",")[1],
+        "units": "iuhc",
+    }
+    # The next page deletes it from the browser.
+    page = client.get("/")
+    assert any(
+        c.startswith(f"{COOKIE}=;") and "Max-Age=0" in c for c in page.headers.getlist("Set-Cookie")
+    )
+    assert client.get_cookie(COOKIE) is None
+
+
+def test_over_https_the_cookie_is_secure(client, spuc):
+    response = post_sighting(client, "venus", "7", base_url="https://localhost/")
+    assert response.status_code == 303
+    assert "Secure" in response.headers["Set-Cookie"].split("; ")
+
+
+def test_a_repeated_count_and_a_clock_behind_still_highlight_the_new_row(seeded):
+    # SPUC's file already holds a "7, venus" (a count repeated after a volume reset)
+    # and 20 records from a clock ahead: the new record is #7 again, the oldest by time.
+    future = [
+        f"{i if i != 14 else 7},2099-01-01 00:00:{i:02d},venus,7,iuhc\n" for i in range(1, 21)
+    ]
+    future[-1] = "6,2099-01-01 00:00:20,venus,7,iuhc\n"
+    client, spuc = seeded(HEADER + "".join(future))
+    assert post_sighting(client, "venus", "7").status_code == 303
+    html = client.get("/").get_data(as_text=True)
+    at = recorded_time(spuc, 7)
+    assert not at.startswith("2099")
+    assert f"#7: venus, brightness 7 iuhc, at {at}." in html
+    # Newest first, 15 to a page: it is on page 2, which the note links to.
+    assert 'It is on <a href="/?page=2">page 2</a> of the table.' in html
+    assert "just-added" not in html and "your sighting" not in html
+    # Submitted again, and asked for page 2 directly: the right row, and no link.
+    assert post_sighting(client, "venus", "7").status_code == 303
+    html = client.get("/?page=2").get_data(as_text=True)
+    assert "It is on" not in html
+    rows = re.findall(
+        r'<tr class="just-added">\s*<td>(\d+)</td>\s*<td><time datetime="([^"]+)"', html
+    )
+    assert len(rows) == 1
+    count, when = rows[0]
+    assert count == "8" and not when.startswith("2099")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "garbage",
+        "not base64 !!",
+        base64.urlsafe_b64encode(b"not json").decode(),
+        base64.urlsafe_b64encode(b"[1, 2]").decode(),
+        base64.urlsafe_b64encode(b'{"location": "venus"}').decode(),
+        base64.urlsafe_b64encode(b'{"location": 5, "brightness": "7"}').decode(),
+        base64.urlsafe_b64encode(
+            b'{"location": "venus", "brightness": "7", "count": "1", "time": null}'
+        ).decode(),
+        base64.urlsafe_b64encode(
+            b'{"location": "venus", "brightness": "7", "count": 1, "time": "yesterday"}'
+        ).decode(),
+        base64.urlsafe_b64encode(
+            b'{"location": "venus", "brightness": "7", "admin": true}'
+        ).decode(),
+        base64.urlsafe_b64encode(b'{"location": "venus", "brightness": "7"}' * 60).decode(),
+        "\u00e9t\u00e9",
+    ],
+)
+def test_a_forged_or_garbage_cookie_is_ignored_and_removed(client, spuc, value):
+    post_sighting(client, "venus", "7")
+    client.get("/")
+    client.set_cookie(COOKIE, value)
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Unicorn sighting recorded!" not in html and "just-added" not in html
+    assert TOTAL.format(1) in html
+    assert client.get_cookie(COOKIE) is None
+
+
+def test_a_forged_note_is_only_text_on_the_forgers_own_page(client, spuc):
+    note = {
+        "location": "<script>alert(1)</script>",
+        "brightness": '7" onmouseover="x',
+        "count": 99,
+        "time": "2026-11-27 10:00:00",
+        "units": "<b>iuhc</b>",
+    }
+    client.set_cookie(COOKIE, base64.urlsafe_b64encode(json.dumps(note).encode()).decode())
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "<script>alert(1)</script>" not in html and "<b>iuhc</b>" not in html
+    assert (
+        "#99: &lt;script&gt;alert(1)&lt;/script&gt;, brightness 7&#34; onmouseover=&#34;x" in html
+    )
+    assert "just-added" not in html  # SPUC holds no such record
+
+
+def test_the_note_without_spucs_record_says_what_was_sent(client):
+    recorded = confirmation.Recorded("venus", "4")
+    client.set_cookie(
+        COOKIE, base64.urlsafe_b64encode(json.dumps(recorded.__dict__).encode()).decode()
+    )
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(
+        r'id="recorded">Unicorn sighting recorded!\s+venus, brightness 4\.\s+</p>', html
+    )
 
 
 def test_original_put_unicorn_path_still_records(client, spuc):
@@ -102,19 +253,10 @@ def test_invalid_input_comes_back_with_values_and_reason(client, spuc, location,
 
 
 def test_duplicated_fields_are_refused(client, spuc):
-    data = {"location": ["a", "b"], "brightness": "1", "csrf_token": csrf_token(client)}
-    response = client.post("/sightings", data=data)
+    data = {"location": ["a", "b"], "brightness": "1"}
+    response = client.post("/sightings", data=data, headers={"Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 400
     assert "Please send this field only once." in response.get_data(as_text=True)
-    assert "No unicorn sightings yet!" in export_text(spuc)
-
-
-def test_missing_csrf_token_keeps_the_values_and_sends_nothing(client, spuc):
-    response = client.post("/sightings", data={"location": "venus", "brightness": "4"})
-    html = response.get_data(as_text=True)
-    assert response.status_code == 400
-    assert "Your form had expired, so nothing was sent." in html
-    assert 'value="venus"' in html and 'value="4"' in html
     assert "No unicorn sightings yet!" in export_text(spuc)
 
 
@@ -174,7 +316,7 @@ def test_friendly_error_pages(client, method, path, status, text):
 
 
 def test_oversized_body_gets_a_friendly_413(client, spuc):
-    response = client.post("/sightings", data={"location": "x" * 20_000, "brightness": "1"})
+    response = post_sighting(client, "x" * 20_000, "1")
     assert response.status_code == 413
     assert "That request is too large." in response.get_data(as_text=True)
 
@@ -192,16 +334,18 @@ def test_unexpected_error_gets_a_friendly_500(app):
 
 
 def test_redirect_landing_on_another_worker_shows_the_new_sighting(spuc, tmp_path):
-    # Two workers of one server: same secret, each with its own store, and a
-    # freshness window long enough that the second would otherwise serve its old snapshot.
+    # Two workers of one server, each with its own store, and a freshness window
+    # long enough that the second would otherwise serve its old snapshot.
     worker_a = make_app(spuc.url, tmp_path, SPUCSVI_FRESHNESS="60").test_client()
     worker_b = make_app(spuc.url, tmp_path, SPUCSVI_FRESHNESS="60").test_client()
     assert "No unicorn sightings yet!" in worker_b.get("/").get_data(as_text=True)
     assert post_sighting(worker_a, "venus", "7").status_code == 303
-    worker_b.set_cookie("session", worker_a.get_cookie("session").value)
+    # The browser carries the note to whichever worker serves the redirect.
+    worker_b.set_cookie(COOKIE, worker_a.get_cookie(COOKIE).value)
     html = worker_b.get("/").get_data(as_text=True)
     assert "Unicorn sighting recorded!" in html
-    assert '<span class="stat-number" data-testid="total">1</span>' in html
+    assert TOTAL.format(1) in html
+    assert '<tr class="just-added">' in html
 
 
 def test_the_form_posts_to_sightings(client):
@@ -209,21 +353,103 @@ def test_the_form_posts_to_sightings(client):
     assert '<form method="post" action="/sightings"' in html
 
 
-def test_the_shared_page_gives_each_visitor_their_own_working_token(app, spuc):
+def test_the_shared_page_is_the_same_bytes_for_every_visitor(app, spuc):
     first, second = app.test_client(), app.test_client()
-    page_one, page_two = (
-        first.get("/").get_data(as_text=True),
-        second.get("/").get_data(as_text=True),
-    )
-    token_one, token_two = csrf_token(first), csrf_token(second)
-    assert token_one != token_two
-    assert "spucsvi-form-token-slot" not in page_one + page_two
-    # The same page for both, but for the token (each page was fetched with its own).
-    assert re.sub(r'name="csrf_token" value="[^"]+"', "", page_one) == re.sub(
-        r'name="csrf_token" value="[^"]+"', "", page_two
-    )
     assert post_sighting(first, "venus", "1").status_code == 303
+    first.get("/")  # the submitter's own page, with the note
+    one, two = first.get("/"), second.get("/")
+    assert one.status_code == two.status_code == 200
+    assert one.get_data() == two.get_data()
+    assert "Set-Cookie" not in one.headers and "Set-Cookie" not in two.headers
+    assert one.headers["ETag"] == two.headers["ETag"]
+    assert one.headers["ETag"] == '"' + hashlib.sha256(one.get_data()).hexdigest()[:32] + '"'
+    assert one.headers["Cache-Control"] == "no-cache"
+    assert "Accept-Encoding" in one.headers["Vary"]
+    # With no session and no token, anyone can post from it.
     assert post_sighting(second, "mars", "2").status_code == 303
+
+
+def test_the_shared_page_answers_304_when_unchanged(client, spuc):
+    post_sighting(client, "venus", "1")
+    client.get("/")
+    etag = client.get("/").headers["ETag"]
+    response = client.get("/", headers={"If-None-Match": etag})
+    assert (response.status_code, response.get_data()) == (304, b"")
+    assert response.headers["ETag"] == etag
+    # A new sighting is a new page.
+    post_sighting(client, "mars", "2")
+    client.get("/")
+    changed = client.get("/", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip", True),
+        ("gzip;q=0.5, br", True),
+        ("gzip;q=0", False),
+        ("gzip;q=0, *", False),
+        ("identity", False),
+        (None, False),
+    ],
+)
+def test_the_shared_page_is_gzipped_only_when_accepted(client, spuc, accept, gzipped):
+    plain = client.get("/")
+    headers = {"Accept-Encoding": accept} if accept else {}
+    response = client.get("/", headers=headers)
+    assert response.status_code == 200
+    if gzipped:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.get_data()) == plain.get_data()
+        assert response.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'
+        again = client.get("/", headers={**headers, "If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304
+    else:
+        assert "Content-Encoding" not in response.headers
+        assert response.get_data() == plain.get_data()
+        assert response.headers["ETag"] == plain.headers["ETag"]
+
+
+PREFIX = {"base_url": "http://localhost/spucsvi/"}
+
+
+def urls_on(html: str) -> set[str]:
+    return set(re.findall(r'(?:href|src|action)="([^"#][^"]*)"', html))
+
+
+def test_under_a_path_prefix_every_link_asset_and_form_starts_with_it(client, spuc):
+    post_sighting(client, "venus", "1")
+    client.get("/")
+    html = client.get("/", **PREFIX).get_data(as_text=True)
+    urls = urls_on(html)
+    assert '<form method="post" action="/spucsvi/sightings"' in html
+    assert any(url.startswith("/spucsvi/assets/") for url in urls)
+    assert "/spucsvi/?sort=location&amp;order=desc" in urls
+    assert all(url.startswith("/spucsvi/") for url in urls), urls
+    # And without the prefix, none of them.
+    assert not any("spucsvi/" in url for url in urls_on(client.get("/").get_data(as_text=True)))
+
+
+def test_a_submission_under_a_prefix_comes_back_under_it(client, spuc):
+    response = post_sighting(client, "venus", "1", **PREFIX)
+    assert response.headers["Location"] == "/spucsvi/"
+    assert "Path=/spucsvi" in response.headers["Set-Cookie"].split("; ")
+    html = client.get("/", **PREFIX).get_data(as_text=True)
+    assert "Unicorn sighting recorded!" in html and "just-added" in html
+
+
+def test_a_page_built_for_one_prefix_is_never_served_for_another(client, spuc):
+    post_sighting(client, "venus", "1")
+    client.get("/")
+    # A request with a hostile SCRIPT_NAME builds links to another site...
+    poisoned = client.get("/", environ_overrides={"SCRIPT_NAME": "//evil.example"})
+    assert "//evil.example/sightings" in poisoned.get_data(as_text=True)
+    # ... which are never replayed to anyone else.
+    for kwargs in ({}, PREFIX, {"query_string": ""}):
+        html = client.get("/", **kwargs).get_data(as_text=True)
+        assert "evil" not in html
+    assert "evil" not in client.get("/api/dashboard").get_data(as_text=True)
 
 
 def test_a_visitors_own_page_is_not_shared(app, spuc):
@@ -253,3 +479,7 @@ def test_the_shared_page_is_rendered_once_per_data_version(app, spuc, monkeypatc
         client.get("/")
     # The visitor's own page after submitting, then one shared render for the new version.
     assert len(calls) == 3
+    # Another query is another page, built once too.
+    for _ in range(2):
+        client.get("/?sort=location")
+    assert len(calls) == 4
