@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 
@@ -479,12 +480,39 @@ def test_post_ignores_unknown_keys(client, spuc):
     assert last_line(spuc).endswith(",venus,4,iuhc")
 
 
-def test_post_needs_no_csrf_token_while_the_form_does(client, spuc):
+def test_post_follows_the_same_cross_origin_rule_as_the_form(client, spuc):
+    """JSON is no reason to trust a request: a page on another site can send it."""
     sighting = {"location": "venus", "brightness": "4"}
-    assert client.post("/sightings", data=sighting).status_code == 400
+    cross_site = {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"}
+    refused = client.post("/api/sightings", json=sighting, headers=cross_site)
+    assert refused.status_code == 403
+    assert refused.get_json() == {
+        "error": "This request came from another web site, so nothing was sent to SPUC. "
+        "To report a sighting, use the form on this site.",
+        "status": 403,
+    }
+    assert client.post("/sightings", data=sighting, headers=cross_site).status_code == 403
+    assert export_text(spuc) == NOTHING_YET
+    # Scripts (no browser headers) and this site's own pages are welcome on both.
     assert client.post("/api/sightings", json=sighting).status_code == 201
+    same_site = {"Sec-Fetch-Site": "same-origin"}
+    assert client.post("/api/sightings", json=sighting, headers=same_site).status_code == 201
     assert post_sighting(client, "mars", "5").status_code == 303
-    assert [line.split(",")[2] for line in export_text(spuc).splitlines()[1:]] == ["venus", "mars"]
+    assert [line.split(",")[2] for line in export_text(spuc).splitlines()[1:]] == [
+        "venus",
+        "venus",
+        "mars",
+    ]
+
+
+def test_post_answers_with_spucs_record_even_where_it_repeats_a_count(seeded):
+    # A record #7 at venus is already there: the answer is the new one, with its own time.
+    client, spuc = seeded(HEADER + "7,2099-01-01 00:00:00,venus,2,iuhc\n6,2099-01-01,x,1,iuhc\n")
+    response = client.post("/api/sightings", json={"location": "venus", "brightness": "2"})
+    assert response.status_code == 201
+    sighting = response.get_json()["sighting"]
+    assert sighting["count"] == 7 and not sighting["time"].startswith("2099")
+    assert last_line(spuc) == f"7,{sighting['time']},venus,2,iuhc"
 
 
 LOCATION_MISSING = "Please say where you saw the unicorn."
@@ -726,3 +754,37 @@ def test_live_dashboard_changes_after_a_new_sighting(seeded):
 
 def test_live_dashboard_malformed_filter_is_a_json_400(api):
     assert_json_error(api.get("/api/dashboard?order=sideways"), 400, "'order' must be asc or desc.")
+
+
+def test_live_dashboard_is_the_same_bytes_for_every_client(seeded, tmp_path):
+    client, spuc = seeded(DATA)
+    other = make_app(spuc.url, tmp_path).test_client()
+    first, second = client.get("/api/dashboard"), other.get("/api/dashboard")
+    assert first.get_data() == second.get_data()
+    assert "Accept-Encoding" in first.headers["Vary"]
+
+
+@pytest.mark.parametrize(("accept", "gzipped"), [("gzip", True), ("gzip;q=0", False)])
+def test_live_dashboard_is_gzipped_only_when_accepted(api, accept, gzipped):
+    plain = api.get("/api/dashboard")
+    response = api.get("/api/dashboard", headers={"Accept-Encoding": accept})
+    if gzipped:
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.get_data()) == plain.get_data()
+        assert response.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'
+    else:
+        assert "Content-Encoding" not in response.headers
+        assert response.get_data() == plain.get_data()
+        assert response.headers["ETag"] == plain.headers["ETag"]
+
+
+def test_live_dashboard_links_follow_the_path_prefix_and_never_leak(api):
+    prefixed = api.get("/api/dashboard", base_url="http://localhost/spucsvi/").get_json()
+    assert 'href="/spucsvi/?sort=location&amp;order=desc"' in prefixed["results_html"]
+    poisoned = api.get(
+        "/api/dashboard", environ_overrides={"SCRIPT_NAME": "//evil.example"}
+    ).get_json()
+    assert "//evil.example/" in poisoned["results_html"]
+    plain = api.get("/api/dashboard").get_data(as_text=True)
+    assert "evil" not in plain and "/spucsvi/" not in plain
+    assert 'href="/?sort=location&amp;order=desc"' in json.loads(plain)["results_html"]
