@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
-from conftest import csrf_token, make_app
+from conftest import make_app, post_sighting
 from fakes import FakeRequest, FakeSpuc, closed_port_url, http_response, json_response
 
 from spucsvi.spuc.emulator import EmulatorServer
@@ -100,7 +100,6 @@ class Views:
     """The page, the summary and a submission of one client, each timed."""
 
     client: object
-    token: str = ""
     elapsed: dict[str, float] = field(default_factory=dict)
 
     def page(self, query: str = ""):
@@ -112,9 +111,9 @@ class Views:
         return response, response.get_json()
 
     def submit(self, location: str = "moon, crater", brightness: str = "7"):
-        token = self.token or csrf_token(self.client)
-        data = {"location": location, "brightness": brightness, "csrf_token": token}
-        response, self.elapsed["submit"] = timed(lambda: self.client.post("/sightings", data=data))
+        response, self.elapsed["submit"] = timed(
+            lambda: post_sighting(self.client, location, brightness)
+        )
         return response, response.get_data(as_text=True)
 
     def api_submit(self, location: str = "moon, crater", brightness: str = "7"):
@@ -234,7 +233,7 @@ def test_refused_connection_is_a_503_naming_spuc_with_the_form_still_there(apps)
     assert "SPUC is not answering" in html
     assert f"SPUC could not be reached at {url}. Is it running?" in html
     assert f"<code>{url}</code>" in html
-    assert "I saw a unicorn!" in html and 'name="csrf_token"' in html
+    assert "I saw a unicorn!" in html and '<form method="post" action="/sightings"' in html
 
     response, answer = v.summary()
     assert response.status_code == 503
@@ -265,7 +264,6 @@ def test_accept_then_hang_is_a_504_within_the_read_timeout(apps):
         assert response.status_code == 504
         assert answer == {"error": reason, "status": 504, "failure": "SpucTimeout"}
 
-        v.token = csrf_token(v.client)
         response, html = v.submit("venus", "4")
         assert response.status_code == 504
         assert reason in html
@@ -680,7 +678,6 @@ def test_recovers_by_itself_as_soon_as_spuc_is_back(apps, data_file):
     response, html = v.page()
     assert response.status_code == 503 and "SPUC is not answering" in html
     assert v.summary()[0].status_code == 503
-    v.token = csrf_token(v.client)
     response, html = v.submit("mars", "3")
     assert response.status_code == 503 and form_values(html) == {
         "location": "mars",
@@ -725,3 +722,38 @@ def test_an_export_trickled_byte_by_byte_is_a_504_within_the_deadline(apps):
         assert response.status_code == 504
         assert "is sending its export too slowly" in html
         v.assert_fast(bound=2.5)
+
+
+# --- the first load of a slow export ------------------------------------------------------
+
+
+def test_a_slow_first_load_says_it_is_under_way_then_shows_the_sightings(apps, monkeypatch):
+    from spucsvi.data import store as store_module
+
+    monkeypatch.setattr(store_module, "FIRST_LOAD_WAIT", 0.2)
+    with Spuc(HEADER + line(1, "venus") + line(2, "mars")) as spuc:
+        answered = threading.Event()
+
+        def slow_export(request, connection):
+            time.sleep(0.8)  # longer than the first-load wait, within the read timeout
+            spuc.send_export(request, connection)
+            answered.set()
+
+        spuc.on_export = slow_export
+        # A freshness window, as in production: views do not wait for every check.
+        app = apps(spuc.url, SPUC_READ_TIMEOUT="2", SPUCSVI_FRESHNESS="60")
+        v = views(app)
+        response, html = v.page()
+        assert response.status_code == 503
+        assert "still reading SPUC&#39;s sightings for the first time" in html
+        assert "I saw a unicorn!" in html
+        response, answer = v.summary()
+        assert (response.status_code, answer["failure"]) == (503, "StillLoading")
+        assert answered.wait(BOUND)
+        store = app.extensions["sightings_store"]
+        store._running.join(BOUND)
+        response, html = v.page()
+        assert response.status_code == 200
+        assert total_on_page(html) == 2
+        assert len([r for r in spuc.fake.requests if r.path == "/export"]) == 1
+        v.assert_fast()
