@@ -1,4 +1,4 @@
-"""The SPUC emulator answers like SPUC (SPUC.md), over real HTTP, quirks included."""
+"""The SPUC emulator answers like SPUC (docs/spuc.md), over real HTTP, quirks included."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The export parser against every quirk of SPUC's file (docs: SPUC.md, "The export file")."""
+"""The export parser against every quirk of SPUC's file (docs/spuc.md, "The export file")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A stand-in for SPUC, faithful to its HTTP contract (docs: SPUC.md).
+"""A stand-in for SPUC, faithful to its HTTP contract (docs/spuc.md).
 
 Two uses: `spucsvi demo` / `spucsvi emulator` run SPUCSVi without Docker
 against it, and the test-suite uses it as the backend over real HTTP on

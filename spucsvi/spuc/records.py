@@ -1,4 +1,4 @@
-"""SPUC's export file, read exactly as SPUC writes it (docs: SPUC.md, "The export file").
+"""SPUC's export file, read exactly as SPUC writes it (docs/spuc.md, "The export file").
 
 This module knows every quirk of that file and nothing else: no HTTP, no Flask,
 only pure functions, so the rest of SPUCSVi never has to think about them.
