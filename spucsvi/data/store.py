@@ -35,10 +35,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OVERLAP_BYTES = 64
+# Past this many freshness windows a copy is revalidated before it is shown.
+STALE_WINDOWS = 2
 # How long a view waits for the very first load before saying it is under way.
 FIRST_LOAD_WAIT = 5.0
 # Lines parsed at a time, so a large export is never all text objects at once.
-PARSE_SLICE_BYTES = 4 * 1024 * 1024
+PARSE_SLICE_BYTES = 1024 * 1024
 
 
 class StillLoading(SpucError):
@@ -137,13 +139,16 @@ class SightingsStore:
         """The records as last seen, at once; a stale copy starts a revalidation
         in the background. `fresh` revalidates first (after a submission).
 
-        With a freshness window of 0 every call revalidates first. Raises the
-        SpucError of the last revalidation while it stands.
+        A copy more than STALE_WINDOWS freshness windows old (a quiet process:
+        nobody asked for a while) is revalidated first too, so no view is ever
+        that far behind SPUC; with a window of 0 every call revalidates first.
+        Raises the SpucError of the last revalidation while it stands.
         """
         self._for_this_process()
-        if fresh or self._freshness == 0:
+        if fresh or self._age() >= STALE_WINDOWS * self._freshness:
             with self._revalidation:
-                self._revalidate()
+                if fresh or not self._is_fresh():
+                    self._revalidate()
         elif self._snapshot is None and self._error is None:
             self._wait_for_first_load()
         elif not self._is_fresh():
@@ -164,9 +169,13 @@ class SightingsStore:
             self._running: threading.Thread | None = None
             self._pid = pid
 
-    def _is_fresh(self) -> bool:
+    def _age(self) -> float:
+        """Seconds since the last revalidation ended; 0 before the first."""
         checked = self._checked_at
-        return checked is not None and self._clock() - checked < self._freshness
+        return 0.0 if checked is None else self._clock() - checked
+
+    def _is_fresh(self) -> bool:
+        return self._checked_at is not None and self._age() < self._freshness
 
     def _revalidate_in_background(self) -> threading.Thread | None:
         """Start one revalidation, unless one is already running in this process."""

@@ -8,11 +8,24 @@ is rendered for them alone and never stored.
 
 from __future__ import annotations
 
+import io
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.datastructures import MultiDict
 
+from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
 from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
 from spucsvi.data.query import InvalidQuery, Query, parse_query
@@ -28,6 +41,21 @@ blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
 
 FIELDS = ("location", "brightness")
+# What a page's bytes may depend on, of the request that asked for it.
+PAGE_ENVIRON = frozenset(
+    {
+        "REQUEST_METHOD",
+        "SCRIPT_NAME",
+        "PATH_INFO",
+        "QUERY_STRING",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "HTTP_HOST",
+        "wsgi.url_scheme",
+    }
+)
+PRERENDERED_PAGES = 4
 
 
 @blueprint.get("/")
@@ -53,12 +81,42 @@ def index():
 def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
     """The page as every visitor sees it for this data version and URL, built once
     in a real request: its links depend on the path it is served under."""
+    key = ("page", request.script_root, query.raw)
+    if key not in snapshot.memo:
+        remember_request(key)
 
     def build() -> SharedBody:
         html = page_html(query, dashboard(snapshot, query))
         return SharedBody(html.encode(), "text/html")
 
-    return snapshot.memo.get(("page", request.script_root, query.raw), build)
+    return snapshot.memo.get(key, build)
+
+
+def remember_request(key: Hashable) -> None:
+    """Keep what this request's page depends on, to build it again for the next
+    data version before anyone asks (`prerender`)."""
+    recent: OrderedDict = current_app.extensions.setdefault("recent_pages", OrderedDict())
+    environ = {k: v for k, v in request.environ.items() if k in PAGE_ENVIRON}
+    recent[key] = environ
+    recent.move_to_end(key)
+    while len(recent) > PRERENDERED_PAGES:  # the oldest goes, but never the default page
+        del recent[next(k for k in recent if k[2] != ())]
+
+
+def prerender(app: Flask) -> Callable[[Snapshot], None]:
+    """The store's `prepare` for this app: derive a new snapshot's default view,
+    then build and compress the pages most recently asked for, each in a request
+    made from the one that asked (its path prefix, host and query), so that the
+    first view of a new version costs what any cached view costs."""
+
+    def prepare(snapshot: Snapshot) -> None:
+        derived.prepare(snapshot)
+        recent = app.extensions.get("recent_pages", {})
+        for environ in list(recent.values()):
+            with app.request_context({**environ, "wsgi.input": io.BytesIO()}):
+                shared_page(snapshot, parse_query(request.args)).gzipped  # noqa: B018
+
+    return prepare
 
 
 @blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
