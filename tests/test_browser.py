@@ -1,7 +1,8 @@
-"""SPUCSVi in real headless Chromium, served as production serves it.
+"""SPUCSVi in real headless Chromium, served as a new user serves it.
 
-One SPUC emulator (in-process, on 127.0.0.1) and one `spucsvi serve` (gunicorn,
-2 workers, as a subprocess) serve the whole module; they start with a month of
+One SPUC emulator (in-process, on 127.0.0.1) and SPUCSVi under plain
+`gunicorn -w 4 'spucsvi:create_app()'` (no gunicorn.conf.py, no secret, as a
+subprocess) serve the whole module; they start with a month of
 realistic sightings. Every test asserts relative to what it adds itself, so
 the tests do not depend on their order.
 
@@ -11,13 +12,7 @@ Chromium is Debian's /usr/bin/chromium, never a browser downloaded by
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from playwright.sync_api import Browser, Page, expect
+from servers import gunicorn, running
 
 from spucsvi.spuc.emulator import EmulatorServer
 from spucsvi.web.security import CONTENT_SECURITY_POLICY
@@ -67,7 +63,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
 def browser_type_launch_args():
     """pytest-playwright launches Debian's Chromium with these arguments."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (see TOOLING.md)")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
     return {"executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
 
 
@@ -132,29 +128,6 @@ class Server:
             return response.content
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"spucsvi serve exited with {process.returncode}:\n{log.read_text()}"
-            )
-        try:
-            with requests.get(f"{url}/healthz", timeout=1) as response:
-                if response.status_code == 200:
-                    return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} did not come up:\n{log.read_text()}")
-
-
 @contextmanager
 def running_spucsvi(workdir: Path, export: str | None = None) -> Iterator[Server]:
     """The emulator on `export` (None: no sightings yet) and `spucsvi serve` on it."""
@@ -162,46 +135,18 @@ def running_spucsvi(workdir: Path, export: str | None = None) -> Iterator[Server
     if export is not None:
         data_file.parent.mkdir(parents=True, exist_ok=True)
         data_file.write_text(export, encoding="utf-8", newline="")
-    spuc = EmulatorServer(data_file).start()
-    try:
-        port = free_port()
-        env = {
-            **os.environ,
-            "SPUC_URL": spuc.url,
-            "SPUCSVI_SUBMIT_LOCK": str(workdir / "submit.lock"),
-            "WEB_CONCURRENCY": "2",
-        }
-        env.pop("SPUC_HOST", None)
-        log = workdir / "spucsvi.log"
-        # The log goes to a file: a pipe nobody reads would block gunicorn once full.
-        with log.open("wb") as out:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [sys.executable, "-m", "spucsvi", "serve", "--bind", f"127.0.0.1:{port}"],
-                cwd=workdir,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_up(url, process, log)
-            yield Server(url, spuc, log)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    finally:
-        spuc.stop()
+    with EmulatorServer(data_file) as spuc:
+        # The README's plain command, without gunicorn.conf.py: 4 sync workers.
+        served = gunicorn(workdir, spuc.url, workers=4, threads=1)
+        with running(served):
+            yield Server(served.url, spuc, served.log)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("browser")
-    with running_spucsvi(workdir, realistic_export(datetime.now() - timedelta(days=2))) as running:
-        yield running
+    with running_spucsvi(workdir, realistic_export(datetime.now() - timedelta(days=2))) as served:
+        yield served
 
 
 # ----------------------------------------------------------------- helpers --
