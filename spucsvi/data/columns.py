@@ -2,7 +2,7 @@
 
 A snapshot is only a length: rows below it never change, so a new sighting
 costs work in proportion to what is new, never a copy of the history. Each
-record costs a few machine words (docs/performance.md): times as integer
+record costs a few machine words (benchmarks/README.md): times as integer
 microseconds, text interned once per distinct value.
 
 Besides the rows, the columns keep what the unfiltered dashboard needs as

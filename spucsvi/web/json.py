@@ -1,5 +1,5 @@
 """Flask's JSON provider on orjson: `jsonify` and `|tojson` serialise large
-figure dicts several times faster (docs/performance.md), escaped as usual."""
+figure dicts several times faster (benchmarks/README.md), escaped as usual."""
 
 from __future__ import annotations
 
