@@ -31,6 +31,8 @@ UNIT_NAMES = {
     "iulu": "Intergalactic Unicorn Luminosity Units",
 }
 HEADER = "count,time,location,brightness,units"
+# The columns keep counts as 64-bit integers (data/columns.py); SPUC never gets near.
+MAX_COUNT = 2**63 - 1
 
 _EMPTY_ANSWER = {"message": "No unicorn sightings yet!"}
 
@@ -139,6 +141,8 @@ def _parse(line: str) -> Sighting | None:
         number = int(count)  # fails only beyond Python's int digit limit
         time = datetime.fromisoformat(stamp)  # fails on impossible dates like month 13
     except ValueError:
+        return None
+    if number > MAX_COUNT:
         return None
     return Sighting(number, time, location, _brightness(raw), raw, units)
 
