@@ -212,6 +212,26 @@ def test_broken_lines_are_counted(data_file, client):
     assert snapshot.skipped == 2
 
 
+def test_a_count_beyond_64_bits_is_an_unreadable_line_not_a_broken_store(data_file, client):
+    # The columns keep counts as 64-bit integers; a forged line must not stop the store
+    # (nor, failing half-way through a batch, add the rows before it twice).
+    data_file.write_text(
+        HEADER
+        + line(1, "venus")
+        + f"{2**63},2026-11-27 18:02:02.000001,forged,5,iuhc\n"
+        + f"{2**63 - 1},2026-11-27 18:02:03.000001,largest,5,iuhc\n"
+        + line(4, "mars")
+    )
+    store = SightingsStore(client, freshness_seconds=0)
+    snapshot = store.current()
+    assert [s.location for s in snapshot.sightings] == ["venus", "largest", "mars"]
+    assert snapshot.sighting(1).count == 2**63 - 1
+    assert snapshot.skipped == 1
+    with data_file.open("a") as f:
+        f.write(line(5, "jupiter"))
+    assert locations(store) == ["venus", "largest", "mars", "jupiter"]
+
+
 def test_freshness_zero_revalidates_on_every_view(data_file, client):
     data_file.write_text(HEADER + line(1, "venus"))
     store = SightingsStore(client, freshness_seconds=0)
@@ -252,7 +272,7 @@ def test_a_stale_view_answers_at_once_and_starts_one_revalidation(data_file, cli
     first = store.current()
     with data_file.open("a") as f:
         f.write(line(2, "mars"))
-    clock.now = 5.0
+    clock.now = 1.5  # stale, but less than two windows old
     client.gate.clear()  # the revalidation will wait in its fetch
     for _ in range(5):
         assert store.current() is first  # at once, though stale
@@ -263,6 +283,23 @@ def test_a_stale_view_answers_at_once_and_starts_one_revalidation(data_file, cli
     wait_for_revalidation(store)
     assert [s.location for s in store.current().sightings] == ["venus", "mars"]
     assert store.fetches == 2
+
+
+@pytest.mark.parametrize("age", [2.0, 60.0])
+def test_a_copy_two_windows_old_is_revalidated_before_it_is_shown(data_file, client, age):
+    """A quiet process never answers with records older than STALE_WINDOWS windows."""
+    assert store_module.STALE_WINDOWS == 2
+    data_file.write_text(HEADER + line(1, "venus"))
+    clock = Clock()
+    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
+    store.current()
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    clock.now = age
+    assert locations(store) == ["venus", "mars"]  # at once: revalidated in this call
+    assert store._running is None or not store._running.is_alive()
+    assert store.fetches == 2
+    assert revalidating_threads() == []
 
 
 def test_fresh_revalidates_first_even_within_the_window(data_file, client):
@@ -325,7 +362,7 @@ def test_a_down_spuc_is_asked_once_per_window_and_recovers(tmp_path):
     assert store.fetches == 1
     port = int(port_url.rsplit(":", 1)[1])
     with EmulatorServer(data_file, port=port):
-        clock.now = 2.0
+        clock.now = 1.5  # stale, but less than two windows old
         client.gate.clear()  # hold the revalidation the next view starts
         with pytest.raises(SpucUnreachable):  # meanwhile the last answer stands
             store.current()
@@ -400,7 +437,7 @@ def test_a_forked_worker_revalidates_though_the_parent_was_mid_revalidation(data
     store.current()
     with data_file.open("a") as f:
         f.write(line(2, "mars"))
-    clock.now = 5.0
+    clock.now = 1.5
     client.gate.clear()  # the parent's revalidation holds its lock, waiting
     store.current()
     assert client.waiting.wait(WAIT)
