@@ -5,9 +5,11 @@
 
 Starts the SPUC emulator (127.0.0.1, free port, temporary data file, optionally
 pre-filled with --sightings N records) and `python -m spucsvi serve` under
-gunicorn (127.0.0.1, free port), then N client threads drive a mix of page
-views (GET /, 80 %), submissions (form POSTs with the CSRF token, 10 %) and
-GET /healthz (10 %) until --seconds have passed or --max-requests were sent.
+gunicorn (127.0.0.1, free port, started by tests/servers.py as the tests start
+it), then N client threads drive a mix of page views (GET /, 80 %),
+submissions (form POSTs with `Sec-Fetch-Site: same-origin`, as a browser sends
+them, 10 %) and GET /healthz (10 %) until --seconds have passed or
+--max-requests were sent.
 
 Prints per kind: count, errors (status not 2xx/3xx, or an exception),
 p50/p90/p99/max latency and requests/s; the resident memory of each gunicorn
@@ -15,19 +17,15 @@ worker before and after; and whether every submission answered 303 is in
 SPUC's export. Exits 1 on any error or lost submission, 130 on Ctrl-C (after
 shutting everything down and reporting what was measured so far).
 
-Only the standard library and requests (plus spucsvi itself, for the emulator).
+Only the standard library and requests, plus spucsvi itself (the emulator) and
+tests/servers.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import random
-import re
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,15 +37,16 @@ from pathlib import Path
 
 import requests
 
-try:
-    import spucsvi
-except ImportError:  # run from a checkout that was not installed
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import spucsvi
-from spucsvi.spuc.emulator import EmulatorServer
+ROOT = Path(__file__).resolve().parent.parent
+# This checkout's spucsvi (the one the server runs, see servers.child_env) and the tests' servers.
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from servers import ServerProcess, cpu_seconds, rss_kib, spucsvi_serve  # noqa: E402
+
+from spucsvi.spuc.emulator import EmulatorServer  # noqa: E402
 
 HEADER = b"count,time,location,brightness,units\n"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+# What a browser sends with a form posted from the page itself.
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 KINDS = ("page", "submit", "healthz")
 WEIGHTS = (80, 10, 10)
 REQUEST_TIMEOUT = 10
@@ -103,17 +102,13 @@ def run_client(k: int, url: str, budget: Budget, stats: ClientStats, seed: int) 
     rng = random.Random(seed * 1000 + k)  # noqa: S311 - a load mix, not a secret
     serial = 0
     with requests.Session() as browser:
-        token = None
         while budget.take():
-            kind = rng.choices(KINDS, WEIGHTS)[0] if token else "page"
+            kind = rng.choices(KINDS, WEIGHTS)[0]
             started = time.perf_counter()
             try:
                 if kind == "page":
                     with browser.get(f"{url}/", timeout=REQUEST_TIMEOUT) as answer:
                         status = answer.status_code
-                        match = CSRF.search(answer.text)
-                    if match:
-                        token = match.group(1)
                 elif kind == "healthz":
                     with browser.get(f"{url}/healthz", timeout=REQUEST_TIMEOUT) as answer:
                         status = answer.status_code
@@ -121,10 +116,11 @@ def run_client(k: int, url: str, budget: Budget, stats: ClientStats, seed: int) 
                     serial += 1
                     location = f"soak c{k} n{serial}, ünïcörn & co #{seed} + 🦄"
                     brightness = str(rng.randint(0, 100))
-                    form = {"location": location, "brightness": brightness, "csrf_token": token}
+                    form = {"location": location, "brightness": brightness}
                     with browser.post(
                         f"{url}/sightings",
                         data=form,
+                        headers=SAME_ORIGIN,
                         allow_redirects=False,
                         timeout=REQUEST_TIMEOUT,
                     ) as answer:
@@ -145,12 +141,6 @@ def run_client(k: int, url: str, budget: Budget, stats: ClientStats, seed: int) 
 # --- processes ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def prefill(data_file: Path, n: int, seed: int) -> None:
     """n records in SPUC's format: count,YYYY-mm-dd HH:MM:SS.ffffff,location,brightness,iuhc"""
     rng = random.Random(seed)  # noqa: S311 - made-up sightings
@@ -163,116 +153,34 @@ def prefill(data_file: Path, n: int, seed: int) -> None:
             out.write(line.encode())
 
 
-def child_pids(pid: int) -> list[int]:
-    """Direct children of pid: /proc/<pid>/task/*/children, else a scan of /proc/*/stat."""
-    children: list[int] = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            children += [int(c) for c in (task / "children").read_text().split()]
-        return sorted(children)
-    except OSError:
-        pass
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            # The command name may hold spaces and parentheses: split after the last ")".
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == pid:
-            children.append(int(stat.parent.name))
-    return sorted(children)
-
-
-def rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def start_gunicorn(workdir: Path, spuc_url: str, args: argparse.Namespace):
-    port = free_port()
-    env = {
-        **os.environ,
-        "SPUC_URL": spuc_url,
-        "WEB_CONCURRENCY": str(args.workers),
-        "SPUCSVI_THREADS": str(args.threads),
-        "SPUCSVI_SUBMIT_LOCK": str(workdir / "submit.lock"),
-        # The child imports the same spucsvi as this script.
-        "PYTHONPATH": os.pathsep.join(
-            [str(Path(spucsvi.__file__).resolve().parent.parent)]
-            + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else [])
-        ),
+def start_server(workdir: Path, spuc_url: str, args: argparse.Namespace) -> ServerProcess:
+    """`spucsvi serve`, up with all its workers. Ctrl-C and SIGTERM are held
+    until it is: interrupted while starting, it would leave its server running
+    with nobody to stop it."""
+    held: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda caught, frame: held.append(caught))
+        for signum in (signal.SIGINT, signal.SIGTERM)
     }
-    for name in ("SPUC_HOST", "SPUCSVI_BIND", "SECRET_KEY"):
-        env.pop(name, None)
-    log = workdir / "gunicorn.log"
-    with log.open("wb") as out:  # a file, not a pipe that could fill up and block workers
-        process = subprocess.Popen(  # noqa: S603 - fixed arguments: this interpreter
-            [sys.executable, "-m", "spucsvi", "serve", "--bind", f"127.0.0.1:{port}"],
-            cwd=workdir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches this script only; it stops gunicorn itself
-        )
-    return process, f"http://127.0.0.1:{port}", log
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time of a process, from /proc/<pid>/stat."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
+        server = spucsvi_serve(workdir, spuc_url, workers=args.workers, threads=args.threads)
+    except AssertionError as exc:  # it exited or did not come up; the message has its output
+        sys.exit(str(exc))
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if held:
+        server.stop()
+        raise KeyboardInterrupt
+    return server
 
 
-def wait_until_ready(process: subprocess.Popen, url: str, workers: int, log: Path) -> None:
-    """/healthz answers, the master has all its workers and each has loaded
-    the app (logged "using SPUC at"), so that the clients' keep-alive
-    connections spread over all of them; 30 s at most."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"gunicorn exited with {process.returncode}:\n{tail(log)}")
-        try:
-            with requests.get(f"{url}/healthz", timeout=1) as answer:
-                if (
-                    answer.status_code == 200
-                    and len(child_pids(process.pid)) >= workers
-                    and log.read_text(errors="replace").count("using SPUC at") >= workers
-                ):
-                    time.sleep(0.2)  # from "app loaded" to accepting connections
-                    return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    sys.exit(f"SPUCSVi did not come up at {url} within 30 s:\n{tail(log)}")
-
-
-def stop_gunicorn(process: subprocess.Popen, grace: float = 20) -> None:
-    """SIGTERM the master and wait; on timeout SIGKILL its process group."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
+def usage_of(pid: int) -> tuple[int | None, float | None]:
+    """Resident memory (KiB) and CPU seconds of a process; None, None once it is gone."""
     try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # still unreaped: the group is still ours
-        process.wait(timeout=10)
-
-
-def tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        return rss_kib(pid), cpu_seconds(pid)
     except OSError:
-        return ""
+        return None, None
 
 
 def export_records(spuc_url: str) -> list[tuple[bytes, bytes]]:
@@ -305,11 +213,11 @@ class WorkerUsage:
     cpu_after: float | None = None
 
 
-def measure_after(master: int, usage: dict[int, WorkerUsage]) -> None:
-    for pid in child_pids(master):  # a replaced worker shows up as new
+def measure_after(server: ServerProcess, usage: dict[int, WorkerUsage]) -> None:
+    for pid in server.workers():  # a replaced worker shows up as new
         usage.setdefault(pid, WorkerUsage())
     for pid, u in usage.items():
-        u.rss_after, u.cpu_after = rss_kib(pid), cpu_seconds(pid)
+        u.rss_after, u.cpu_after = usage_of(pid)
 
 
 def report(stats: list[ClientStats], elapsed: float, usage: dict[int, WorkerUsage]) -> int:
@@ -393,23 +301,21 @@ def main(argv: list[str] | None = None) -> int:
         if args.sightings:
             prefill(data_file, args.sightings, args.seed)
         spuc = EmulatorServer(data_file, write_delay=args.write_delay).start()
-        process = None
+        server = None
         budget = None
         threads: list[threading.Thread] = []
         stats = [ClientStats() for _ in range(args.clients)]
         usage: dict[int, WorkerUsage] = {}
         elapsed = 0.0
         try:
-            process, url, log = start_gunicorn(workdir, spuc.url, args)
-            wait_until_ready(process, url, args.workers, log)
-            usage = {
-                pid: WorkerUsage(rss_before=rss_kib(pid), cpu_before=cpu_seconds(pid))
-                for pid in child_pids(process.pid)
-            }
+            server = start_server(workdir, spuc.url, args)
+            for pid in server.workers():
+                rss, cpu = usage_of(pid)
+                usage[pid] = WorkerUsage(rss_before=rss, cpu_before=cpu)
             print(
                 f"SPUCSVi soak: {args.seconds:g} s, {args.clients} clients, at most "
                 f"{args.max_requests} requests; gunicorn {args.workers} workers x "
-                f"{args.threads} threads at {url}; SPUC emulator at {spuc.url} with "
+                f"{args.threads} threads at {server.url}; SPUC emulator at {spuc.url} with "
                 f"{args.sightings} sightings, write delay {args.write_delay:g} s",
                 flush=True,
             )
@@ -418,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             threads = [
                 threading.Thread(
                     target=run_client,
-                    args=(k, url, budget, stats[k], args.seed),
+                    args=(k, server.url, budget, stats[k], args.seed),
                     name=f"soak-client-{k}",
                     daemon=True,
                 )
@@ -430,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
                 while thread.is_alive():  # short joins, so Ctrl-C gets through
                     thread.join(timeout=0.2)
             elapsed = time.monotonic() - started
-            measure_after(process.pid, usage)
+            measure_after(server, usage)
         except KeyboardInterrupt:
             interrupted = True
             print("\ninterrupted: stopping the clients, gunicorn and the emulator", flush=True)
@@ -439,16 +345,16 @@ def main(argv: list[str] | None = None) -> int:
                 elapsed = time.monotonic() - (budget.deadline - args.seconds)
             for thread in threads:
                 thread.join(timeout=REQUEST_TIMEOUT + 1)
-            if process is not None and process.poll() is None:
-                measure_after(process.pid, usage)
+            if server is not None and server.popen.poll() is None:
+                measure_after(server, usage)
         finally:
-            if process is not None:
-                stop_gunicorn(process)
+            if server is not None:
+                server.stop()
             try:
-                exported = export_records(spuc.url) if process is not None else []
+                exported = export_records(spuc.url) if server is not None else []
             finally:
                 spuc.stop()
-        if process is None or elapsed == 0:
+        if server is None or elapsed == 0:
             return 130 if interrupted else 1
 
         errors = report(stats, elapsed, usage)
@@ -466,11 +372,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         for (loc, b), n in list(lost.items())[:5]:
             print(f"  lost: {loc.decode('utf-8', 'replace')!r} brightness {b.decode()!r} x{n}")
-        if process.returncode not in (0, None):
-            print(f"gunicorn exited with {process.returncode}")
-        gunicorn_log = log.read_text(errors="replace")
+        if server.popen.returncode not in (0, None):
+            print(f"gunicorn exited with {server.popen.returncode}")
+        gunicorn_log = server.output()
         if "Traceback" in gunicorn_log or "WORKER TIMEOUT" in gunicorn_log:
-            print("gunicorn's log shows errors:\n" + tail(log, 40))
+            print("gunicorn's log shows errors:\n" + "\n".join(gunicorn_log.splitlines()[-40:]))
             errors += 1
         failed = bool(errors or lost)
         print("RESULT:", "interrupted" if interrupted else "FAIL" if failed else "OK")
