@@ -99,8 +99,8 @@ def remember_request(key: Hashable) -> None:
     environ = {k: v for k, v in request.environ.items() if k in PAGE_ENVIRON}
     recent[key] = environ
     recent.move_to_end(key)
-    while len(recent) > PRERENDERED_PAGES:  # the oldest goes, but never the default page
-        del recent[next(k for k in recent if k[2] != ())]
+    while len(recent) > PRERENDERED_PAGES:  # the oldest goes, a default page last
+        del recent[next((k for k in recent if k[2] != ()), next(iter(recent)))]
 
 
 def prerender(app: Flask) -> Callable[[Snapshot], None]:
