@@ -71,7 +71,7 @@ def test_after_redirect_the_page_confirms_and_shows_the_sighting(client, spuc):
     html = response.get_data(as_text=True)
     at = recorded_time(spuc, 1)
     assert re.search(
-        r'<p [^>]*id="recorded">Unicorn sighting recorded!\s+'
+        r'<p [^>]*id="recorded"><strong>Unicorn sighting recorded!</strong>\s+'
         rf"#1: venus, brightness 7 iuhc, at {at}\.\s+</p>",
         html,
     )
@@ -207,7 +207,8 @@ def test_the_note_without_spucs_record_says_what_was_sent(client):
     )
     html = client.get("/").get_data(as_text=True)
     assert re.search(
-        r'id="recorded">Unicorn sighting recorded!\s+venus, brightness 4\.\s+</p>', html
+        r'id="recorded"><strong>Unicorn sighting recorded!</strong>\s+venus, brightness 4\.\s+</p>',
+        html,
     )
 
 
@@ -483,3 +484,18 @@ def test_the_shared_page_is_rendered_once_per_data_version(app, spuc, monkeypatc
     for _ in range(2):
         client.get("/?sort=location")
     assert len(calls) == 4
+
+
+def test_many_path_prefixes_each_get_their_own_page(client, spuc):
+    # More prefixes than pages are pre-rendered for the next version: none may fail.
+    for round_ in range(2):
+        for i in range(8):
+            response = client.get("/", environ_overrides={"SCRIPT_NAME": f"/p{i}"})
+            assert response.status_code == 200
+            html = response.get_data(as_text=True)
+            assert f'action="/p{i}/sightings"' in html
+        post_sighting(client, f"place {round_}", "1")  # a new version: pre-rendered
+        client.get("/")
+    assert TOTAL.format(2) in client.get("/", environ_overrides={"SCRIPT_NAME": "/p7"}).get_data(
+        as_text=True
+    )
