@@ -133,3 +133,22 @@ def test_extremes_per_run_follow_every_batch_including_a_partial_last_run():
         for extremes, size in zip(columns.extremes, EXTREME_LEVELS, strict=True):
             assert extremes.size == size
             assert (extremes.lows, extremes.highs) == brute_force_extremes(numeric, size)
+
+
+def test_time_order_is_kept_once_arrival_order_is_not_time_order():
+    """Sorted once when a record first arrives out of time order, then each new
+    row is placed by bisection: the same as sorting every row by time, ties in
+    arrival order, after every batch."""
+    batches = [
+        [sighting(1, "2026-11-27 10:00:00"), sighting(2, "2026-11-27 11:00:00")],
+        [sighting(3, "2026-11-27 10:30:00")],  # SPUC's clock went back
+        [sighting(4, "2026-11-27 09:00:00"), sighting(5, "2026-11-27 11:00:00")],
+        [sighting(6, "2026-11-27 10:30:00"), sighting(7, "2026-11-28 00:00:00")],
+    ]
+    columns = Columns()
+    columns.extend(batches[0])
+    assert columns.time_order is None  # arrival order serves while it is time order
+    for batch in batches[1:]:
+        columns.extend(batch)
+        expected = sorted(range(len(columns)), key=lambda row: columns.times[row])
+        assert list(columns.time_order) == expected

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -62,7 +63,7 @@ class Interned:
 
 class Extremes:
     """(brightness, position) of the lowest and highest of each run of `size`
-    numeric rows; the last run may be partial and is recomputed as it grows."""
+    numeric rows; the last run may be partial and grows with new rows."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -70,10 +71,15 @@ class Extremes:
         self.highs: list[tuple[float, int]] = []
 
     def extend(self, values: Sequence[float], old_length: int) -> None:
-        first = old_length // self.size
-        del self.lows[first:], self.highs[first:]
-        for start in range(first * self.size, len(values), self.size):
-            run = [(values[i], i) for i in range(start, min(start + self.size, len(values)))]
+        start = old_length
+        if old_length % self.size:  # the last run is partial: only its new values are read
+            start = min(len(values), old_length - old_length % self.size + self.size)
+            new = [(values[i], i) for i in range(old_length, start)]
+            if new:
+                self.lows[-1] = min(self.lows[-1], min(new))
+                self.highs[-1] = max(self.highs[-1], max(new))
+        for first in range(start, len(values), self.size):
+            run = [(values[i], i) for i in range(first, min(first + self.size, len(values)))]
             self.lows.append(min(run))
             self.highs.append(max(run))
 
@@ -99,6 +105,9 @@ class Columns:
         self.sorted_brightness: SortedList = SortedList()
         self.extremes = [Extremes(size) for size in EXTREME_LEVELS]
         self.time_sorted = True  # arrival order is also time order
+        # Rows in time order (ties in arrival order), kept only once arrival
+        # order is not time order any more; until then arrival order serves.
+        self.time_order: array | None = None
         self.brightest: int | None = None  # first row with the highest brightness
         self.brightness_sum = 0.0
 
@@ -112,11 +121,26 @@ class Columns:
     def extend(self, sightings: Iterable[Sighting]) -> None:
         """Append parsed records and update the running aggregates."""
         with self.lock:
+            rows_before = len(self.counts)
             numeric_before = len(self.numeric_values)
             for s in sightings:
                 self._append(s)
             for extremes in self.extremes:
                 extremes.extend(self.numeric_values, numeric_before)
+            self._extend_time_order(rows_before)
+
+    def _extend_time_order(self, rows_before: int) -> None:
+        """Place the new rows in time order: a sort once, when a record first
+        arrives out of time order, then a bisection and a move per new row."""
+        if self.time_sorted:
+            return
+        times = self.times
+        if self.time_order is None:
+            self.time_order = array("I", sorted(range(len(times)), key=times.__getitem__))
+            return
+        order = self.time_order
+        for row in range(rows_before, len(times)):
+            order.insert(bisect_right(order, times[row], key=times.__getitem__), row)
 
     def _append(self, s: Sighting) -> None:
         row = len(self.counts)

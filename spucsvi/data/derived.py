@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import math
 import operator
+from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
@@ -326,7 +327,7 @@ def table_order(snapshot: Snapshot, rows: Sequence[int], order: TableQuery) -> S
     columns = snapshot.columns
     if order.sort == "time":
         if not columns.time_sorted:
-            rows = sorted(rows, key=columns.times.__getitem__)
+            rows = _time_order(snapshot, rows)
         return rows[::-1] if order.descending else rows
     if order.sort == "location":
         names = columns.locations.values
@@ -337,6 +338,17 @@ def table_order(snapshot: Snapshot, rows: Sequence[int], order: TableQuery) -> S
     value = [-math.inf if v is None else v for v in columns.brightness_of]
     raw = columns.brightness_ids
     return sorted(rows, key=lambda row: value[raw[row]], reverse=order.descending)
+
+
+def _time_order(snapshot: Snapshot, rows: Sequence[int]) -> Sequence[int]:
+    """`rows` sorted by time, ties in arrival order: for every row of the newest
+    snapshot a copy of the columns' running order, else a sort."""
+    columns = snapshot.columns
+    if isinstance(rows, range) and rows == range(snapshot.length):
+        with columns.lock:
+            if columns.is_latest(snapshot.length) and columns.time_order is not None:
+                return array("I", columns.time_order)
+    return sorted(rows, key=columns.times.__getitem__)
 
 
 def find_row(snapshot: Snapshot, count: int, time: datetime, location: str) -> int | None:
