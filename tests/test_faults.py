@@ -746,6 +746,7 @@ def test_a_slow_first_load_says_it_is_under_way_then_shows_the_sightings(apps, m
         response, html = v.page()
         assert response.status_code == 503
         assert "still reading SPUC&#39;s sightings for the first time" in html
+        assert "Reading SPUC's sightings" in html and "SPUC is not answering" not in html
         assert "I saw a unicorn!" in html
         response, answer = v.summary()
         assert (response.status_code, answer["failure"]) == (503, "StillLoading")

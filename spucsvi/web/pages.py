@@ -29,7 +29,7 @@ from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
 from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
 from spucsvi.data.query import InvalidQuery, Query, parse_query
-from spucsvi.data.store import Snapshot
+from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.spuc.client import ExportDisabled, SpucError
 from spucsvi.web import confirmation, services
 from spucsvi.web.confirmation import Recorded
@@ -171,7 +171,7 @@ def personal_page(
     and the reason in a banner; a GET then answers 503.
     """
     query = query or Query()
-    data_error = export_disabled = None
+    data_error = export_disabled = loading = None
     board = highlight = None
     try:
         snapshot = services.store().current(fresh=fresh)
@@ -179,6 +179,9 @@ def personal_page(
         highlight = your_row(snapshot, query, recorded)
     except ExportDisabled as exc:
         export_disabled = exc.reason
+    except StillLoading as exc:
+        loading = exc.reason
+        status = exc.status if status == 200 else status
     except SpucError as exc:
         data_error = exc.reason
         if status == 200:
@@ -191,6 +194,7 @@ def personal_page(
         submit_error=submit_error,
         query_error=query_error,
         data_error=data_error,
+        loading=loading,
         export_disabled=export_disabled,
         recorded=recorded,
         highlight=highlight,
