@@ -9,6 +9,7 @@ is rendered for them alone and never stored.
 from __future__ import annotations
 
 import io
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from urllib.parse import parse_qsl
@@ -95,12 +96,30 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
 def remember_request(key: Hashable) -> None:
     """Keep what this request's page depends on, to build it again for the next
     data version before anyone asks (`prerender`)."""
-    recent: OrderedDict = current_app.extensions.setdefault("recent_pages", OrderedDict())
     environ = {k: v for k, v in request.environ.items() if k in PAGE_ENVIRON}
-    recent[key] = environ
-    recent.move_to_end(key)
-    while len(recent) > PRERENDERED_PAGES:  # the oldest goes, a default page last
-        del recent[next((k for k in recent if k[2] != ()), next(iter(recent)))]
+    current_app.extensions["recent_pages"].remember(key, environ)
+
+
+class RecentPages:
+    """The pages most recently built, each with the request environ it depends on.
+    Thread-safe; the oldest goes first, a default page (no query) last."""
+
+    def __init__(self, size: int = PRERENDERED_PAGES) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, key: Hashable, environ: dict) -> None:
+        with self._lock:
+            self._entries[key] = environ
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                entries = self._entries
+                del entries[next((k for k in entries if k[2] != ()), next(iter(entries)))]
+
+    def environs(self) -> list[dict]:
+        with self._lock:
+            return list(self._entries.values())
 
 
 def prerender(app: Flask) -> Callable[[Snapshot], None]:
@@ -108,11 +127,11 @@ def prerender(app: Flask) -> Callable[[Snapshot], None]:
     then build and compress the pages most recently asked for, each in a request
     made from the one that asked (its path prefix, host and query), so that the
     first view of a new version costs what any cached view costs."""
+    recent = app.extensions["recent_pages"] = RecentPages()
 
     def prepare(snapshot: Snapshot) -> None:
         derived.prepare(snapshot)
-        recent = app.extensions.get("recent_pages", {})
-        for environ in list(recent.values()):
+        for environ in recent.environs():
             with app.request_context({**environ, "wsgi.input": io.BytesIO()}):
                 shared_page(snapshot, parse_query(request.args)).gzipped  # noqa: B018
 
