@@ -147,9 +147,11 @@ def overview(snapshot: Snapshot, sightings_filter: SightingFilter) -> tuple[Summ
 
     def compute() -> tuple[Summary, dict]:
         rows = selection(snapshot, sightings_filter)
-        facts = _facts(snapshot, None if sightings_filter.active else rows)
-        if facts is None:
-            facts = _facts_of_rows(snapshot, rows)
+        if not sightings_filter.active:
+            found = _overview_of_all(snapshot, rows)
+            if found is not None:
+                return found
+        facts = _facts_of_rows(snapshot, rows)
         return facts.summary, facts.figures(snapshot, rows)
 
     return snapshot.memo.get(("overview", sightings_filter), compute)
@@ -182,10 +184,9 @@ class _Facts:
         }
 
 
-def _facts(snapshot: Snapshot, rows: Sequence[int] | None) -> _Facts | None:
-    """From the running aggregates: only for all rows of the newest snapshot."""
-    if rows is None:
-        return None
+def _overview_of_all(snapshot: Snapshot, rows: Sequence[int]) -> tuple[Summary, dict] | None:
+    """From the running aggregates, for all rows of the newest snapshot only; under
+    the columns' lock, so that nothing appended meanwhile is read (and nothing copied)."""
     columns = snapshot.columns
     with columns.lock:
         if not columns.is_latest(snapshot.length):
@@ -204,15 +205,15 @@ def _facts(snapshot: Snapshot, rows: Sequence[int] | None) -> _Facts | None:
         )
         size, lows, highs = _coarsest_extremes(columns, numeric)
         bounds = _bounds(ordered)
-        histogram = charts.histogram_counts(ordered.bisect_left, numeric, *bounds)
-        return _Facts(
+        facts = _Facts(
             summary,
-            columns.numeric_rows[:numeric],
-            columns.numeric_values[:numeric],
+            columns.numeric_rows,
+            columns.numeric_values,
             [(size, lows, highs)] if size else [],
-            (histogram, *bounds),
+            (charts.histogram_counts(ordered.bisect_left, numeric, *bounds), *bounds),
             _all_location_counts(columns),
         )
+        return summary, facts.figures(snapshot, rows)
 
 
 def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
