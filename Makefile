@@ -20,9 +20,9 @@ run: $(STAMP)
 		$(BIN)/spucsvi demo; \
 	fi
 
-## Run the whole test suite.
+## Run the whole test suite, a test file per process, two at a time.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ## Lint and check formatting.
 lint: $(STAMP)
