@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -57,25 +60,41 @@ def make_app(spuc_url: str, tmp_path, **overrides):
     return create_app(config)
 
 
-@pytest.fixture
-def seeded(tmp_path):
+@contextmanager
+def seeding(folder: Path) -> Iterator[Callable[..., tuple]]:
     """Start SPUC on a data file written beforehand, so its count continues from it.
 
-    Returns a function: seeded(text) -> (test client, emulator).
+    Yields a function: start(text) -> (test client, emulator).
     """
     servers: list[EmulatorServer] = []
 
     def start(text: str, **emulator):
-        data_file = tmp_path / "seeded" / "unicorn_sightings.txt"
+        data_file = folder / "seeded" / "unicorn_sightings.txt"
         data_file.parent.mkdir(parents=True, exist_ok=True)
         data_file.write_bytes(text.encode())
         server = EmulatorServer(data_file, **emulator).start()
         servers.append(server)
-        return make_app(server.url, tmp_path).test_client(), server
+        return make_app(server.url, folder).test_client(), server
 
-    yield start
-    for server in servers:
-        server.stop()
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def seeded(tmp_path):
+    """seeded(text) -> (test client, emulator), for a test that changes what SPUC holds."""
+    with seeding(tmp_path) as start:
+        yield start
+
+
+@pytest.fixture(scope="module")
+def seeded_for_module(tmp_path_factory):
+    """The same, shared by a module's tests that only read."""
+    with seeding(tmp_path_factory.mktemp("seeded")) as start:
+        yield start
 
 
 @pytest.fixture

@@ -66,10 +66,10 @@ EXPECTED_CSV = (
 NOTHING_YET = '{"message":"No unicorn sightings yet!"}\n'
 
 
-@pytest.fixture
-def api(seeded):
-    """The test client on SPUC holding DATA."""
-    client, _ = seeded(DATA)
+@pytest.fixture(scope="module")
+def api(seeded_for_module):
+    """The test client on SPUC holding DATA (read only: shared by the module)."""
+    client, _ = seeded_for_module(DATA)
     return client
 
 

@@ -139,9 +139,10 @@ def notes(document: Element) -> list[str]:
     return [p.text for p in document.find_all("p", class_="note")]
 
 
-@pytest.fixture
-def board(seeded):
-    client, _ = seeded(DATA)
+@pytest.fixture(scope="module")
+def board(seeded_for_module):
+    """The test client on SPUC holding DATA (read only: shared by the module)."""
+    client, _ = seeded_for_module(DATA)
     return client
 
 
