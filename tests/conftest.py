@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from spucsvi import create_app
 from spucsvi.spuc.emulator import EmulatorServer
+from spucsvi.spuc.records import Sighting, parse_line
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -120,6 +122,19 @@ def export_text(spuc) -> str:
 
     with requests.get(f"{spuc.url}/export", timeout=5) as response:
         return response.text
+
+
+def sighting(
+    count: int, time: str, location: str = "venus", brightness: str = "7", units: str = "iuhc"
+) -> Sighting:
+    """A sighting exactly as the parser reads SPUC's line for it."""
+    parsed = parse_line(f"{count},{time},{location},{brightness},{units}")
+    assert parsed is not None
+    return parsed
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 def snapshot_of(sightings, skipped: int = 0):

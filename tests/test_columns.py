@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
+from conftest import sighting
+
 from spucsvi.data.columns import EXTREME_LEVELS, Columns
-from spucsvi.spuc.records import Sighting, parse_line
-
-
-def sighting(
-    count: int, time: str, location: str = "venus", brightness: str = "7", units: str = "iuhc"
-) -> Sighting:
-    parsed = parse_line(f"{count},{time},{location},{brightness},{units}")
-    assert parsed is not None
-    return parsed
 
 
 def columns_of(sightings) -> Columns:

@@ -8,10 +8,8 @@ rows: every summary here is computed both ways and must come out the same.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
-from conftest import snapshot_of
+from conftest import at, sighting, snapshot_of
 
 from spucsvi.data.derived import (
     FIND_ROW_DEPTH,
@@ -28,21 +26,7 @@ from spucsvi.data.derived import (
 )
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
-from spucsvi.spuc.records import Sighting, parse_line
-
-
-def sighting(
-    count: int, time: str, location: str = "venus", brightness: str = "7", units: str = "iuhc"
-) -> Sighting:
-    """A sighting exactly as the parser reads SPUC's line for it."""
-    parsed = parse_line(f"{count},{time},{location},{brightness},{units}")
-    assert parsed is not None
-    return parsed
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
-
+from spucsvi.spuc.records import Sighting
 
 LATER = sighting(999, "2030-01-01 00:00:00", "pluto", "1e6", "iulu")
 

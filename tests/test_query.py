@@ -6,10 +6,8 @@ them, on columns in time order (bisection) and out of it (a walk of the rows).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
-from conftest import snapshot_of
+from conftest import at, sighting, snapshot_of
 from werkzeug.datastructures import MultiDict
 
 from spucsvi.data.derived import selection
@@ -23,20 +21,6 @@ from spucsvi.data.query import (
     TableQuery,
     parse_query,
 )
-from spucsvi.spuc.records import Sighting, parse_line
-
-
-def sighting(
-    count: int, time: str, location: str = "venus", brightness: str = "7", units: str = "iuhc"
-) -> Sighting:
-    """A sighting exactly as the parser reads SPUC's line for it."""
-    parsed = parse_line(f"{count},{time},{location},{brightness},{units}")
-    assert parsed is not None
-    return parsed
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def keeps(sighting_filter: SightingFilter, time: str) -> bool:

@@ -85,35 +85,31 @@ def test_plain_gunicorn_without_config_or_secret(tmp_path, spuc, workers, thread
         assert_a_sighting_sent_to_spuc_appears(server.url, spuc)
 
 
+# Other servers: each listens where it is told, on a free 127.0.0.1 port.
+OTHER_SERVERS = {
+    "waitress": lambda port: (
+        ["-m", "waitress", "--listen", f"127.0.0.1:{port}"] + ["--call", "spucsvi:create_app"]
+    ),
+    "flask-run": lambda port: (
+        ["-m", "flask", "--app", "spucsvi:create_app()", "run"]
+        + ["--host", "127.0.0.1", "--port", str(port)]
+    ),
+}
+
+
 @pytest.mark.slow
-def test_waitress(tmp_path, spuc):
+@pytest.mark.parametrize("name", OTHER_SERVERS)
+def test_other_wsgi_servers(tmp_path, spuc, name):
     port = free_port()
     server = ServerProcess(
-        [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{port}", "--call"]
-        + ["spucsvi:create_app"],
+        [sys.executable, *OTHER_SERVERS[name](port)],
         url=f"http://127.0.0.1:{port}",
-        log=tmp_path / "waitress.log",
+        log=tmp_path / f"{name}.log",
         env=child_env(SPUC_URL=spuc.url, SPUCSVI_SUBMIT_LOCK=str(tmp_path / "lock")),
         cwd=tmp_path,
     ).wait_until_up()
     with running(server):
-        assert_every_visitor_is_accepted(server.url, spuc, "waitress")
-        assert_a_sighting_sent_to_spuc_appears(server.url, spuc)
-
-
-@pytest.mark.slow
-def test_flask_run(tmp_path, spuc):
-    port = free_port()
-    server = ServerProcess(
-        [sys.executable, "-m", "flask", "--app", "spucsvi:create_app()", "run"]
-        + ["--host", "127.0.0.1", "--port", str(port)],
-        url=f"http://127.0.0.1:{port}",
-        log=tmp_path / "flask.log",
-        env=child_env(SPUC_URL=spuc.url, SPUCSVI_SUBMIT_LOCK=str(tmp_path / "lock")),
-        cwd=tmp_path,
-    ).wait_until_up()
-    with running(server):
-        assert_every_visitor_is_accepted(server.url, spuc, "flask")
+        assert_every_visitor_is_accepted(server.url, spuc, name)
         assert_a_sighting_sent_to_spuc_appears(server.url, spuc)
 
 
