@@ -137,6 +137,11 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def every_sighting(snapshot) -> list[Sighting]:
+    """Every record of a snapshot, as objects."""
+    return [snapshot.sighting(row) for row in range(len(snapshot))]
+
+
 def snapshot_of(sightings, skipped: int = 0):
     """A snapshot of exactly these sightings, as the store would publish it."""
     from spucsvi.data.columns import Columns

@@ -10,6 +10,7 @@ import threading
 import warnings
 
 import pytest
+from conftest import every_sighting
 from fakes import FakeSpuc, http_response
 
 from spucsvi.data import derived
@@ -92,7 +93,7 @@ def client(spuc):
 
 
 def locations(store, **kwargs):
-    return [s.location for s in store.current(**kwargs).sightings]
+    return [s.location for s in every_sighting(store.current(**kwargs))]
 
 
 # --- reading SPUC's file incrementally (freshness 0: every view revalidates first) -----
@@ -100,7 +101,7 @@ def locations(store, **kwargs):
 
 def test_no_file_yet_is_empty(spuc, client):
     snapshot = SightingsStore(client, freshness_seconds=0).current()
-    assert snapshot.sightings == [] and snapshot.skipped == 0
+    assert every_sighting(snapshot) == [] and snapshot.skipped == 0
     assert (snapshot.length, len(snapshot)) == (0, 0)
 
 
@@ -128,7 +129,7 @@ def test_a_new_snapshot_shares_the_columns_and_the_old_one_keeps_its_rows(data_f
     assert second.columns is first.columns
     assert (first.length, second.length) == (1, 2)
     assert (first.version, second.version) == (1, 2)
-    assert [s.location for s in first.sightings] == ["venus"]
+    assert [s.location for s in every_sighting(first)] == ["venus"]
     with pytest.raises(IndexError):
         first.sighting(1)
     assert second.sighting(1).location == "mars"
@@ -161,7 +162,7 @@ def test_304_keeps_the_data(tmp_path):
         store = SightingsStore(SpucClient(fake.url), freshness_seconds=0)
         first = store.current()
         assert store.current() is first
-        assert [s.location for s in first.sightings] == ["venus"]
+        assert [s.location for s in every_sighting(first)] == ["venus"]
     assert [r.headers.get("If-None-Match") for r in fake.requests] == [None, '"v1"']
 
 
@@ -178,12 +179,12 @@ def test_rewritten_file_of_larger_size_triggers_a_full_fetch(data_file, client):
     data_file.write_text(HEADER + line(1, "venus"))
     store = SightingsStore(client, freshness_seconds=0)
     first = store.current()
-    assert [s.location for s in first.sightings] == ["venus"]
+    assert [s.location for s in every_sighting(first)] == ["venus"]
     data_file.write_text(HEADER + line(1, "saturn") + line(2, "jupiter"))
     assert locations(store) == ["saturn", "jupiter"]
     assert [status for _, status, _ in client.calls[-2:]] == [206, 200]
     # The old snapshot still shows what it showed: the new file got new columns.
-    assert [s.location for s in first.sightings] == ["venus"]
+    assert [s.location for s in every_sighting(first)] == ["venus"]
 
 
 def test_deleted_file_empties_the_store(data_file, client):
@@ -208,7 +209,7 @@ def test_partial_last_line_waits_for_its_end(data_file, client):
 def test_broken_lines_are_counted(data_file, client):
     data_file.write_text(HEADER + "1,2026-11-27 18:02:00,mars\nforged,5,iuhc\n" + line(2, "venus"))
     snapshot = SightingsStore(client, freshness_seconds=0).current()
-    assert [s.location for s in snapshot.sightings] == ["venus"]
+    assert [s.location for s in every_sighting(snapshot)] == ["venus"]
     assert snapshot.skipped == 2
 
 
@@ -224,7 +225,7 @@ def test_a_count_beyond_64_bits_is_an_unreadable_line_not_a_broken_store(data_fi
     )
     store = SightingsStore(client, freshness_seconds=0)
     snapshot = store.current()
-    assert [s.location for s in snapshot.sightings] == ["venus", "largest", "mars"]
+    assert [s.location for s in every_sighting(snapshot)] == ["venus", "largest", "mars"]
     assert snapshot.sighting(1).count == 2**63 - 1
     assert snapshot.skipped == 1
     with data_file.open("a") as f:
@@ -281,7 +282,7 @@ def test_a_stale_view_answers_at_once_and_starts_one_revalidation(data_file, cli
     assert store.fetches == 2  # the first load and the one revalidation in flight
     client.gate.set()
     wait_for_revalidation(store)
-    assert [s.location for s in store.current().sightings] == ["venus", "mars"]
+    assert [s.location for s in every_sighting(store.current())] == ["venus", "mars"]
     assert store.fetches == 2
 
 
@@ -321,7 +322,7 @@ def test_concurrent_first_views_trigger_one_fetch(data_file, client):
 
     def view():
         barrier.wait()
-        results.append(len(store.current().sightings))
+        results.append(len(every_sighting(store.current())))
 
     threads = [threading.Thread(target=view) for _ in range(8)]
     for thread in threads:
@@ -410,7 +411,7 @@ def test_a_failing_prepare_never_loses_a_version(data_file, client, caplog):
         f.write(line(2, "mars"))
     with caplog.at_level(logging.ERROR, logger="spucsvi.data.store"):
         snapshot = store.current()
-    assert [s.location for s in snapshot.sightings] == ["venus", "mars"]
+    assert [s.location for s in every_sighting(snapshot)] == ["venus", "mars"]
     assert snapshot.version == 2
     assert "Preparing the views of a new version failed" in caplog.text
     # Views derive what prepare did not.
@@ -419,7 +420,7 @@ def test_a_failing_prepare_never_loses_a_version(data_file, client, caplog):
     with data_file.open("a") as f:
         f.write(line(3, "jupiter"))
     later = store.current()
-    assert [s.location for s in later.sightings] == ["venus", "mars", "jupiter"]
+    assert [s.location for s in every_sighting(later)] == ["venus", "mars", "jupiter"]
     assert ("overview", SightingFilter()) in later.memo
     assert calls == [1, 2, 3]
 
@@ -448,7 +449,7 @@ def test_a_forked_worker_revalidates_though_the_parent_was_mid_revalidation(data
         status = 1
         try:
             signal.alarm(int(WAIT))  # a deadlock kills the child, failing the test
-            found = [s.location for s in store.current(fresh=True).sightings]
+            found = [s.location for s in every_sighting(store.current(fresh=True))]
             status = 0 if found == ["venus", "mars"] else 2
         finally:
             os._exit(status)

@@ -95,11 +95,6 @@ class Snapshot:
             raise IndexError(row)
         return self.columns.sighting(row)
 
-    @property
-    def sightings(self) -> list[Sighting]:
-        """Every record, as objects: for tests and small exports only."""
-        return [self.columns.sighting(row) for row in range(self.length)]
-
 
 @dataclass(frozen=True)
 class _ExportState:
