@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -39,6 +40,8 @@ OVERLAP_BYTES = 64
 STALE_WINDOWS = 2
 # How long a view waits for the very first load before saying it is under way.
 FIRST_LOAD_WAIT = 5.0
+# Seconds between thread switches while a revalidation runs in the background.
+BACKGROUND_SWITCH_INTERVAL = 0.0005
 # Lines parsed at a time, so a large export is never all text objects at once.
 PARSE_SLICE_BYTES = 1024 * 1024
 
@@ -184,12 +187,19 @@ class SightingsStore:
             return self._running
 
     def _revalidate_once(self) -> None:
+        """Revalidate in the background. Meanwhile threads switch every
+        BACKGROUND_SWITCH_INTERVAL rather than every 5 ms, so a view never
+        waits long for the interpreter while a new version is prepared."""
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(BACKGROUND_SWITCH_INTERVAL)
         try:
             with self._revalidation:
                 if not self._is_fresh():
                     self._revalidate()
         except Exception:
             log.exception("Revalidating SPUC's records failed")
+        finally:
+            sys.setswitchinterval(switch_interval)
 
     def _wait_for_first_load(self) -> None:
         thread = self._revalidate_in_background() or self._running
