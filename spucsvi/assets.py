@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import importlib.util
+import re
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 from flask import (
@@ -23,14 +24,36 @@ from flask import (
     send_from_directory,
     url_for,
 )
-from plotly.offline import get_plotlyjs_version
 from werkzeug.security import safe_join
 
 blueprint = Blueprint("assets", __name__)
 
 IMMUTABLE = 365 * 24 * 3600
-PLOTLY_VERSION = get_plotlyjs_version()
-PLOTLY_PATH = Path(str(files("plotly") / "package_data" / "plotly.min.js"))
+
+
+def _plotly_js() -> Path:
+    """plotly.min.js inside the installed `plotly` package, found without importing it.
+
+    The container image keeps only this file of the package (its Python
+    modules are never used), so nothing here may import `plotly`.
+    """
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the plotly package (which carries plotly.min.js) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+
+
+def _plotly_js_version(path: Path) -> str:
+    """The version in the bundle's banner comment: `* plotly.js v4.1.1`."""
+    with path.open("rb") as f:
+        match = re.search(rb"plotly\.js v(\d+\.\d+\.\d+\S*)", f.read(512))
+    if not match:
+        raise ImportError(f"no plotly.js version in the banner of {path}")
+    return match.group(1).decode()
+
+
+PLOTLY_PATH = _plotly_js()
+PLOTLY_VERSION = _plotly_js_version(PLOTLY_PATH)
 
 
 @cache
