@@ -109,12 +109,15 @@ class Stack:
     env_file: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def __call__(self, *args: str, timeout: float = 300, check: bool = True, **env: str):
+    def argv(self, *args: str) -> list[str]:
         command = [str(self.compose_bin), "-p", self.project, "--env-file", str(self.env_file)]
         for file in self.files:
             command += ["-f", str(file)]
+        return [*command, *args]
+
+    def __call__(self, *args: str, timeout: float = 300, check: bool = True, **env: str):
         return run(
-            [*command, *args],
+            self.argv(*args),
             timeout=timeout,
             check=check,
             env=clean_env(**{**self.env, **env}),
