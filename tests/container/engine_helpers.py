@@ -165,14 +165,24 @@ class Stack:
 
 
 @contextmanager
-def stack_for_module(docker: str, compose_bin: Path, tmp_path: Path, name: str, *files, **env):
-    """The module-scoped version of make_stack."""
+def stack_for_module(
+    docker: str,
+    compose_bin: Path,
+    tmp_path: Path,
+    name: str,
+    *files: Path,
+    unique: bool = True,
+    **env: str,
+):
+    """The module-scoped version of make_stack. The project is named
+    spucsvi-test-NAME, plus a random suffix unless unique=False (for a file
+    whose fixed container names allow only one copy anyway)."""
     env_file = tmp_path / "empty.env"
     env_file.write_text("")
     stack = Stack(
         compose_bin,
         docker,
-        f"spucsvi-test-{name}-{secrets.token_hex(3)}",
+        f"spucsvi-test-{name}" + (f"-{secrets.token_hex(3)}" if unique else ""),
         list(files),
         env_file,
         env,
