@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from engine_helpers import (
+
+from container.engine_helpers import (
     COMPOSE_FILE,
     HERE,
     ROOT,
@@ -87,6 +88,8 @@ def docker() -> str:
         )
     except subprocess.TimeoutExpired:
         need("docker info did not answer within 30 s")
+    except OSError as exc:
+        need(f"cannot run the docker CLI {cli}: {exc}")
     if out.returncode != 0:
         need(f"no Docker engine answers: {out.stderr.strip()}")
     return cli

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from engine_helpers import (
+
+from container.engine_helpers import (
     COMPOSE_FILE,
     ROOT,
     base_image_name,

@@ -13,7 +13,8 @@ import json
 
 import pytest
 import requests
-from engine_helpers import (
+
+from container.engine_helpers import (
     HERE,
     publish_locally,
     record_tail,

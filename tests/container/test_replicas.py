@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from engine_helpers import (
+
+from container.engine_helpers import (
     COMPOSE_FILE,
     REPLICAS_FILE,
     clean_env,
