@@ -80,18 +80,18 @@ def docker() -> str:
         need("no docker CLI")
     try:
         out = subprocess.run(
-            [cli, "info", "--format", "{{json .ServerVersion}}"],
+            [cli, "version", "--format", "{{.Server.Version}}"],
             capture_output=True,
             text=True,
             timeout=30,
             env=clean_env(),
         )
     except subprocess.TimeoutExpired:
-        need("docker info did not answer within 30 s")
+        need("the Docker engine did not answer within 30 s")
     except OSError as exc:
         need(f"cannot run the docker CLI {cli}: {exc}")
     if out.returncode != 0:
-        need(f"no Docker engine answers: {out.stderr.strip()}")
+        need(f"no Docker engine answers: {out.stderr.strip().splitlines()[-1:]}")
     return cli
 
 

@@ -52,11 +52,22 @@ def docker_cli() -> str | None:
     return shutil.which("docker")
 
 
+# Where the engine is stays the caller's choice.
+_ENGINE_ENV = (
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "DOCKER_CONFIG",
+    "DOCKER_CERT_PATH",
+    "DOCKER_TLS_VERIFY",
+)
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in _ISOLATED_ENV and not k.startswith(("COMPOSE_", "DOCKER_"))
+        if k not in _ISOLATED_ENV
+        and (k in _ENGINE_ENV or not k.startswith(("COMPOSE_", "DOCKER_")))
     }
     cli = docker_cli()
     if cli:  # Compose calls `docker` for some steps: the same CLI as the tests.
