@@ -131,6 +131,18 @@ def spucsvi_image(docker: str, compose_bin: Path, stand_ins, tmp_path_factory) -
             timeout=900,
             cwd=ROOT,
         )
+    # The build before this one, now untagged, is only taking up space.
+    run(
+        [
+            docker,
+            "image",
+            "prune",
+            "--force",
+            "--filter",
+            "label=org.opencontainers.image.title=SPUCSVi",
+        ],
+        check=False,
+    )
     return SPUCSVI_IMAGE
 
 
