@@ -126,6 +126,8 @@ def present_or_pulled(name: str, inputs_hash: str | None = None) -> bool:
 def hash_paths(*paths: Path) -> str:
     digest = hashlib.sha256()
     for path in paths:
+        if not path.exists():  # a layout that moved: hash what is there
+            continue
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
             if "__pycache__" in file.parts:
