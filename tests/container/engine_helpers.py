@@ -253,6 +253,22 @@ def wait_for(predicate, timeout: float, interval: float = 0.25, what: str = "con
         time.sleep(interval)
 
 
+def wait_until_serving(base_url: str, timeout: float = 30, in_a_row: int = 12) -> None:
+    """Wait until the page answers 200 IN_A_ROW times, each on a new connection.
+
+    Every gunicorn worker keeps its own copy of the records, refreshed in the
+    background, so after an outage of SPUC the workers recover a moment apart:
+    one 200 does not mean the next request (maybe another worker) gets one.
+    """
+
+    def serving() -> bool:
+        return all(
+            requests.get(f"{base_url}/", timeout=10).status_code == 200 for _ in range(in_a_row)
+        )
+
+    wait_for(serving, timeout=timeout, what=f"{base_url}/ to answer 200 {in_a_row} times in a row")
+
+
 def docker_time(text: str) -> datetime:
     """A time as the engine writes it (RFC 3339, nanoseconds, Z or an offset), in UTC."""
     match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text)

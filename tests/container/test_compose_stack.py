@@ -32,6 +32,7 @@ from container.engine_helpers import (
     stack_for_module,
     visit_and_submit,
     wait_for,
+    wait_until_serving,
 )
 
 # What the image may add to its python base, in bytes as the engine counts
@@ -167,11 +168,7 @@ def test_spuc_stopped_page_says_so_within_5_s_and_recovers(stack):
         assert "SPUC" in ready.text
     finally:
         stack("start", "spuc")
-    wait_for(
-        lambda: requests.get(f"{url}/", timeout=10).status_code == 200,
-        timeout=30,
-        what="the page to recover once SPUC is back",
-    )
+    wait_until_serving(url)
     visit_and_submit(url, "after the outage", "4")
     # Recovered without restarting SPUCSVi: the same container, started once.
     after = stack.inspect("spucsvi")
@@ -183,6 +180,8 @@ def test_spuc_stopped_page_says_so_within_5_s_and_recovers(stack):
 def test_units_follow_spuc_units(stack):
     stack.up(SPUC_UNITS="iulu")
     assert stack.inspect("spuc")["Args"][-2:] == ["--units", "iulu"]
+    # SPUC was recreated: SPUCSVi's workers may have seen it gone for a moment.
+    wait_until_serving(base_url(stack))
     visit_and_submit(base_url(stack), "in other units", "6")
     tails = [record_tail(r) for r in records(stack.sightings_file())]
     assert tails[-1] == b"in other units,6,iulu\n"
