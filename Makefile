@@ -20,9 +20,9 @@ run: $(STAMP)
 		$(BIN)/spucsvi demo; \
 	fi
 
-## Run the whole test suite, a test file per process, two at a time.
+## Run the whole test suite in two processes (see tests/conftest.py for how it is split).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 ## Lint and check formatting.
 lint: $(STAMP)

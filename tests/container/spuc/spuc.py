@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from spucsvi.cli import main
+from spucsvi.server.cli import main
 
 EXPORT_ON = {"1", "true", "t", "on", "yes", "y"}
 
