@@ -138,6 +138,10 @@ class Stack:
         return self("up", "--detach", "--wait", *args, **env)
 
     def down(self) -> None:
+        """Remove the stack; its last log lines go to the captured output first,
+        which pytest shows when a test of the stack failed."""
+        out = self("logs", "--no-color", "--tail", "80", check=False)
+        print(f"--- last log lines of {self.project} ---\n{out.stdout.decode(errors='replace')}")
         self("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
 
     def containers(self, service: str, *, all: bool = True) -> list[dict]:
