@@ -10,13 +10,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask_compress import Compress
 
 from spucsvi import settings as settings_module
 from spucsvi.data.store import SightingsStore
 from spucsvi.spuc.client import SpucClient
-from spucsvi.web import pages
+from spucsvi.web import pages, shared_body
 from spucsvi.web.json import OrjsonProvider
 from spucsvi.web.logs import logging_config
 
@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_app(app, settings, config)
     register_extensions(app)
     register_blueprints(app)
+    register_submit_limit(app, settings)
     register_spuc(app, settings)
     register_error_handlers(app)
     register_request_hooks(app)
@@ -92,17 +93,32 @@ def configure_app(app: Flask, settings: settings_module.Settings, config: Mappin
 
 
 class NegotiatedCompress(Compress):
-    """Flask-Compress for every response that did not choose its encoding itself.
+    """Flask-Compress, choosing the encoding by the client's q-values.
 
-    A shared body (web/shared_body.py) already did, honouring q-values: left to
-    Flask-Compress 1.25, `Accept-Encoding: gzip;q=0` got gzip all the same, as it
-    picks from the highest q-value listed even when that is 0.
+    Flask-Compress 1.25 picks from the highest q-value listed even when that is 0,
+    and lets `*` stand for an encoding refused by name: `Accept-Encoding: gzip;q=0`
+    got gzip. Here it sees the header rewritten as only what the client accepts
+    (each encoding it offers, with its q-value by RFC 9110), so it never compresses
+    with a refused encoding. A shared body (web/shared_body.py) chose its own.
     """
 
     def after_request(self, response):
         if getattr(response, "encoding_negotiated", False):
             return response
-        return super().after_request(response)
+        environ = request.environ
+        original = environ.get("HTTP_ACCEPT_ENCODING")
+        offered = dict.fromkeys((*self.enabled_algorithms, *self.streaming_algorithms))
+        accepted = [(name, shared_body.quality(request, name)) for name in offered]
+        environ["HTTP_ACCEPT_ENCODING"] = (
+            ", ".join(f"{name};q={q:g}" for name, q in accepted if q > 0) or "identity"
+        )
+        try:
+            return super().after_request(response)
+        finally:
+            if original is None:
+                environ.pop("HTTP_ACCEPT_ENCODING", None)
+            else:
+                environ["HTTP_ACCEPT_ENCODING"] = original
 
 
 def register_extensions(app: Flask) -> None:
@@ -122,6 +138,16 @@ def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
     )
 
 
+def register_submit_limit(app: Flask, settings: settings_module.Settings) -> None:
+    from spucsvi.web import ratelimit
+
+    try:
+        storage = settings.rate_path if settings.submit_rate else None
+    except settings_module.UnsafeFolder as exc:
+        raise settings_module.SettingsError(str(exc)) from None
+    ratelimit.install(app, settings.submit_rate, storage)
+
+
 def register_blueprints(app: Flask) -> None:
     from spucsvi.web import api, assets, health, pages
 
@@ -136,9 +162,12 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from spucsvi.web import logs, security
+    from spucsvi.web import guards, logs, security
 
+    app.wsgi_app = guards.BoundedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    app.wsgi_app = guards.SanePathPrefix(app.wsgi_app)
     app.before_request(logs.assign_request_id)
+    app.before_request(guards.refuse_too_large)
     app.before_request(security.refuse_cross_origin)
     app.after_request(logs.add_request_id_header)
     app.after_request(security.add_security_headers)

@@ -6,8 +6,10 @@ loudly with the variable's name instead of surfacing later as a broken page.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 log = logging.getLogger(__name__)
 
 DEFAULT_SPUC_URL = "http://spuc:8321"
+DEFAULT_SUBMIT_RATE = "30/minute;300/hour"
 ENV_NAMES = frozenset(
     {
         "SPUC_URL",
@@ -27,6 +30,7 @@ ENV_NAMES = frozenset(
         "SPUCSVI_FRESHNESS",
         "SPUCSVI_SUBMIT_LOCK",
         "SPUCSVI_TRUSTED_ORIGINS",
+        "SPUCSVI_SUBMIT_RATE",
     }
 )
 
@@ -46,14 +50,49 @@ class Settings:
     # Origins whose unsafe requests pass the cross-origin check although their
     # host differs from the request's (a proxy that rewrites Host).
     trusted_origins: frozenset[str] = frozenset()
+    # Submissions per client address (web/ratelimit.py), in the `limits` notation; None: off.
+    submit_rate: str | None = DEFAULT_SUBMIT_RATE
+
+    @property
+    def rate_path(self) -> Path:
+        """The submission counts, shared by the workers: beside the submit lock."""
+        lock = self.lock_path
+        return lock.with_name(f"{lock.name}.rate.sqlite")
 
     @property
     def lock_path(self) -> Path:
-        """One lock file per SPUC backend, shared by every worker on this machine."""
+        """One lock file per SPUC backend, shared by every worker of this user on this
+        machine, in a folder only this user can enter (`private_dir`): in the shared
+        temp folder any local process could hold a predictable lock and make every
+        submission fail."""
         if self.submit_lock_path is not None:
             return self.submit_lock_path
         digest = sha256(self.spuc_url.encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / f"spucsvi-submit-{digest}.lock"
+        return private_dir() / f"submit-{digest}.lock"
+
+
+class UnsafeFolder(RuntimeError):
+    """The private folder exists but another user owns it or can enter it."""
+
+
+def private_dir() -> Path:
+    """SPUCSVi's folder for this user: $XDG_RUNTIME_DIR/spucsvi when that is set (a
+    per-user folder of mode 0700), else spucsvi-<uid> in the temp folder, made with
+    mode 0700 and checked to be this user's own and closed to everyone else."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and Path(runtime).is_dir():
+        folder = Path(runtime) / "spucsvi"
+    else:
+        folder = Path(tempfile.gettempdir()) / f"spucsvi-{os.getuid()}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise UnsafeFolder(
+            f"{folder} must be a folder of this user (uid {os.getuid()}) that no one else "
+            "can open (mode 0700): remove it, or set SPUCSVI_SUBMIT_LOCK"
+        )
+    return folder
 
 
 def _spuc_url(env: Mapping[str, str]) -> str:
@@ -111,6 +150,25 @@ def _origins(env: Mapping[str, str]) -> frozenset[str]:
     return frozenset(origins)
 
 
+def _rate(env: Mapping[str, str]) -> str | None:
+    """SPUCSVI_SUBMIT_RATE: "10/minute", "30/minute;300/hour", or "off"."""
+    raw = env.get("SPUCSVI_SUBMIT_RATE", "").strip()
+    if not raw:
+        return DEFAULT_SUBMIT_RATE
+    if raw.lower() == "off":
+        return None
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise SettingsError(
+            f"SPUCSVI_SUBMIT_RATE={raw!r} is not a rate like 10/minute or 30/minute;300/hour "
+            "(or off)"
+        ) from None
+    return raw
+
+
 def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.001) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -135,4 +193,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         freshness_seconds=_seconds(env, "SPUCSVI_FRESHNESS", 1.0, minimum=0),
         submit_lock_path=Path(lock) if lock else None,
         trusted_origins=_origins(env),
+        submit_rate=_rate(env),
     )

@@ -66,6 +66,8 @@ def make_app(spuc_url: str, tmp_path, **overrides):
         "SPUCSVI_SUBMIT_LOCK": str(tmp_path / "submit.lock"),
         "SPUC_CONNECT_TIMEOUT": "1",
         "SPUC_READ_TIMEOUT": "1",
+        # Tests submit many sightings from 127.0.0.1; test_hostile.py tests the limit.
+        "SPUCSVI_SUBMIT_RATE": "off",
     }
     config.update(overrides)
     return create_app(config)

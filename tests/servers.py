@@ -35,8 +35,11 @@ def free_port() -> int:
 
 def child_env(**extra: str) -> dict[str, str]:
     """This environment without SPUCSVi's own variables, plus `extra`; the
-    checkout on PYTHONPATH so a child imports this source tree."""
+    checkout on PYTHONPATH so a child imports this source tree. The submission
+    limit is off (tests and benchmarks submit many sightings from 127.0.0.1)
+    unless `extra` sets SPUCSVI_SUBMIT_RATE."""
     env = {k: v for k, v in os.environ.items() if k not in _UNSET}
+    env["SPUCSVI_SUBMIT_RATE"] = "off"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env.update(extra)
     return env

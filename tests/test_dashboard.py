@@ -224,7 +224,7 @@ def test_chart_data_matches_the_sightings(board):
     assert figure(document, "cumulative-chart")["data"][0]["y"] == [1, 2, 3, 4, 5]
     locations = figure(document, "locations-chart")["data"][0]
     assert (locations["y"], locations["x"]) == (
-        ["moon, &quot;big&quot; crater", "mars", "venus"],
+        ['moon, "big" crater', "mars", "venus"],
         [1, 2, 2],
     )
     assert sum(figure(document, "histogram-chart")["data"][0]["y"]) == 4

@@ -283,6 +283,12 @@ class _NoLock:
     def __init__(self, *args, **kwargs):
         pass
 
+    def acquire(self, *args, **kwargs):
+        return self
+
+    def release(self, *args, **kwargs):
+        pass
+
     def __enter__(self):
         return self
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from html import escape
 
 from spucsvi.data.columns import Columns, from_micros
+from spucsvi.data.display import shown_location
 from spucsvi.spuc.records import UNIT_NAMES
 
 PURPLE = "#7b2cbf"
@@ -108,8 +109,11 @@ def reduced_positions(
 
 @lru_cache(maxsize=4096)
 def hover_text(location: str) -> str:
-    """Plotly renders a few HTML tags in hover text: escape what SPUC stored."""
-    return escape(location)
+    """A location as a hover or bar label: shortened as on the page, and escaped once,
+    for what Plotly interprets. Plotly renders a few HTML tags (<b>, <br>, <a>...) and
+    entities in labels, so <, > and & are escaped; quotes are not, since Plotly shows
+    "&quot;" as it stands (tojson escapes what the page's <script> needs)."""
+    return escape(shown_location(location), quote=False)
 
 
 def brightness_over_time(

@@ -23,6 +23,7 @@ from math import ceil
 
 from spucsvi.data import charts
 from spucsvi.data.columns import EXTREME_LEVELS, Columns, Extremes, micros
+from spucsvi.data.display import is_shortened, shown_location
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.records import Sighting
@@ -116,12 +117,24 @@ def selection(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[
     )
 
 
+def _location_ids(columns: Columns, name: str) -> list[int]:
+    """The location named, or the long ones the page shows shortened as `name`
+    (the filter list offers a long location by its shortened form)."""
+    found = columns.locations.find(name)
+    if found is not None:
+        return [found]
+    if not is_shortened(name):
+        return []
+    names = columns.locations.values
+    return [i for i in range(len(names)) if shown_location(names[i]) == name]
+
+
 def _select(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[int]:
     columns, n = snapshot.columns, snapshot.length
     rows: Sequence[int] = range(n)
     if sightings_filter.locations:
-        ids = [columns.locations.find(name) for name in sightings_filter.locations]
-        found = [columns.rows_by_location[i] for i in ids if i is not None]
+        ids = [i for name in sightings_filter.locations for i in _location_ids(columns, name)]
+        found = [columns.rows_by_location[i] for i in dict.fromkeys(ids)]
         rows = list(heapq.merge(*(f[: bisect_left(f, n)] for f in found)))
     start = micros(sightings_filter.start) if sightings_filter.start else None
     end = micros(sightings_filter.end) if sightings_filter.end else None

@@ -22,6 +22,13 @@ accesslog = "-"
 errorlog = "-"
 access_log_format = ACCESS_LOG_FORMAT
 control_socket_disable = True
+# No request header may set SCRIPT_NAME or PATH_INFO, whoever sends it: gunicorn
+# trusts them by default from forwarded_allow_ips (127.0.0.1, or `*` as many
+# containers set FORWARDED_ALLOW_IPS), and a `SCRIPT_NAME: //evil.example` header
+# made the page's links point to another site. A path prefix is set by the
+# SCRIPT_NAME environment variable; SPUCSVI_FORWARDER_HEADERS names headers to
+# trust from a proxy in forwarded_allow_ips (e.g. SCRIPT_NAME), when one sets them.
+forwarder_headers = os.environ.get("SPUCSVI_FORWARDER_HEADERS", "")
 # Bounded request size: SPUC itself stops at 256 KB of headers.
 limit_request_line = 8190
 limit_request_fields = 100

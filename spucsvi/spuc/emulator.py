@@ -11,10 +11,15 @@ the first writers truncate each other's file (mode "w" while the file does
 not exist yet), exactly as SPUC does, so a test can show that SPUCSVi never
 sends SPUC concurrent submissions while that can lose sightings.
 `write_delay` widens that race window so the test does not depend on luck.
+
+Faithful at the edges too: a request line and headers of up to 256 KB in all
+are read (SPUC's waitress, max_request_header_size), 431 beyond.
 """
 
 from __future__ import annotations
 
+import email.parser
+import http.client
 import io
 import ipaddress
 import logging
@@ -139,11 +144,64 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# SPUC runs waitress, whose max_request_header_size is 262,144 bytes: a request
+# line and headers up to that are read, beyond it SPUC answers 431.
+MAX_REQUEST_HEAD = 256 * 1024
+
+
 class _QuietRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler without its one log line per request; errors still log."""
+    """Werkzeug's handler without its one log line per request (errors still log),
+    reading a request line and headers of up to MAX_REQUEST_HEAD bytes in all, as
+    SPUC's waitress does (http.server stops at 64 KB per line and 100 headers)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+    def handle_one_request(self) -> None:
+        try:
+            lines = self._read_head()
+            if lines is None:
+                self.requestline, self.request_version, self.command = "", "", ""
+                self.close_connection = True
+                self.send_error(431, "Request Header Fields Too Large")
+                return
+            if not lines:
+                self.close_connection = True
+                return
+            self.raw_requestline = lines[0]
+            connection, self.rfile = self.rfile, io.BytesIO(b"\r\n")
+            try:  # the request line only: the headers are parsed below, without a line limit
+                parsed = self.parse_request()
+            finally:
+                self.rfile = connection
+            if not parsed:
+                return
+            text = b"".join(lines[1:]).decode("iso-8859-1")
+            self.headers = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(text)
+            kind = self.headers.get("Connection", "").lower()
+            if kind == "close":
+                self.close_connection = True
+            elif kind == "keep-alive" and self.protocol_version >= "HTTP/1.1":
+                self.close_connection = False
+            getattr(self, "do_" + self.command)()
+            self.wfile.flush()
+        except TimeoutError:
+            self.close_connection = True
+
+    def _read_head(self) -> list[bytes] | None:
+        """The request line and header lines, or None past MAX_REQUEST_HEAD bytes."""
+        lines: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(MAX_REQUEST_HEAD + 1 - size)
+            if not line:
+                return lines
+            size += len(line)
+            if size > MAX_REQUEST_HEAD:
+                return None
+            lines.append(line)
+            if line in (b"\r\n", b"\n") and len(lines) > 1:
+                return lines
 
 
 class EmulatorServer:

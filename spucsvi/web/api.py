@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Iterator, Sequence
 
 import orjson
@@ -30,6 +31,12 @@ blueprint = Blueprint("api", __name__)
 
 CSV_COLUMNS = ("count", "time", "location", "brightness", "units")
 CSV_BATCH = 2000
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP,
+# "CSV Injection"): =HYPERLINK(...) could send the sheet's data elsewhere.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A cell that is a plain number is a constant to every spreadsheet, not a formula,
+# even with its sign: -3 stays -3 (a number), not the text '-3.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 class ApiError(Exception):
@@ -45,7 +52,10 @@ def api_error(exc: ApiError):
 
 @blueprint.errorhandler(SpucError)
 def spuc_error(exc: SpucError):
-    return jsonify(error=exc.reason, status=exc.status, failure=type(exc).__name__), exc.status
+    response = jsonify(error=exc.reason, status=exc.status, failure=type(exc).__name__)
+    if getattr(exc, "retry_after", None):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response, exc.status
 
 
 def sighting_json(s: Sighting) -> dict:
@@ -107,15 +117,31 @@ def sightings_csv():
     )
 
 
+def csv_cell(value: object) -> str:
+    """A value as a CSV cell a spreadsheet shows and never runs: text that starts like
+    a formula gets a leading ' (OWASP); plain numbers, negative ones too, are kept."""
+    text = str(value)
+    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[str]:
-    """RFC 4180: CRLF line ends, fields with commas, quotes or newlines quoted."""
+    """RFC 4180: CRLF line ends, fields with commas, quotes or newlines quoted;
+    every cell neutralised for spreadsheets (`csv_cell`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for start in range(0, len(rows), CSV_BATCH):
         batch = (snapshot.sighting(row) for row in rows[start : start + CSV_BATCH])
         writer.writerows(
-            (s.count, s.time.isoformat(sep=" "), s.location, s.raw_brightness, s.units)
+            (
+                s.count,
+                s.time.isoformat(sep=" "),
+                csv_cell(s.location),
+                csv_cell(s.raw_brightness),
+                csv_cell(s.units),
+            )
             for s in batch
         )
         yield buffer.getvalue()

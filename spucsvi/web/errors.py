@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,7 @@ MESSAGES = {
 
 
 def register(app: Flask) -> None:
+    app.register_error_handler(TooManyRequests, handle_too_many)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -41,6 +42,25 @@ def handle_http_error(exc: HTTPException):
     response = error_response(status, message)
     if status == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def handle_too_many(exc: TooManyRequests):
+    """Over the submission limit (web/ratelimit.py): the form comes back with the
+    visitor's values and the reason; the API answers JSON. Both say when to retry."""
+    from spucsvi.web import pages, ratelimit
+
+    seconds = ratelimit.retry_after()
+    message = ratelimit.message(seconds)
+    if wants_json():
+        response = make_response(jsonify(error=message, status=429, retry_after=seconds), 429)
+    elif request.method == "POST":
+        form = pages.submitted_form()
+        values = {name: form.get(name, "") for name in pages.FIELDS}
+        response = pages.personal_page(values=values, submit_error=message, status=429)
+    else:
+        response = error_response(429, message)
+    response.headers["Retry-After"] = str(seconds)
     return response
 
 

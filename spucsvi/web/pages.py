@@ -29,6 +29,7 @@ from werkzeug.datastructures import MultiDict
 from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
 from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
+from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.spuc.client import ExportDisabled, SpucError
@@ -40,6 +41,7 @@ from spucsvi.web.validation import InvalidSighting, validate_sighting
 
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
+blueprint.add_app_template_filter(shown_location, "shown")
 
 FIELDS = ("location", "brightness")
 # What a page's bytes may depend on, of the request that asked for it.
@@ -156,7 +158,12 @@ def submit():
             sighting, services.client(), services.store(), services.settings()
         )
     except SpucError as exc:
-        return personal_page(values=values, submit_error=exc.reason, status=exc.status, fresh=True)
+        response = personal_page(
+            values=values, submit_error=exc.reason, status=exc.status, fresh=True
+        )
+        if getattr(exc, "retry_after", None):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     response = redirect(url_for("pages.index"), code=303)
     confirmation.give(response, recorded, request)
     return response

@@ -53,4 +53,17 @@ class SharedBody:
 
 def accepts(request: Request, encoding: str) -> bool:
     """Whether the client accepts `encoding`, honouring q-values (`gzip;q=0` is a no)."""
-    return request.accept_encodings[encoding] > 0
+    return quality(request, encoding) > 0
+
+
+def quality(request: Request, encoding: str) -> float:
+    """The q-value the client's Accept-Encoding gives `encoding`: its own entry, else
+    that of `*`, else 0 (RFC 9110 12.5.3: the most specific entry wins, so
+    `gzip;q=0, *` refuses gzip; werkzeug's lookup would let `*` win)."""
+    wildcard = 0.0
+    for value, q in request.accept_encodings:
+        if value.lower() == encoding:
+            return q
+        if value == "*":
+            wildcard = q
+    return wildcard

@@ -3,6 +3,9 @@
 SPUC stores whatever strings arrive, unquoted, one record per line; so the
 rules here are what keeps its file readable: a newline in a location would
 forge a second record, and brightness must be a plain, finite number.
+A location is stored in Unicode's composed form (NFC) and may not hold
+invisible or text-direction characters (category Cf), which would make two
+locations that look the same, or one that reads backwards, on the page.
 """
 
 from __future__ import annotations
@@ -16,6 +19,11 @@ MAX_LOCATION_LENGTH = 200
 MAX_BRIGHTNESS_LENGTH = 32
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
+# Invisible format characters: zero-width spaces, byte-order marks, and the
+# bidirectional overrides that make "\u202egnp.exe" read as "exe.png".
+_INVISIBLE = "Cf"
+ZERO_WIDTH_JOINER = "\u200d"
+_EMOJI_CATEGORIES = {"So", "Sk", "Mn"}
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,7 @@ class InvalidSighting(ValueError):
 def validate_sighting(location: object, brightness: object) -> SightingInput:
     """Return the cleaned sighting, or raise InvalidSighting with every field's error."""
     errors = {}
-    clean_location = _text(location)
+    clean_location = _location_text(location)
     clean_brightness = _text(brightness)
     if (message := location_error(clean_location)) is not None:
         errors["location"] = message
@@ -50,6 +58,28 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def _location_text(value: object) -> str:
+    """Stripped and composed (NFC): "e" plus a combining acute and "\u00e9" are one location."""
+    return unicodedata.normalize("NFC", _text(value))
+
+
+def _invisible(location: str) -> bool:
+    """Whether a format character (Cf) is in the text, other than a zero-width joiner
+    between two emoji (as in "\U0001f984\u200d\U0001f308"), which draws one picture."""
+    for i, ch in enumerate(location):
+        if unicodedata.category(ch) != _INVISIBLE:
+            continue
+        joins_emoji = (
+            ch == ZERO_WIDTH_JOINER
+            and 0 < i < len(location) - 1
+            and unicodedata.category(location[i - 1]) in _EMOJI_CATEGORIES
+            and unicodedata.category(location[i + 1]) in _EMOJI_CATEGORIES
+        )
+        if not joins_emoji:
+            return True
+    return False
+
+
 def location_error(location: str) -> str | None:
     if not location:
         return "Please say where you saw the unicorn."
@@ -59,6 +89,11 @@ def location_error(location: str) -> str | None:
         return "The location holds bytes that are not valid text (UTF-8)."
     if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in location):
         return "The location cannot contain line breaks or other control characters."
+    if _invisible(location):
+        return (
+            "The location cannot contain invisible or text-direction characters "
+            "(such as zero-width spaces or right-to-left marks)."
+        )
     return None
 
 
