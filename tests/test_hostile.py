@@ -282,7 +282,9 @@ def test_healthz_never_waits_behind_submissions_to_a_slow_spuc(tmp_path, slow_sp
             time.sleep(0.2)
         for thread in threads:
             thread.join(timeout=30)
-    assert slowest < 1.0, slowest
+    # Under compose's 3 s healthcheck timeout with room to spare: submissions wait
+    # for a turn only while the one at SPUC is younger than OVERDUE (1.5 s).
+    assert slowest < 2.0, slowest
     assert 503 in statuses  # told to try again, not kept waiting
 
 

@@ -40,7 +40,7 @@ SUBMITTING = 2
 # Seconds a submission waits for the lock, at most; and the age of a turn after
 # which SPUC is taken to be slow, so that no further submission waits for one.
 LOCK_WAIT = 4.0
-OVERDUE = 0.75
+OVERDUE = 1.5
 BUSY = (
     "SPUCSVi is busy sending other sightings to SPUC. "
     "Your sighting was not sent: please try again in a moment."
