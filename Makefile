@@ -20,9 +20,11 @@ run: $(STAMP)
 		$(BIN)/spucsvi demo; \
 	fi
 
-## Run the whole test suite in two processes (see tests/conftest.py for how it is split).
+## Run the whole test suite: a test file per process, two at a time; then the
+## container tests, which share one Docker engine and its images, in one process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/container
+	$(BIN)/python -m pytest tests/container
 
 ## Lint and check formatting.
 lint: $(STAMP)

@@ -32,15 +32,6 @@ DATA = (
 )
 
 
-def pytest_collection_modifyitems(items):
-    """For `make test` (`-n 2 --dist loadgroup`): a test file per process, so each
-    module's servers start once, except the container tests, which build and
-    share the same images and engine: those all run in one process."""
-    for item in items:
-        container = item.path.parent.name == "container"
-        item.add_marker(pytest.mark.xdist_group("docker-engine" if container else item.path.name))
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI a skipped test is a missing piece: count it as a failure."""

@@ -19,10 +19,11 @@ def healthz():
 
 @blueprint.get("/readyz")
 def readyz():
-    """Ready only when SPUC answers and its export is enabled."""
+    """Ready only when SPUC answers now and its export is enabled: asked at
+    once, not answered from a copy that may predate an outage."""
     spuc_url = services.client().shown_url
     try:
-        snapshot = services.store().current()
+        snapshot = services.store().current(fresh=True)
     except SpucError as exc:
         return jsonify(
             status="unavailable", spuc_url=spuc_url, reason=exc.reason, failure=type(exc).__name__
