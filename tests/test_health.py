@@ -49,3 +49,14 @@ def test_unknown_api_path_answers_json(client):
     response = client.get("/api/nothing")
     assert response.status_code == 404
     assert response.get_json() == {"error": "There is no page at this address.", "status": 404}
+
+
+def test_readyz_asks_spuc_now_not_a_copy_from_before_an_outage(tmp_path):
+    """Within the freshness window the page may answer from its copy; readiness may not."""
+    spuc = EmulatorServer(tmp_path / "s.txt").start()
+    client = make_app(spuc.url, tmp_path, SPUCSVI_FRESHNESS="60").test_client()
+    assert client.get("/readyz").status_code == 200
+    spuc.stop()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["failure"] == "SpucUnreachable"
