@@ -709,7 +709,7 @@ def test_live_dashboard_sends_the_live_parts_with_an_etag(api):
 def test_live_dashboard_follows_the_filter(api):
     body = api.get("/api/dashboard?location=venus").get_json()
     assert body["total"] == 2
-    assert '<span class="stat-note">of 5</span>' in body["summary_html"]
+    assert '<span class="stat-note num">of 5</span>' in body["summary_html"]
 
 
 def test_live_dashboard_unchanged_is_a_304(api):

@@ -151,8 +151,8 @@ def board(seeded):
 def test_summary_strip_shows_every_number(board):
     assert stats(page(board)) == {
         "Sightings": "5",
-        "Latest": "mars 2026-11-28 09:15 , brightness 3",
-        "Brightest": '100 moon, "big" crater',
+        "Latest": "mars 2026-11-28 09:15 , brightness 3 iuhc",
+        "Brightest": '100 iulu moon, "big" crater',
         "Mean / median brightness": "30.62 median 9.75",
         "Locations": "3",
         "Units": "Imperial Unicorn Hoove Candles (iuhc) and Intergalactic Unicorn Luminosity "
@@ -238,8 +238,10 @@ def test_many_sightings_are_drawn_reduced_with_a_note(seeded):
     client, _ = seeded(lines(2500))
     document = page(client)
     assert notes(document) == [
-        "Drawing 2000 of 2500 points: each stretch of time keeps its lowest and highest sighting.",
-        "Drawing 1251 of 2500 points: each stretch of time keeps its lowest and highest sighting.",
+        "Drawing 2,000 of 2,500 points: "
+        "each stretch of time keeps its lowest and highest sighting.",
+        "Drawing 1,251 of 2,500 points: "
+        "the running count at evenly spaced sightings, the last one included.",
     ]
     assert len(figure(document, "brightness-chart")["data"][0]["x"]) == 2000
     assert figure(document, "brightness-chart")["reduced_from"] == 2500
@@ -394,7 +396,7 @@ def test_location_filter_changes_summary_table_and_charts(board):
     document = page(board, "/?location=venus")
     summary = stats(document)
     assert summary["Sightings"] == "2 of 5"
-    assert summary["Latest"] == "venus 2026-11-27 23:59 , brightness 12.5"
+    assert summary["Latest"] == "venus 2026-11-27 23:59 , brightness 12.5 iuhc"
     assert summary["Mean / median brightness"] == "9.75 median 9.75"
     assert table_counts(document) == [3, 2]
     assert figure(document, "brightness-chart")["data"][0]["y"] == [7, 12.5]
@@ -505,6 +507,7 @@ def test_a_location_with_surrounding_spaces_can_be_chosen(seeded):
 # --- escaping -----------------------------------------------------------------------------
 
 ATTACK = "<b>bold</b></script><script>alert(1)</script>"
+ONE_SIGHTING = ("brightness-chart", "locations-chart")
 
 
 @pytest.fixture
@@ -518,7 +521,8 @@ def test_markup_in_a_location_never_reaches_the_page_as_markup(attacked):
     assert "<b>bold" not in html
     assert "alert(1)</script>" not in html
     assert re.findall(r"<script[^>]*>", html) == (
-        [f'<script type="application/json" id="{c}-data">' for c in CHARTS]
+        # One sighting: the over-time and distribution charts are notes until there are more.
+        [f'<script type="application/json" id="{c}-data">' for c in CHARTS if c in ONE_SIGHTING]
         + re.findall(r'<script src="[^"]+" defer>', html)
     )
 
@@ -526,7 +530,7 @@ def test_markup_in_a_location_never_reaches_the_page_as_markup(attacked):
 def test_markup_in_a_location_is_text_in_the_summary(attacked):
     summary = page(attacked).find("dl", class_="summary-strip")
     assert summary.find_all("b") == []
-    assert stats(page(attacked))["Latest"] == f"{ATTACK} 2026-11-27 10:00 , brightness 7"
+    assert stats(page(attacked))["Latest"] == f"{ATTACK} 2026-11-27 10:00 , brightness 7 iuhc"
 
 
 def test_markup_in_a_location_is_text_in_the_table(attacked):

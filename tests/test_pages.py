@@ -50,7 +50,7 @@ def test_submission_reaches_spuc_byte_for_byte_and_redirects(client, spuc):
     location = "moon, crater & co #1 + ünïcörn"
     response = post_sighting(client, location, "7.5")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/#report"
     lines = export_text(spuc).splitlines()
     assert lines[0] == "count,time,location,brightness,units"
     assert lines[1].startswith("1,")
@@ -89,7 +89,7 @@ def test_after_redirect_the_page_confirms_and_shows_the_sighting(client, spuc):
 
 def test_the_redirect_carries_the_note_in_a_short_lived_cookie(client, spuc):
     response = post_sighting(client, "moon, crater", "7.5")
-    assert (response.status_code, response.headers["Location"]) == (303, "/")
+    assert (response.status_code, response.headers["Location"]) == (303, "/#report")
     (cookie,) = response.headers.getlist("Set-Cookie")
     attributes = [part.strip() for part in cookie.split(";")]
     name, _, value = attributes[0].partition("=")
@@ -434,7 +434,7 @@ def test_under_a_path_prefix_every_link_asset_and_form_starts_with_it(client, sp
 
 def test_a_submission_under_a_prefix_comes_back_under_it(client, spuc):
     response = post_sighting(client, "venus", "1", **PREFIX)
-    assert response.headers["Location"] == "/spucsvi/"
+    assert response.headers["Location"] == "/spucsvi/#report"
     assert "Path=/spucsvi" in response.headers["Set-Cookie"].split("; ")
     html = client.get("/", **PREFIX).get_data(as_text=True)
     assert "Unicorn sighting recorded!" in html and "just-added" in html

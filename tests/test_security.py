@@ -219,7 +219,7 @@ def live(app):
 
 def test_over_http_a_plain_script_post_is_accepted(live, spuc):
     form = requests.post(f"{live}/sightings", data=SIGHTING, allow_redirects=False, timeout=10)
-    assert (form.status_code, form.headers["Location"]) == (303, "/")
+    assert (form.status_code, form.headers["Location"]) == (303, "/#report")
     api = requests.post(f"{live}/api/sightings", json=SIGHTING, timeout=10)
     assert api.status_code == 201
     assert recorded_locations(spuc) == ["venus", "venus"]

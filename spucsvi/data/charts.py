@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import lru_cache
 from html import escape
 
@@ -29,6 +30,10 @@ MAX_UNICORN_MARKERS = 300
 MAX_TIME_POINTS = 2000
 TOP_LOCATIONS = 15
 HISTOGRAM_BINS = 30
+# A time axis spans at least this much: one sighting is a moment, not a microsecond.
+MIN_TIME_SPAN = timedelta(minutes=10)
+# Up to this many sightings the brightness chart has no range slider: all fits at once.
+RANGE_SLIDER_FROM = 20
 
 
 def unit_name(code: str) -> str:
@@ -62,6 +67,38 @@ def _count_axis(title: str, largest: int) -> dict:
     axis = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
     if largest <= 10:
         axis["dtick"] = 1
+    return axis
+
+
+def _time_range(micros: Sequence[int]) -> list[str] | None:
+    """The time axis's range: the data with a margin, at least MIN_TIME_SPAN wide and
+    centred on the data when it is narrower (one sighting, or a few within seconds)."""
+    if not micros:
+        return None
+    low, high = from_micros(min(micros)), from_micros(max(micros))
+    span = high - low
+    if span < MIN_TIME_SPAN:
+        middle = low + span / 2
+        return [str(middle - MIN_TIME_SPAN / 2), str(middle + MIN_TIME_SPAN / 2)]
+    margin = span / 40
+    return [str(low - margin), str(high + margin)]
+
+
+def _value_range(values: Sequence[float], headroom: float = 0.15) -> list[float] | None:
+    """From zero to a little above the highest value, so that a unicorn drawn at the
+    top is not cut off; None (autorange) when a value is negative."""
+    if not values or min(values) < 0:
+        return None
+    top = max(values)
+    return [0, top * (1 + headroom) if top > 0 else 1]
+
+
+def _time_axis(title: str, micros: Sequence[int]) -> dict:
+    """A date axis with upright tick labels (the page sets how many fit its width)."""
+    axis = {"title": {"text": title}, "type": "date", "tickangle": 0, "automargin": True}
+    axis_range = _time_range(micros)
+    if axis_range:
+        axis["range"] = axis_range
     return axis
 
 
@@ -141,12 +178,11 @@ def brightness_over_time(
             text=[UNICORN] * len(rows),
             textfont={"size": 22 if len(rows) <= 50 else 16},
         )
-    layout = _layout(
-        xaxis={
-            "title": {"text": "Time of sighting"},
-            "type": "date",
-            "rangeslider": {"visible": True, "thickness": 0.08, "borderwidth": 1},
-            "rangeselector": {
+    xaxis = _time_axis("Time of sighting", [columns.times[row] for row in rows])
+    if len(rows) > RANGE_SLIDER_FROM:
+        xaxis.update(
+            rangeslider={"visible": True, "thickness": 0.08, "borderwidth": 1},
+            rangeselector={
                 "buttons": [
                     {"count": 1, "label": "1 hour", "step": "hour", "stepmode": "backward"},
                     {"count": 1, "label": "1 day", "step": "day", "stepmode": "backward"},
@@ -154,9 +190,12 @@ def brightness_over_time(
                     {"label": "All", "step": "all"},
                 ],
             },
-        },
-        yaxis={"title": {"text": axis_title(units)}, "rangemode": "tozero"},
-    )
+        )
+    yaxis = {"title": {"text": axis_title(units)}, "rangemode": "tozero", "automargin": True}
+    y_range = _value_range(trace["y"])
+    if y_range:
+        yaxis["range"] = y_range
+    layout = _layout(xaxis=xaxis, yaxis=yaxis)
     return _figure([trace], layout, drawn=len(rows), total=total)
 
 
@@ -177,11 +216,18 @@ def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
         "y": [i + 1 for i in indexes],
         "hovertemplate": "%{y} sightings by %{x|%Y-%m-%d %H:%M}<extra></extra>",
     }
+    yaxis = _count_axis("Sightings so far", total)
+    yaxis["range"] = [0, max(1, total) * 1.1]
     layout = _layout(
-        xaxis={"title": {"text": "Time"}, "type": "date"},
-        yaxis=_count_axis("Sightings so far", total),
+        xaxis=_time_axis("Time", [columns.times[rows[i]] for i in indexes]),
+        yaxis=yaxis,
     )
-    return _figure([trace], layout, drawn=len(indexes), total=total)
+    figure = _figure([trace], layout, drawn=len(indexes), total=total)
+    if total < 2:
+        figure["instead"] = (
+            "This chart shows how sightings add up over time, from the second sighting on."
+        )
+    return figure
 
 
 def per_location(locations: Counter) -> dict:
@@ -242,8 +288,14 @@ def brightness_histogram(
         "hovertemplate": "%{customdata[0]:.4g} to %{customdata[1]:.4g}: %{y}<extra></extra>",
     }
     layout = _layout(
-        xaxis={"title": {"text": axis_title(units)}},
+        xaxis={"title": {"text": axis_title(units)}, "automargin": True},
         yaxis=_count_axis("Sightings", max(counts, default=0)),
         bargap=0.05,
     )
-    return _figure([trace], layout)
+    figure = _figure([trace], layout)
+    if sum(counts) and high <= low:
+        figure["instead"] = (
+            "Every sighting so far has the same brightness: this chart shows how "
+            "brightness is spread once sightings differ."
+        )
+    return figure

@@ -28,6 +28,7 @@ from werkzeug.datastructures import MultiDict
 
 from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
+from spucsvi.data.columns import from_micros
 from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
@@ -40,6 +41,19 @@ from spucsvi.web.validation import InvalidSighting, validate_sighting
 
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
+
+
+@blueprint.app_template_filter("thousands")
+def thousands(number: int) -> str:
+    """12345 as '12,345'."""
+    return f"{number:,}"
+
+
+@blueprint.app_template_filter("plural")
+def plural(number: int, word: str) -> str:
+    """'1 sighting', '2,000 sightings'."""
+    return f"{number:,} {word if number == 1 else word + 's'}"
+
 
 FIELDS = ("location", "brightness")
 # What a page's bytes may depend on, of the request that asked for it.
@@ -57,6 +71,7 @@ PAGE_ENVIRON = frozenset(
     }
 )
 PRERENDERED_PAGES = 4
+REPORT_ANCHOR = "report"
 
 
 @blueprint.get("/")
@@ -142,22 +157,31 @@ def prerender(app: Flask) -> Callable[[Snapshot], None]:
 @blueprint.post("/sightings")  # registered first: url_for gives this one
 def submit():
     form = submitted_form()
+    # The view the form was sent from (its filter, sort), to come back to.
+    try:
+        query = parse_query(request.args)
+    except InvalidQuery:
+        query = Query()
     values = {name: form.get(name, "") for name in FIELDS}
     duplicated = [name for name in FIELDS if len(form.getlist(name)) > 1]
     if duplicated:
         errors = dict.fromkeys(duplicated, "Please send this field only once.")
-        return personal_page(values=values, field_errors=errors, status=400)
+        return personal_page(query, values=values, field_errors=errors, status=400)
     try:
         sighting = validate_sighting(values["location"], values["brightness"])
     except InvalidSighting as exc:
-        return personal_page(values=values, field_errors=exc.errors, status=422)
+        return personal_page(query, values=values, field_errors=exc.errors, status=422)
     try:
         recorded = submit_sighting(
             sighting, services.client(), services.store(), services.settings()
         )
     except SpucError as exc:
-        return personal_page(values=values, submit_error=exc.reason, status=exc.status, fresh=True)
-    response = redirect(url_for("pages.index"), code=303)
+        return personal_page(
+            query, values=values, submit_error=exc.reason, status=exc.status, fresh=True
+        )
+    # Back to that view, at the form, where the confirmation is.
+    back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
+    response = redirect(back, code=303)
     confirmation.give(response, recorded, request)
     return response
 
@@ -235,7 +259,16 @@ def your_row(snapshot: Snapshot, query: Query, recorded: Recorded | None) -> dic
         return None
     place = position(ordered_rows(snapshot, query), row)
     page = None if place is None else place // query.table.per_page + 1
-    return {"row": row, "page": page}
+    return {"row": row, "page": page, "point": your_point(snapshot, row)}
+
+
+def your_point(snapshot: Snapshot, row: int) -> dict | None:
+    """The visitor's own sighting in the brightness chart, to ring it there."""
+    columns = snapshot.columns
+    value = columns.brightness(row)
+    if value is None:
+        return None
+    return {"x": str(from_micros(columns.times[row])), "y": value}
 
 
 def page_html(query: Query, board: Dashboard | None, **context) -> str:

@@ -37,6 +37,70 @@
     return layout;
   }
 
+  // Upright date labels: as many ticks as fit the chart's width.
+  function fitTicks(layout, element) {
+    var width = element.getBoundingClientRect().width || 600;
+    ["xaxis", "yaxis"].forEach(function (name) {
+      var axis = layout[name];
+      if (axis && axis.type === "date") {
+        axis.nticks = Math.max(2, Math.min(8, Math.floor(width / 120)));
+      }
+    });
+  }
+
+  // Data colours with at least 3:1 contrast against the panel, in either scheme.
+  function dataColours(traces) {
+    var style = getComputedStyle(document.documentElement);
+    var strong = style.getPropertyValue("--chart-data").trim();
+    var soft = style.getPropertyValue("--chart-data-soft").trim();
+    if (!strong) {
+      return traces;
+    }
+    traces.forEach(function (trace) {
+      if (trace.marker && trace.marker.color) {
+        trace.marker.color = trace.type === "bar" ? soft : strong;
+        if (trace.marker.line) {
+          trace.marker.line.color = strong;
+        }
+      }
+      if (trace.line && trace.line.color) {
+        trace.line.color = strong;
+      }
+    });
+    return traces;
+  }
+
+  // The visitor's own sighting, ringed in the brightness chart after they sent it.
+  function yourSighting(element) {
+    var source = document.getElementById("your-sighting-data");
+    if (!source || element.id !== "brightness-chart") {
+      return [];
+    }
+    var point = JSON.parse(source.textContent);
+    var accent = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim();
+    return [{
+      type: "scatter",
+      mode: "markers+text",
+      name: "your sighting",
+      x: [point.x],
+      y: [point.y],
+      text: ["your sighting"],
+      textposition: "bottom center",
+      textfont: { color: accent, size: 13 },
+      marker: { size: 30, color: "rgba(0,0,0,0)", line: { color: accent, width: 3 } },
+      cliponaxis: false,
+      hoverinfo: "skip"
+    }];
+  }
+
+  // Plotly's toolbar buttons are for the mouse: keyboard users would tab
+  // through a dozen per chart on the way to the table.
+  function untabToolbar(element) {
+    element.querySelectorAll(".modebar-btn, .modebar a").forEach(function (button) {
+      button.setAttribute("tabindex", "-1");
+    });
+  }
+
   function drawCharts(root) {
     root.querySelectorAll(".chart[id]").forEach(function (element) {
       var source = document.getElementById(element.id + "-data");
@@ -44,7 +108,12 @@
         return;
       }
       var figure = JSON.parse(source.textContent);
-      window.Plotly.react(element, figure.data, applyTheme(figure.layout), figure.config);
+      var layout = applyTheme(figure.layout);
+      fitTicks(layout, element);
+      var traces = dataColours(figure.data).concat(yourSighting(element));
+      window.Plotly.react(element, traces, layout, figure.config).then(function () {
+        untabToolbar(element);
+      });
     });
   }
 
