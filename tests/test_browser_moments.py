@@ -26,12 +26,13 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
     assert_clean,
     browser_type_launch_args,
     describe,
-    fill_form,
     running_spucsvi,
     serious,
+    submit,
     wait_for_charts,
     watch,
 )
+from test_browser_dashboard import contrast
 
 pytestmark = pytest.mark.browser
 
@@ -50,10 +51,8 @@ def five_sightings() -> str:
 
 
 def submit_and_land(page: Page, location: str, brightness: str) -> None:
-    fill_form(page, location, brightness)
-    with page.expect_navigation(url="**#report"):
-        page.get_by_role("button", name="I saw a unicorn!").click()
-    page.wait_for_load_state("load")
+    assert submit(page, location, brightness) == 200
+    assert page.url.endswith("#report")
 
 
 def x_span_minutes(page: Page, chart_id: str) -> float:
@@ -194,3 +193,105 @@ def test_screenshot_of_the_first_sighting(browser: Browser, tmp_path: Path):
     assert path.read_bytes().startswith(b"\x89PNG")
     if os.environ.get("SPUCSVI_SCREENSHOTS") == "1":
         shutil.copyfile(path, ROOT / "docs" / path.name)
+
+
+# ------------------------------------------------------------- the form helps --
+
+
+def test_the_form_says_the_units_reads_a_decimal_comma_and_never_asks_to_resend(
+    page: Page, tmp_path: Path
+):
+    seen = watch(page)
+    posted_navigations: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            r.is_navigation_request() and r.method != "GET" and posted_navigations.append(r.url)
+        ),
+    )
+    # SPUC was switched to iulu: its newest record says so.
+    export = five_sightings().replace(",18,iuhc\n", ",18,iulu\n")
+    with running_spucsvi(tmp_path, export) as server:
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        brightness = page.get_by_label("Brightness", exact=True)
+        expect(page.locator("#brightness-help")).to_have_text(
+            "SPUC records it in Intergalactic Unicorn Luminosity Units (iulu), "
+            "the units of its newest sighting."
+        )
+        expect(brightness).to_have_attribute("aria-describedby", "brightness-help")
+
+        # Refused: the reason next to the field, focus there, the page not left.
+        assert submit(page, "Callisto", "very") == 422
+        expect(brightness).to_be_focused()
+        expect(page.locator("#brightness-error")).to_be_in_viewport()
+        expect(brightness).to_have_value("very")
+
+        # "7,5" from a European keypad goes to SPUC as 7.5.
+        assert submit(page, "Callisto", "7,5") == 200
+        expect(page.get_by_text(RECORDED, exact=True)).to_be_in_viewport()
+        # (This emulator records iuhc: the help follows SPUC's newest record, now that one.)
+        assert server.export_bytes().endswith(b",Callisto,7.5,iuhc\n")
+
+        # Back: no form is sent again, because none ever was a navigation.
+        page.go_back()
+        page.wait_for_load_state("load")
+        assert posted_navigations == []
+        assert server.export_bytes().count(b"Callisto") == 1
+    assert_clean(seen, answered=422)
+
+
+def test_a_refused_sighting_on_a_phone_shows_its_reason_at_the_field(page: Page, tmp_path: Path):
+    seen = watch(page)
+    page.set_viewport_size({"width": 375, "height": 740})
+    with running_spucsvi(tmp_path, five_sightings()) as server:
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        page.mouse.wheel(0, 2000)  # the visitor had scrolled to the charts, then back up
+        page.get_by_label("Location", exact=True).scroll_into_view_if_needed()
+        assert submit(page, "", "3") == 422
+        location = page.get_by_label("Location", exact=True)
+        expect(location).to_be_focused()
+        expect(page.locator("#location-error")).to_be_in_viewport()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert_clean(seen, answered=422)
+
+
+def test_dark_scheme_data_stands_out_and_toolbars_are_not_in_the_tab_order(
+    browser: Browser, tmp_path: Path
+):
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    seen = watch(page)
+    try:
+        with running_spucsvi(tmp_path, five_sightings()) as server:
+            page.goto(f"{server.url}/")
+            wait_for_charts(page)
+            colours = page.evaluate(
+                """() => {
+                  const css = (c) => { const e = document.createElement("i");
+                    e.style.color = c; document.body.append(e);
+                    const v = getComputedStyle(e).color; e.remove(); return v; };
+                  const panel = getComputedStyle(document.querySelector(".chart-panel"))
+                    .backgroundColor;
+                  const line = document.getElementById("cumulative-chart").data[0].line.color;
+                  const bars = document.getElementById("locations-chart").data[0].marker;
+                  return {panel, data: [css(line), css(bars.color), css(bars.line.color)]};
+                }"""
+            )
+            for colour in colours["data"]:
+                assert contrast(colour, colours["panel"]) >= 3, (colour, colours["panel"])
+            focusable = page.evaluate(
+                """() => [...document.querySelectorAll(
+                    ".chart a, .chart button, .chart [tabindex]")
+                  ].filter((e) => e.tabIndex >= 0).length"""
+            )
+            assert focusable == 0
+            # Tab from the table's first sort link back: never into a chart.
+            page.locator("table.sightings thead a").first.focus()
+            for _ in range(8):
+                page.keyboard.press("Shift+Tab")
+                assert page.evaluate("!document.activeElement.closest('.chart')")
+    finally:
+        context.close()
+    assert_clean(seen)

@@ -374,3 +374,30 @@ def test_filtered_figures_show_only_the_kept_rows():
     assert figures["cumulative-chart"]["data"][0]["x"] == [stamp(1), stamp(4)]
     assert figures["locations-chart"]["data"][0]["y"] == ["venus"]
     assert sum(figures["histogram-chart"]["data"][0]["y"]) == 2
+
+
+# --- the first sightings ------------------------------------------------------------------
+
+
+def test_one_sighting_gets_a_time_axis_ten_minutes_wide_and_room_above_it():
+    layout = over_time([sighting(1, brightness="7")])["layout"]
+    low, high = (datetime.fromisoformat(t) for t in layout["xaxis"]["range"])
+    assert (low, high) == (
+        START + timedelta(seconds=1, minutes=-5),
+        START + timedelta(minutes=5, seconds=1),
+    )
+    assert layout["yaxis"]["range"] == [0, 7 * 1.15]
+    assert layout["xaxis"]["tickangle"] == 0
+    assert "rangeslider" not in layout["xaxis"]
+
+
+def test_times_at_the_end_of_the_calendar_leave_the_axis_to_plotly():
+    last = sighting(1, time=datetime(9999, 12, 31, 23, 59, 59))
+    assert "range" not in over_time([last])["layout"]["xaxis"]
+
+
+def test_notes_replace_charts_with_nothing_to_say_yet():
+    one = all_figures([sighting(1)])
+    assert "instead" in one["cumulative-chart"] and "instead" in one["histogram-chart"]
+    two = all_figures([sighting(1, brightness="3"), sighting(2, brightness="9")])
+    assert "instead" not in two["cumulative-chart"] and "instead" not in two["histogram-chart"]

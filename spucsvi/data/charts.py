@@ -77,11 +77,14 @@ def _time_range(micros: Sequence[int]) -> list[str] | None:
         return None
     low, high = from_micros(min(micros)), from_micros(max(micros))
     span = high - low
-    if span < MIN_TIME_SPAN:
-        middle = low + span / 2
-        return [str(middle - MIN_TIME_SPAN / 2), str(middle + MIN_TIME_SPAN / 2)]
-    margin = span / 40
-    return [str(low - margin), str(high + margin)]
+    try:
+        if span < MIN_TIME_SPAN:
+            middle = low + span / 2
+            return [str(middle - MIN_TIME_SPAN / 2), str(middle + MIN_TIME_SPAN / 2)]
+        margin = span / 40
+        return [str(low - margin), str(high + margin)]
+    except OverflowError:  # at the very ends of the calendar (SPUC's clock can say anything)
+        return None
 
 
 def _value_range(values: Sequence[float], headroom: float = 0.15) -> list[float] | None:

@@ -60,6 +60,8 @@ class Dashboard:
     table: TablePage
     all_locations: tuple[str, ...]
     unfiltered_total: int
+    # The units of SPUC's newest record: what it records a sighting in now.
+    recording_units: str | None = None
 
 
 def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
@@ -71,7 +73,15 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         table(snapshot, query),
         location_choices(snapshot),
         snapshot.length,
+        newest_units(snapshot),
     )
+
+
+def newest_units(snapshot: Snapshot) -> str | None:
+    columns = snapshot.columns
+    if not snapshot.length:
+        return None
+    return columns.units.values[columns.unit_ids[snapshot.length - 1]]
 
 
 def prepare(snapshot: Snapshot) -> None:

@@ -9,6 +9,8 @@
   var timer = null;
   var etag = null;
   var inFlight = false;
+  // The address whose content the page shows (a #fragment aside).
+  var shown = window.location.pathname + window.location.search;
 
   // The page's colours (light or dark scheme) for the parts of a chart that
   // are not data: text, grid lines, the range selector.
@@ -172,19 +174,26 @@
 
   // A filter link without empty fields: /?location=venus, not /?location=venus&from=&to=.
   function dropEmptyFields(form) {
-    form.addEventListener("submit", function () {
-      form.querySelectorAll("input, select").forEach(function (field) {
-        if (!field.value) {
-          field.disabled = true;
-        }
-      });
+    form.querySelectorAll("input, select").forEach(function (field) {
+      if (!field.value) {
+        field.disabled = true;
+      }
     });
-    // Coming back to the page (bfcache) must not leave fields disabled.
-    window.addEventListener("pageshow", function () {
-      form.querySelectorAll("[disabled]").forEach(function (field) {
-        field.disabled = false;
-      });
-    });
+  }
+
+  function savedInterval() {
+    try {
+      return window.localStorage.getItem(STORAGE_KEY);
+    } catch (ignored) {
+      return null;
+    }
+  }
+
+  function restoreInterval(select) {
+    var saved = savedInterval();
+    if (saved && select.querySelector('option[value="' + saved + '"]')) {
+      select.value = saved;
+    }
   }
 
   function schedule(select) {
@@ -199,41 +208,145 @@
       // Storage may be disabled; the choice then lasts for this page only.
     }
     if (seconds > 0) {
-      timer = setInterval(function () { refresh(select); }, seconds * 1000);
+      timer = setInterval(function () {
+        var current = document.getElementById("refresh-interval");
+        if (current) {
+          refresh(current);
+        }
+      }, seconds * 1000);
       setStatus("Refreshing every " + seconds + " s");
     } else {
       setStatus("");
     }
   }
 
+  // The page's <main> replaced by another answer's, charts redrawn, the
+  // visitor's refresh choice kept.
+  function swapMain(fresh) {
+    var main = document.getElementById("main");
+    releaseCharts(main);
+    main.innerHTML = fresh.innerHTML;
+    drawCharts(main);
+    var select = document.getElementById("refresh-interval");
+    if (select) {
+      restoreInterval(select);
+      setStatus(Number(select.value) > 0 ? "Refreshing every " + select.value + " s" : "");
+    }
+    etag = null;
+  }
+
+  function formProblem(form, text) {
+    var problem = form.parentNode.querySelector(".alert-error");
+    if (!problem) {
+      problem = document.createElement("p");
+      problem.className = "alert alert-error";
+      problem.setAttribute("role", "alert");
+      form.parentNode.insertBefore(problem, form);
+    }
+    problem.textContent = text;
+  }
+
+  // The form sent without leaving the page. A refused sighting shows its
+  // reasons next to its fields, with focus on the first; an accepted one shows
+  // the page after it, at the confirmation. No POST enters the browser's
+  // history, so Back never asks to send the form again.
+  function sendSighting(form) {
+    var main = document.getElementById("main");
+    var button = form.querySelector("button[type=submit]");
+    if (main.getAttribute("aria-busy")) {
+      return;
+    }
+    main.setAttribute("aria-busy", "true");
+    if (button) {
+      button.disabled = true;
+    }
+    fetch(form.action, {
+      method: "POST",
+      body: new URLSearchParams(new FormData(form)),
+      credentials: "same-origin",
+      headers: { Accept: "text/html" }
+    })
+      .then(function (response) {
+        return response.text().then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+          if (!fresh) {
+            throw new Error("HTTP " + response.status);
+          }
+          swapMain(fresh);
+          var invalid = document.querySelector('#sighting-form [aria-invalid="true"]');
+          var recorded = document.getElementById("recorded");
+          var alert = document.querySelector("#report .alert-error");
+          if (response.redirected) {
+            window.history.pushState({ spucsvi: true }, "", response.url.split("#")[0] + "#report");
+            shown = window.location.pathname + window.location.search;
+          }
+          var target = invalid || recorded || alert;
+          if (target) {
+            if (!invalid) {
+              target.setAttribute("tabindex", "-1");
+            }
+            target.focus({ preventScroll: true });
+            target.scrollIntoView({ block: "center" });
+          }
+        });
+      })
+      .catch(function (error) {
+        formProblem(form, "Could not reach SPUCSVi (" + error.message + "): your sighting may " +
+          "not have been sent. Check the table before sending it again.");
+        if (button) {
+          button.disabled = false;
+        }
+      })
+      .finally(function () {
+        document.getElementById("main").removeAttribute("aria-busy");
+      });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id === "sighting-form" && window.fetch && window.DOMParser) {
+      event.preventDefault();
+      sendSighting(form);
+    } else if (form.classList.contains("filters")) {
+      dropEmptyFields(form);
+    }
+  });
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "refresh-interval") {
+      schedule(event.target);
+    }
+  });
+
+  // Coming back to the page (bfcache) must not leave filter fields disabled.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form.filters [disabled]").forEach(function (field) {
+      field.disabled = false;
+    });
+  });
+
+  // Back or Forward to another address than the one shown: show that one.
+  window.addEventListener("popstate", function () {
+    if (window.location.pathname + window.location.search !== shown) {
+      window.location.reload();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
       drawCharts(document);
     });
-    var filters = document.querySelector("form.filters");
-    if (filters) {
-      dropEmptyFields(filters);
-    }
     var select = document.getElementById("refresh-interval");
-    if (!select) {
-      return;
-    }
-    var saved = null;
-    try {
-      saved = window.localStorage.getItem(STORAGE_KEY);
-    } catch (ignored) {
-      saved = null;
-    }
-    if (saved && select.querySelector('option[value="' + saved + '"]')) {
-      select.value = saved;
-    }
-    select.addEventListener("change", function () { schedule(select); });
     document.addEventListener("visibilitychange", function () {
-      if (!document.hidden && Number(select.value) > 0) {
-        refresh(select);
+      var current = document.getElementById("refresh-interval");
+      if (!document.hidden && current && Number(current.value) > 0) {
+        refresh(current);
       }
     });
-    schedule(select);
+    if (select) {
+      restoreInterval(select);
+      schedule(select);
+    }
   });
 })();
