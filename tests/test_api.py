@@ -242,6 +242,23 @@ def test_summary_of_everything(api):
         "locations": 3,
         "units": ["iuhc", "iulu"],
         "unreadable_lines": 2,
+        # Mixed units: the figures of each, never averaged together.
+        "per_unit": [
+            {
+                "units": "iuhc",
+                "numeric": 2,
+                "brightest": S3,
+                "mean_brightness": 7.75,
+                "median_brightness": 7.75,
+            },
+            {
+                "units": "iulu",
+                "numeric": 2,
+                "brightest": S1,
+                "mean_brightness": 53.5,
+                "median_brightness": 53.5,
+            },
+        ],
     }
 
 
@@ -271,6 +288,22 @@ def test_summary_is_compact_json_in_a_stable_key_order(api):
                 "locations": 1,
                 "units": ["iuhc", "iulu"],
                 "unreadable_lines": 2,
+                "per_unit": [
+                    {
+                        "units": "iuhc",
+                        "numeric": 1,
+                        "brightest": S3,
+                        "mean_brightness": 12.5,
+                        "median_brightness": 12.5,
+                    },
+                    {
+                        "units": "iulu",
+                        "numeric": 1,
+                        "brightest": S2,
+                        "mean_brightness": 7.0,
+                        "median_brightness": 7.0,
+                    },
+                ],
             },
         ),
         (

@@ -152,8 +152,9 @@ def test_summary_strip_shows_every_number(board):
     assert stats(page(board)) == {
         "Sightings": "5",
         "Latest": "mars 2026-11-28 09:15 , brightness 3 iuhc",
-        "Brightest": '100 iulu moon, "big" crater',
-        "Mean / median brightness": "30.62 median 9.75",
+        # Mixed units: each unit's figures, never averaged together.
+        "Brightest": '12.5 iuhc venus 100 iulu moon, "big" crater',
+        "Mean / median brightness": "7.75 iuhc median 7.75 iuhc 53.5 iulu median 53.5 iulu",
         "Locations": "3",
         "Units": "Imperial Unicorn Hoove Candles (iuhc) and Intergalactic Unicorn Luminosity "
         "Units (iulu) (mixed: SPUC was restarted with other units)",
@@ -219,14 +220,15 @@ def test_four_charts_each_with_its_json_data(board):
 
 def test_chart_data_matches_the_sightings(board):
     document = page(board)
-    assert figure(document, "brightness-chart")["data"][0]["y"] == [100, 7, 12.5, 3]
+    # One series per unit: iuhc, then iulu.
+    assert [t["y"] for t in figure(document, "brightness-chart")["data"]] == [[12.5, 3], [100, 7]]
     assert figure(document, "cumulative-chart")["data"][0]["y"] == [1, 2, 3, 4, 5]
     locations = figure(document, "locations-chart")["data"][0]
     assert (locations["y"], locations["x"]) == (
         ["moon, &quot;big&quot; crater", "mars", "venus"],
         [1, 2, 2],
     )
-    assert sum(figure(document, "histogram-chart")["data"][0]["y"]) == 4
+    assert sum(sum(t["y"]) for t in figure(document, "histogram-chart")["data"]) == 4
 
 
 def test_brightness_axis_names_the_mixed_units(board):
@@ -239,11 +241,15 @@ def test_many_sightings_are_drawn_reduced_with_a_note(seeded):
     document = page(client)
     assert notes(document) == [
         "Drawing 2,000 of 2,500 points: "
-        "each stretch of time keeps its lowest and highest sighting.",
+        "each stretch of time as a band from its lowest to its highest sighting, "
+        "with its mean.",
         "Drawing 1,251 of 2,500 points: "
         "the running count at evenly spaced sightings, the last one included.",
     ]
-    assert len(figure(document, "brightness-chart")["data"][0]["x"]) == 2000
+    # Each stretch's highest and lowest (a band) and its mean.
+    highest, lowest, mean = figure(document, "brightness-chart")["data"]
+    assert len(highest["x"]) + len(lowest["x"]) == 2000 and lowest["fill"] == "tonexty"
+    assert len(mean["x"]) == 1000
     assert figure(document, "brightness-chart")["reduced_from"] == 2500
 
 
@@ -397,9 +403,9 @@ def test_location_filter_changes_summary_table_and_charts(board):
     summary = stats(document)
     assert summary["Sightings"] == "2 of 5"
     assert summary["Latest"] == "venus 2026-11-27 23:59 , brightness 12.5 iuhc"
-    assert summary["Mean / median brightness"] == "9.75 median 9.75"
+    assert summary["Mean / median brightness"] == "12.5 iuhc median 12.5 iuhc 7 iulu median 7 iulu"
     assert table_counts(document) == [3, 2]
-    assert figure(document, "brightness-chart")["data"][0]["y"] == [7, 12.5]
+    assert [t["y"] for t in figure(document, "brightness-chart")["data"]] == [[12.5], [7]]
     assert figure(document, "locations-chart")["data"][0]["y"] == ["venus"]
     assert figure(document, "cumulative-chart")["data"][0]["y"] == [1, 2]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from html import escape
@@ -47,6 +48,11 @@ def axis_title(units: Sequence[str]) -> str:
     if units:
         return f"Brightness ({' and '.join(units)})"
     return "Brightness"
+
+
+def short_axis_title(units: Sequence[str]) -> str:
+    """'Brightness (iuhc)': short enough for an axis across a phone's screen."""
+    return f"Brightness ({' and '.join(units)})" if units else "Brightness"
 
 
 def _layout(**extra) -> dict:
@@ -119,29 +125,42 @@ def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0)
     return figure
 
 
+def reduced_buckets(
+    values: Sequence[float],
+    extremes: Sequence[tuple[int, Sequence[tuple[float, int]], Sequence[tuple[float, int]]]] = (),
+    limit: int = MAX_TIME_POINTS,
+) -> list[tuple[int, int, int, int]]:
+    """(first, stop, lowest, highest) positions of each bucket of consecutive values,
+    `limit // 2` buckets. `extremes` may give (run size, lows, highs) of precomputed
+    runs: then the cost follows the number of runs, not of values."""
+    total = len(values)
+    buckets = max(1, limit // 2)
+    if extremes:
+        size, lows, highs = extremes[0]
+    else:
+        size, lows = 1, [(value, i) for i, value in enumerate(values)]
+        highs = lows
+    found = []
+    for bucket in range(buckets):
+        start, stop = bucket * len(lows) // buckets, (bucket + 1) * len(lows) // buckets
+        if start == stop:
+            continue
+        low, high = min(lows[start:stop])[1], max(highs[start:stop])[1]
+        found.append((start * size, min(stop * size, total), low, high))
+    return found
+
+
 def reduced_positions(
     values: Sequence[float],
     extremes: Sequence[tuple[int, Sequence[tuple[float, int]], Sequence[tuple[float, int]]]] = (),
     limit: int = MAX_TIME_POINTS,
 ) -> list[int]:
     """Positions of the values to draw: all when few, else per bucket of
-    consecutive values its lowest and highest, so peaks and troughs survive.
-
-    `extremes` may give (run size, lows, highs) of precomputed runs: then the
-    cost follows the number of runs, not of values.
-    """
-    total = len(values)
-    if total <= limit:
-        return list(range(total))
-    buckets = limit // 2
-    if extremes:
-        _, lows, highs = extremes[0]
-    else:
-        lows = highs = [(value, i) for i, value in enumerate(values)]
+    consecutive values its lowest and highest, so peaks and troughs survive."""
+    if len(values) <= limit:
+        return list(range(len(values)))
     keep: list[int] = []
-    for bucket in range(buckets):
-        start, stop = bucket * len(lows) // buckets, (bucket + 1) * len(lows) // buckets
-        low, high = min(lows[start:stop])[1], max(highs[start:stop])[1]
+    for _, _, low, high in reduced_buckets(values, extremes, limit):
         keep.extend((low, high) if low < high else (high, low) if high < low else (low,))
     return keep
 
@@ -152,37 +171,44 @@ def hover_text(location: str) -> str:
     return escape(location)
 
 
-def brightness_over_time(
-    columns: Columns, rows: Sequence[int], units: Sequence[str], *, total: int
-) -> dict:
-    """Brightness against time, a unicorn per sighting, location and time on hover.
+@dataclass(frozen=True)
+class Series:
+    """The sightings of one unit with a numeric brightness, in arrival order."""
 
-    `rows` are the rows to draw, of `total` with a numeric brightness.
-    """
-    trace = {
-        "type": "scatter",
-        "x": [str(from_micros(columns.times[row])) for row in rows],
-        "y": [columns.brightness(row) for row in rows],
-        "customdata": [
-            [hover_text(columns.location(row)), columns.units.values[columns.unit_ids[row]]]
-            for row in rows
-        ],
-        "cliponaxis": False,
-        "hovertemplate": (
-            "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>"
-            "Brightness %{y} %{customdata[1]}<extra></extra>"
-        ),
-    }
-    if len(rows) > MAX_UNICORN_MARKERS:
-        trace.update(mode="markers", marker={"color": PURPLE, "size": 4, "opacity": 0.6})
-    else:
-        trace.update(
-            mode="text",
-            text=[UNICORN] * len(rows),
-            textfont={"size": 22 if len(rows) <= 50 else 16},
-        )
-    xaxis = _time_axis("Time of sighting", [columns.times[row] for row in rows])
-    if len(rows) > RANGE_SLIDER_FROM:
+    unit: str
+    rows: Sequence[int]
+    values: Sequence[float]
+    # Precomputed (run size, lows, highs) of `values`, for the reduced chart.
+    extremes: Sequence = ()
+
+
+SYMBOLS = ("circle", "diamond", "square", "triangle-up")
+
+
+def brightness_over_time(columns: Columns, series: Sequence[Series], units: Sequence[str]) -> dict:
+    """Brightness against time: a unicorn per sighting, location and time on hover;
+    one series per unit, each with its colour and a legend entry when units are
+    mixed. A series with more points than fit is drawn as each stretch of time's
+    range (lowest to highest, as a band) and mean."""
+    total = sum(len(one.rows) for one in series)
+    limit = MAX_TIME_POINTS // max(1, len(series))
+    traces: list[dict] = []
+    drawn_rows: list[int] = []
+    drawn = 0
+    reduced = False
+    for index, one in enumerate(series):
+        if len(one.rows) > limit:
+            reduced = True
+            band, rows = _band(columns, one, index, limit)
+            traces += band
+            drawn += sum(len(trace["x"]) for trace in band[:2])
+        else:
+            rows = list(one.rows)
+            traces.append(_points(columns, one, index, rows, mixed=len(series) > 1, total=total))
+            drawn += len(rows)
+        drawn_rows += rows
+    xaxis = _time_axis("Time of sighting", [columns.times[row] for row in drawn_rows])
+    if total > RANGE_SLIDER_FROM:
         xaxis.update(
             rangeslider={"visible": True, "thickness": 0.08, "borderwidth": 1},
             rangeselector={
@@ -195,11 +221,93 @@ def brightness_over_time(
             },
         )
     yaxis = {"title": {"text": axis_title(units)}, "rangemode": "tozero", "automargin": True}
-    y_range = _value_range(trace["y"])
+    y_range = _value_range([y for trace in traces for y in trace["y"]])
     if y_range:
         yaxis["range"] = y_range
-    layout = _layout(xaxis=xaxis, yaxis=yaxis)
-    return _figure([trace], layout, drawn=len(rows), total=total)
+    extra = {}
+    if len(series) > 1 or reduced:
+        extra = {"showlegend": True, "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom"}}
+        extra["margin"] = {"l": 70, "r": 20, "t": 40, "b": 60}
+    layout = _layout(xaxis=xaxis, yaxis=yaxis, **extra)
+    return _figure(traces, layout, drawn=drawn if reduced else total, total=total)
+
+
+def _points(
+    columns: Columns, one: Series, index: int, rows: Sequence[int], *, mixed: bool, total: int
+) -> dict:
+    trace = {
+        "type": "scatter",
+        "name": unit_name(one.unit),
+        "meta": {"series": index},
+        "x": [str(from_micros(columns.times[row])) for row in rows],
+        "y": [columns.brightness(row) for row in rows],
+        "customdata": [
+            [hover_text(columns.location(row)), columns.units.values[columns.unit_ids[row]]]
+            for row in rows
+        ],
+        "cliponaxis": False,
+        "hovertemplate": (
+            "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>"
+            "Brightness %{y} %{customdata[1]}<extra></extra>"
+        ),
+    }
+    if mixed:
+        trace.update(
+            mode="markers",
+            marker={"color": PURPLE, "size": 9, "symbol": SYMBOLS[index % len(SYMBOLS)]},
+        )
+    elif total > MAX_UNICORN_MARKERS:
+        trace.update(mode="markers", marker={"color": PURPLE, "size": 4, "opacity": 0.6})
+    else:
+        trace.update(
+            mode="text",
+            text=[UNICORN] * len(rows),
+            textfont={"size": 22 if len(rows) <= 50 else 16},
+        )
+    return trace
+
+
+def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[dict], list[int]]:
+    """Each stretch's highest and lowest sighting, the band between them filled, and
+    the stretch's mean, for a series with more points than fit."""
+    buckets = reduced_buckets(one.values, one.extremes, limit)
+    rows, values, unit = one.rows, one.values, one.unit
+    highs = [rows[high] for _, _, _, high in buckets]
+    lows = [rows[low] for _, _, low, _ in buckets]
+    middles = [rows[(first + stop - 1) // 2] for first, stop, _, _ in buckets]
+    means = [sum(values[first:stop]) / (stop - first) for first, stop, _, _ in buckets]
+    name = unit_name(unit)
+
+    def line(label: str, picked: list[int], ys: list, **extra) -> dict:
+        return {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"{label}, {unit}",
+            "legendgroup": unit,
+            "meta": {"series": index},
+            "x": [str(from_micros(columns.times[row])) for row in picked],
+            "y": ys,
+            "line": {"color": PURPLE, "width": 1},
+            "hovertemplate": (
+                f"{label} of this stretch: %{{y:.4g}} {escape(unit)}<br>"
+                "%{x|%Y-%m-%d %H:%M}<extra></extra>"
+            ),
+            **extra,
+        }
+
+    traces = [
+        line("Highest", highs, [values[high] for _, _, _, high in buckets]),
+        line(
+            "Lowest",
+            lows,
+            [values[low] for _, _, low, _ in buckets],
+            fill="tonexty",
+            fillcolor="rgba(123,44,191,0.2)",
+        ),
+        line("Mean", middles, means, line={"color": PURPLE, "width": 2.5}),
+    ]
+    traces[0]["legendgrouptitle"] = {"text": name}
+    return traces, highs + lows
 
 
 def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
@@ -277,26 +385,43 @@ def _bin_width(low: float, high: float) -> float:
 
 
 def brightness_histogram(
-    counts: Sequence[int], low: float, high: float, units: Sequence[str]
+    counts: Sequence[tuple[str, Sequence[int]]], low: float, high: float, units: Sequence[str]
 ) -> dict:
-    """How often each brightness occurs, binned on the server so the page stays light."""
+    """How often each brightness occurs, binned on the server so the page stays light:
+    (unit, counts per bin) for each unit, one series per unit side by side."""
     width = _bin_width(low, high)
-    trace = {
-        "type": "bar",
-        "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],
-        "y": list(counts),
-        "width": width * 0.95,
-        "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
-        "customdata": [[low + i * width, low + (i + 1) * width] for i in range(HISTOGRAM_BINS)],
-        "hovertemplate": "%{customdata[0]:.4g} to %{customdata[1]:.4g}: %{y}<extra></extra>",
-    }
+    mixed = len(counts) > 1
+    counts = counts or [("", [0] * HISTOGRAM_BINS)]
+    traces = []
+    for index, (unit, unit_counts) in enumerate(counts):
+        trace = {
+            "type": "bar",
+            "name": unit_name(unit),
+            "meta": {"series": index},
+            "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],
+            "y": list(unit_counts),
+            "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
+            "customdata": [[low + i * width, low + (i + 1) * width] for i in range(HISTOGRAM_BINS)],
+            "hovertemplate": (
+                "%{customdata[0]:.4g} to %{customdata[1]:.4g} "
+                f"{escape(unit)}: %{{y}}<extra></extra>"
+            ),
+        }
+        if not mixed:
+            trace["width"] = width * 0.95
+        traces.append(trace)
+    largest = max((n for _, unit_counts in counts for n in unit_counts), default=0)
+    total = sum(n for _, unit_counts in counts for n in unit_counts)
     layout = _layout(
-        xaxis={"title": {"text": axis_title(units)}, "automargin": True},
-        yaxis=_count_axis("Sightings", max(counts, default=0)),
+        # Across the chart a title has a phone's width at most: the unit codes only.
+        xaxis={"title": {"text": short_axis_title(units)}, "automargin": True},
+        yaxis=_count_axis("Sightings", largest),
         bargap=0.05,
+        barmode="group",
+        **({"showlegend": True, "legend": {"orientation": "h", "y": -0.35}} if mixed else {}),
     )
-    figure = _figure([trace], layout)
-    if sum(counts) and high <= low:
+    figure = _figure(traces, layout)
+    if total and high <= low:
         figure["instead"] = (
             "Every sighting so far has the same brightness: this chart shows how "
             "brightness is spread once sightings differ."

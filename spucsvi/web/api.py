@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 import orjson
 from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
 
-from spucsvi.data.derived import dashboard, overview, selection
+from spucsvi.data.derived import UnitSummary, dashboard, overview, selection
 from spucsvi.data.derived import table as table_page
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
@@ -82,6 +82,8 @@ def list_sightings():
 def summary():
     snapshot = services.store().current()
     summary, _ = overview(snapshot, _query().filter)
+    # With mixed units the overall mean and median mix them: `per_unit` does not.
+    per_unit = {"per_unit": [unit_summary_json(u) for u in summary.per_unit]}
     return jsonify(
         total=summary.total,
         latest=sighting_json(summary.latest) if summary.latest else None,
@@ -91,7 +93,18 @@ def summary():
         locations=summary.locations,
         units=list(summary.units),
         unreadable_lines=summary.skipped,
+        **(per_unit if summary.per_unit else {}),
     )
+
+
+def unit_summary_json(u: UnitSummary) -> dict:
+    return {
+        "units": u.unit,
+        "numeric": u.numeric,
+        "brightest": sighting_json(u.brightest) if u.brightest else None,
+        "mean_brightness": u.mean_brightness,
+        "median_brightness": u.median_brightness,
+    }
 
 
 @blueprint.get("/sightings.csv")

@@ -50,15 +50,20 @@
     });
   }
 
-  // Data colours with at least 3:1 contrast against the panel, in either scheme.
+  // Data colours with at least 3:1 contrast against the panel, in either
+  // scheme; one colour per series (unit) when the server numbered them.
   function dataColours(traces) {
     var style = getComputedStyle(document.documentElement);
-    var strong = style.getPropertyValue("--chart-data").trim();
-    var soft = style.getPropertyValue("--chart-data-soft").trim();
-    if (!strong) {
+    function colour(name) {
+      return style.getPropertyValue(name).trim();
+    }
+    if (!colour("--chart-data")) {
       return traces;
     }
     traces.forEach(function (trace) {
+      var series = trace.meta && trace.meta.series !== undefined ? trace.meta.series % 2 : null;
+      var strong = series === null ? colour("--chart-data") : colour("--chart-series-" + series);
+      var soft = series === null ? colour("--chart-data-soft") : colour("--chart-series-" + series + "-soft");
       if (trace.marker && trace.marker.color) {
         trace.marker.color = trace.type === "bar" ? soft : strong;
         if (trace.marker.line) {
@@ -67,6 +72,9 @@
       }
       if (trace.line && trace.line.color) {
         trace.line.color = strong;
+      }
+      if (trace.fillcolor && series !== null) {
+        trace.fillcolor = colour("--chart-series-" + series + "-band");
       }
     });
     return traces;

@@ -1,0 +1,134 @@
+"""Honest numbers in real headless Chromium: issue 11, item 5.
+
+Mixed units are never averaged together: the summary gives each unit's
+figures and the charts one series per unit, each with its colour and a
+legend entry. 100,000 sightings are drawn reduced, each stretch of time as a
+band from its lowest to its highest sighting with its mean; big numbers
+have thousands separators and never break; no axis title is cut off.
+
+Chromium is Debian's /usr/bin/chromium, never a browser downloaded by
+`playwright install`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
+    Server,
+    assert_clean,
+    browser_type_launch_args,
+    running_spucsvi,
+    wait_for_charts,
+    watch,
+)
+
+pytestmark = pytest.mark.browser
+
+HEADER = "count,time,location,brightness,units\n"
+
+
+def export_of_many(n: int, *, iulu_from: int | None = None, locations: int = 40) -> str:
+    """n sightings a minute apart, ending now; from `iulu_from` on in iulu."""
+    rng = random.Random(n)
+    start = datetime.now() - timedelta(minutes=n)
+    names = [f"Crater {i:03d}" for i in range(locations)]
+    lines = [HEADER]
+    for i in range(n):
+        units = "iulu" if iulu_from is not None and i >= iulu_from else "iuhc"
+        value = rng.randint(0, 499)
+        when = start + timedelta(minutes=i, microseconds=i % 1000)
+        lines.append(f"{i + 1},{when},{rng.choice(names)},{value},{units}\n")
+    return "".join(lines)
+
+
+@pytest.fixture(scope="module")
+def hundred_thousand(tmp_path_factory) -> Iterator[Server]:
+    workdir = tmp_path_factory.mktemp("hundred-thousand")
+    with running_spucsvi(workdir, export_of_many(100_000)) as server:
+        yield server
+
+
+def clipped_titles(page: Page) -> list[str]:
+    """Axis titles of any chart not wholly inside that chart's box."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(".chart.js-plotly-plot")].flatMap((chart) => {
+          const box = chart.getBoundingClientRect();
+          return [...chart.querySelectorAll(".g-xtitle text, .g-ytitle text")].filter((t) => {
+            const r = t.getBoundingClientRect();
+            return r.left < box.left - 1 || r.right > box.right + 1
+              || r.top < box.top - 1 || r.bottom > box.bottom + 1;
+          }).map((t) => chart.id + ": " + t.textContent);
+        })"""
+    )
+
+
+def test_mixed_units_are_never_averaged_together(page: Page, tmp_path):
+    seen = watch(page)
+    export = HEADER + "".join(
+        f"{i},2026-11-27 1{i}:00:00,{'venus' if i % 2 else 'mars'},{b},{u}\n"
+        for i, (b, u) in enumerate(
+            [("7", "iuhc"), ("9", "iuhc"), ("11", "iuhc"), ("700", "iulu"), ("900", "iulu")],
+            start=1,
+        )
+    )
+    with running_spucsvi(tmp_path, export) as server:
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        means = page.locator(".stat", has_text="Mean / median")
+        expect(means).to_contain_text("9 iuhc")
+        expect(means).to_contain_text("800 iulu")
+        expect(page.locator(".stat", has_text="Brightest")).to_contain_text("11 iuhc")
+        expect(page.locator(".stat", has_text="Brightest")).to_contain_text("900 iulu")
+
+        for chart in ("brightness-chart", "histogram-chart"):
+            traces = page.evaluate(
+                f"""document.getElementById("{chart}").data.map(
+                  (t) => [t.name, t.marker.color])"""
+            )
+            assert [name for name, _ in traces] == [
+                "Imperial Unicorn Hoove Candles (iuhc)",
+                "Intergalactic Unicorn Luminosity Units (iulu)",
+            ], chart
+            assert traces[0][1] != traces[1][1], chart  # a colour each
+            legend = page.locator(f"#{chart} .legend .traces")
+            expect(legend).to_have_count(2)
+        assert clipped_titles(page) == []
+    assert_clean(seen)
+
+
+def test_100000_sightings_are_a_band_with_its_mean_and_readable_numbers(
+    page: Page, hundred_thousand: Server
+):
+    seen = watch(page)
+    page.goto(f"{hundred_thousand.url}/")
+    wait_for_charts(page)
+    total = page.get_by_test_id("total")
+    expect(total).to_have_text("100,000")
+    assert page.evaluate(
+        """() => {
+          const e = document.querySelector("[data-testid=total]");
+          return e.getClientRects().length === 1
+            && e.getBoundingClientRect().height < 2 * parseFloat(getComputedStyle(e).fontSize);
+        }"""
+    ), "the total breaks over lines"
+    names = page.evaluate("document.getElementById('brightness-chart').data.map((t) => t.name)")
+    assert names == ["Highest, iuhc", "Lowest, iuhc", "Mean, iuhc"]
+    means = page.evaluate("document.getElementById('brightness-chart').data[2].y")
+    # Uniform brightness from 0 to 499: each stretch's mean is near the middle,
+    # not the two flat lines at 0 and 499 of the extremes alone.
+    assert all(150 < mean < 350 for mean in means)
+    expect(page.locator("#brightness-chart-title ~ .note")).to_have_text(
+        "Drawing 2,000 of 100,000 points: each stretch of time as a band from its lowest "
+        "to its highest sighting, with its mean."
+    )
+    expect(page.locator(".pagination")).to_contain_text("(100,000 sightings)")
+    assert clipped_titles(page) == []
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.wait_for_timeout(300)  # plotly redraws responsive charts
+    assert clipped_titles(page) == []
+    assert_clean(seen)
