@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from hashlib import sha256
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ ENV_NAMES = frozenset(
         "SPUCSVI_FRESHNESS",
         "SPUCSVI_SUBMIT_LOCK",
         "SPUCSVI_TRUSTED_ORIGINS",
+        "SPUC_TIMEZONE",
     }
 )
 
@@ -46,6 +48,8 @@ class Settings:
     # Origins whose unsafe requests pass the cross-origin check although their
     # host differs from the request's (a proxy that rewrites Host).
     trusted_origins: frozenset[str] = frozenset()
+    # The zone of SPUC's clock: it writes its times without one.
+    spuc_timezone: tzinfo = UTC
 
     @property
     def lock_path(self) -> Path:
@@ -111,6 +115,22 @@ def _origins(env: Mapping[str, str]) -> frozenset[str]:
     return frozenset(origins)
 
 
+def _timezone(env: Mapping[str, str]) -> tzinfo:
+    """SPUC_TIMEZONE: an IANA name such as Europe/Berlin; UTC when unset."""
+    raw = env.get("SPUC_TIMEZONE", "").strip()
+    if raw in ("", "UTC", "Etc/UTC"):
+        return UTC
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(raw)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        pass
+    raise SettingsError(
+        f"SPUC_TIMEZONE={raw!r} is not an IANA time zone name such as UTC or Europe/Berlin"
+    )
+
+
 def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.001) -> float:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -135,4 +155,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         freshness_seconds=_seconds(env, "SPUCSVI_FRESHNESS", 1.0, minimum=0),
         submit_lock_path=Path(lock) if lock else None,
         trusted_origins=_origins(env),
+        spuc_timezone=_timezone(env),
     )

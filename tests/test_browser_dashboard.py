@@ -255,7 +255,8 @@ def test_filters_change_the_summary_the_charts_and_the_table(page: Page, known: 
     assert total(page) == len(expected)
     assert chart_points(page) == len(expected)
     assert set(column(page, "Location")) == {MOON}
-    shown = [datetime.strptime(t, "%Y-%m-%d %H:%M:%S") for t in column(page, "Time")]
+    # Every time says its zone: this browser's is UTC.
+    shown = [datetime.strptime(t, "%Y-%m-%d %H:%M:%S UTC") for t in column(page, "Time")]
     assert shown == sorted((r.time.replace(microsecond=0) for r in expected), reverse=True)
     expect(page.get_by_label("From", exact=True)).to_have_value(WINDOW_FROM)
     expect(page.get_by_label("To", exact=True)).to_have_value(WINDOW_TO)

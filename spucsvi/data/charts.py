@@ -33,8 +33,6 @@ TOP_LOCATIONS = 15
 HISTOGRAM_BINS = 30
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
 MIN_TIME_SPAN = timedelta(minutes=10)
-# Up to this many sightings the brightness chart has no range slider: all fits at once.
-RANGE_SLIDER_FROM = 20
 
 
 def unit_name(code: str) -> str:
@@ -207,19 +205,7 @@ def brightness_over_time(columns: Columns, series: Sequence[Series], units: Sequ
             traces.append(_points(columns, one, index, rows, mixed=len(series) > 1, total=total))
             drawn += len(rows)
         drawn_rows += rows
-    xaxis = _time_axis("Time of sighting", [columns.times[row] for row in drawn_rows])
-    if total > RANGE_SLIDER_FROM:
-        xaxis.update(
-            rangeslider={"visible": True, "thickness": 0.08, "borderwidth": 1},
-            rangeselector={
-                "buttons": [
-                    {"count": 1, "label": "1 hour", "step": "hour", "stepmode": "backward"},
-                    {"count": 1, "label": "1 day", "step": "day", "stepmode": "backward"},
-                    {"count": 7, "label": "1 week", "step": "day", "stepmode": "backward"},
-                    {"label": "All", "step": "all"},
-                ],
-            },
-        )
+    xaxis = _time_axis("Time of sighting (UTC)", [columns.times[row] for row in drawn_rows])
     yaxis = {"title": {"text": axis_title(units)}, "rangemode": "tozero", "automargin": True}
     y_range = _value_range([y for trace in traces for y in trace["y"]])
     if y_range:
@@ -247,7 +233,7 @@ def _points(
         ],
         "cliponaxis": False,
         "hovertemplate": (
-            "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>"
+            "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S} UTC<br>"
             "Brightness %{y} %{customdata[1]}<extra></extra>"
         ),
     }
@@ -290,7 +276,7 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
             "line": {"color": PURPLE, "width": 1},
             "hovertemplate": (
                 f"{label} of this stretch: %{{y:.4g}} {escape(unit)}<br>"
-                "%{x|%Y-%m-%d %H:%M}<extra></extra>"
+                "%{x|%Y-%m-%d %H:%M} UTC<extra></extra>"
             ),
             **extra,
         }
@@ -325,12 +311,12 @@ def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
         "fillcolor": "rgba(123,44,191,0.15)",
         "x": [str(from_micros(columns.times[rows[i]])) for i in indexes],
         "y": [i + 1 for i in indexes],
-        "hovertemplate": "%{y} sightings by %{x|%Y-%m-%d %H:%M}<extra></extra>",
+        "hovertemplate": "%{y} sightings by %{x|%Y-%m-%d %H:%M} UTC<extra></extra>",
     }
     yaxis = _count_axis("Sightings so far", total)
     yaxis["range"] = [0, max(1, total) * 1.1]
     layout = _layout(
-        xaxis=_time_axis("Time", [columns.times[rows[i]] for i in indexes]),
+        xaxis=_time_axis("Time (UTC)", [columns.times[rows[i]] for i in indexes]),
         yaxis=yaxis,
     )
     figure = _figure([trace], layout, drawn=len(indexes), total=total)

@@ -22,6 +22,7 @@ from spucsvi.data.store import Snapshot
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
+from spucsvi.web.pages import page_key
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
 from spucsvi.web.validation import InvalidSighting, validate_sighting
@@ -220,4 +221,4 @@ def live_dashboard():
         }
         return SharedBody(orjson.dumps(body), "application/json")
 
-    return snapshot.memo.get(("live", request.script_root, query.raw), build).response(request)
+    return snapshot.memo.get(page_key("live", query), build).response(request)

@@ -12,6 +12,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from datetime import datetime
 from urllib.parse import parse_qsl
 
 from flask import (
@@ -24,11 +25,12 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
-from spucsvi.data.columns import from_micros
+from spucsvi.data.columns import as_utc, from_micros
 from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
@@ -47,6 +49,16 @@ blueprint.add_app_template_filter(unit_name, "unit_name")
 def thousands(number: int) -> str:
     """12345 as '12,345'."""
     return f"{number:,}"
+
+
+@blueprint.app_template_filter("when")
+def when(moment: datetime, seconds: bool = True) -> Markup:
+    """A UTC time (every time here is) as <time>, saying its zone; the page's script
+    may show it in the visitor's zone instead, and how long ago."""
+    shown = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return Markup('<time class="when" datetime="{}Z">{} UTC</time>').format(
+        moment.isoformat(), shown
+    )
 
 
 @blueprint.app_template_filter("plural")
@@ -97,7 +109,7 @@ def index():
 def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
     """The page as every visitor sees it for this data version and URL, built once
     in a real request: its links depend on the path it is served under."""
-    key = ("page", request.script_root, query.raw)
+    key = page_key("page", query)
     if key not in snapshot.memo:
         remember_request(key)
 
@@ -106,6 +118,15 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
         return SharedBody(html.encode(), "text/html")
 
     return snapshot.memo.get(key, build)
+
+
+def page_key(kind: str, query: Query) -> tuple:
+    """What a shared page's bytes depend on: its path prefix and query and, for a
+    range counted back from now (`since`), the minute it starts from."""
+    key: tuple = (kind, request.script_root, query.raw)
+    if query.value("since"):
+        key += (query.filter.start,)
+    return key
 
 
 def remember_request(key: Hashable) -> None:
@@ -241,6 +262,7 @@ def personal_page(
         export_disabled=export_disabled,
         recorded=recorded,
         highlight=highlight,
+        recorded_at=recorded_time(recorded),
     )
     response = response or Response()
     response.set_data(html)
@@ -250,11 +272,19 @@ def personal_page(
     return response
 
 
+def recorded_time(recorded: Recorded | None) -> datetime | None:
+    """When SPUC recorded the visitor's sighting, in UTC."""
+    if recorded is None or recorded.moment is None:
+        return None
+    return as_utc(recorded.moment, services.settings().spuc_timezone)
+
+
 def your_row(snapshot: Snapshot, query: Query, recorded: Recorded | None) -> dict | None:
     """Where the visitor's own sighting is: its row, and its page in this table."""
     if recorded is None or recorded.count is None or recorded.moment is None:
         return None
-    row = find_row(snapshot, recorded.count, recorded.moment, recorded.location)
+    moment = as_utc(recorded.moment, snapshot.columns.zone)
+    row = find_row(snapshot, recorded.count, moment, recorded.location)
     if row is None:
         return None
     place = position(ordered_rows(snapshot, query), row)

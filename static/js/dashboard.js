@@ -12,6 +12,181 @@
   // The address whose content the page shows (a #fragment aside).
   var shown = window.location.pathname + window.location.search;
 
+  // --- Time zones. The server writes every time in UTC, saying so; the
+  // visitor may see them in their own zone instead (the default), with recent
+  // ones also as "3 min ago". Filter times then mean the visitor's clock.
+  var ZONE_KEY = "spucsvi.zone";
+  var localZone = (window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone) || "";
+  var TIME_SHAPE = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d))?)?(Z|[+-]\d\d:?\d\d)?$/;
+
+  function useLocal() {
+    var mode = "local";
+    try {
+      mode = window.localStorage.getItem(ZONE_KEY) || "local";
+    } catch (ignored) {
+      mode = "local";
+    }
+    return mode === "local" && localZone !== "" && localZone !== "UTC" && localZone !== "Etc/UTC";
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  function localStamp(d, seconds) {
+    var text = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) +
+      " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    return seconds ? text + ":" + pad(d.getSeconds()) : text;
+  }
+
+  function utcStamp(d, seconds) {
+    var text = d.toISOString().slice(0, seconds ? 19 : 16);
+    return text + "Z";
+  }
+
+  function shortZone(d) {
+    var part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" })
+      .formatToParts(d).filter(function (p) { return p.type === "timeZoneName"; })[0];
+    return part ? part.value : localZone;
+  }
+
+  function ago(d) {
+    var seconds = (Date.now() - d.getTime()) / 1000;
+    if (seconds < -60 || seconds > 86400) {
+      return "";
+    }
+    if (seconds < 60) {
+      return "just now";
+    }
+    if (seconds < 3600) {
+      return Math.floor(seconds / 60) + " min ago";
+    }
+    var hours = Math.floor(seconds / 3600);
+    return hours + (hours === 1 ? " hour ago" : " hours ago");
+  }
+
+  function showTimes(root) {
+    var local = useLocal();
+    root.querySelectorAll("time.when").forEach(function (t) {
+      if (!t.dataset.utc) {
+        t.dataset.utc = t.textContent;
+      }
+      var raw = t.getAttribute("datetime");
+      var d = new Date(raw.length > 24 ? raw.slice(0, 23) + "Z" : raw);
+      if (isNaN(d.getTime())) {
+        return;
+      }
+      var seconds = t.dataset.utc.length > 20;
+      t.textContent = local ? localStamp(d, seconds) + " " + shortZone(d) : t.dataset.utc;
+      var next = t.nextElementSibling;
+      if (next && next.classList.contains("ago")) {
+        next.remove();
+      }
+      var since = ago(d);
+      if (since) {
+        var span = document.createElement("span");
+        span.className = "ago";
+        span.textContent = " (" + since + ")";
+        t.after(span);
+      }
+    });
+  }
+
+  // A filter time as the server reads it (UTC, or with its zone) to a Date.
+  function fromUrlValue(value) {
+    var m = TIME_SHAPE.exec(value.trim());
+    if (!m) {
+      return null;
+    }
+    var iso = m[1] + "-" + m[2] + "-" + m[3] + "T" + (m[4] || "00") + ":" + (m[5] || "00") +
+      ":" + (m[6] || "00") + (m[7] || "Z");
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? null : { date: d, dayOnly: !m[4], seconds: !!m[6], zoned: !!m[7] };
+  }
+
+  // A time typed on the visitor's clock to UTC for the URL; a date alone is that
+  // local day (for 'to', all of it).
+  function toUrlValue(value, isEnd) {
+    var m = TIME_SHAPE.exec(value.trim());
+    if (!m || m[7]) {
+      return value;  // not a time (the server says why), or it names its zone
+    }
+    var d = new Date(+m[1], +m[2] - 1, +m[3], +(m[4] || 0), +(m[5] || 0), +(m[6] || 0));
+    if (isNaN(d.getTime())) {
+      return value;
+    }
+    if (!m[4] && isEnd) {
+      d = new Date(+m[1], +m[2] - 1, +m[3] + 1, 0, 0, 0);
+      d = new Date(d.getTime() - 60000);  // to the last minute of that day, inclusive
+    }
+    return utcStamp(d, !!m[6]);
+  }
+
+  function showFilterZone(root) {
+    var local = useLocal();
+    root.querySelectorAll(".zone-name").forEach(function (label) {
+      label.textContent = local ? "your time (" + localZone + ")" : "UTC";
+    });
+    root.querySelectorAll("input.time-input").forEach(function (input) {
+      if (input.dataset.utc === undefined) {
+        input.dataset.utc = input.value;
+      }
+      var parsed = input.dataset.utc ? fromUrlValue(input.dataset.utc) : null;
+      if (!parsed) {
+        input.value = input.dataset.utc;
+      } else if (local) {
+        input.value = localStamp(parsed.date, parsed.seconds);
+      } else if (parsed.zoned) {
+        input.value = utcStamp(parsed.date, parsed.seconds).replace("T", " ").replace("Z", "");
+      } else {
+        input.value = input.dataset.utc;
+      }
+    });
+    root.querySelectorAll(".zone-switch").forEach(function (group) {
+      group.hidden = localZone === "" || localZone === "UTC" || localZone === "Etc/UTC";
+      group.querySelectorAll("[data-zone]").forEach(function (button) {
+        button.setAttribute("aria-pressed", String((button.dataset.zone === "local") === local));
+      });
+    });
+  }
+
+  // A chart's UTC times moved to the visitor's clock.
+  function chartZone(figure) {
+    var layout = figure.layout;
+    if (!useLocal() || !layout.xaxis || layout.xaxis.type !== "date") {
+      return figure;
+    }
+    var zone = shortZone(new Date());
+    function move(stamp) {
+      var d = new Date(String(stamp).replace(" ", "T").slice(0, 23) + "Z");
+      return isNaN(d.getTime()) ? stamp : localStamp(d, true) + "." +
+        String(d.getMilliseconds()).padStart(3, "0");
+    }
+    figure.data.forEach(function (trace) {
+      if (trace.x) {
+        trace.x = trace.x.map(move);
+      }
+      if (trace.hovertemplate) {
+        trace.hovertemplate = trace.hovertemplate.replace(/ UTC/g, " " + zone);
+      }
+    });
+    if (layout.xaxis.range) {
+      layout.xaxis.range = layout.xaxis.range.map(move);
+    }
+    if (layout.xaxis.title && layout.xaxis.title.text) {
+      layout.xaxis.title.text = layout.xaxis.title.text.replace("(UTC)", "(your time, " + zone + ")");
+    }
+    return figure;
+  }
+
+  function zonePoint(point) {
+    if (!useLocal()) {
+      return point;
+    }
+    var d = new Date(String(point.x).replace(" ", "T").slice(0, 23) + "Z");
+    return { x: localStamp(d, true) + "." + String(d.getMilliseconds()).padStart(3, "0"), y: point.y };
+  }
+
   // The page's colours (light or dark scheme) for the parts of a chart that
   // are not data: text, grid lines, the range selector.
   function applyTheme(layout) {
@@ -86,7 +261,7 @@
     if (!source || element.id !== "brightness-chart") {
       return [];
     }
-    var point = JSON.parse(source.textContent);
+    var point = zonePoint(JSON.parse(source.textContent));
     var accent = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim();
     return [{
       type: "scatter",
@@ -117,7 +292,7 @@
       if (!source || !window.Plotly) {
         return;
       }
-      var figure = JSON.parse(source.textContent);
+      var figure = chartZone(JSON.parse(source.textContent));
       var layout = applyTheme(figure.layout);
       fitTicks(layout, element);
       var traces = dataColours(figure.data).concat(yourSighting(element));
@@ -165,11 +340,14 @@
         if (!live) {
           return;
         }
-        document.getElementById("live-summary").innerHTML = live.summary_html;
+        var summary = document.getElementById("live-summary");
+        summary.innerHTML = live.summary_html;
         var results = document.getElementById("live-results");
         releaseCharts(results);
         results.innerHTML = live.results_html;
         drawCharts(results);
+        showTimes(summary);
+        showTimes(results);
         setStatus("Updated at " + new Date().toLocaleTimeString());
       })
       .catch(function (error) {
@@ -234,6 +412,8 @@
     var main = document.getElementById("main");
     releaseCharts(main);
     main.innerHTML = fresh.innerHTML;
+    showTimes(main);
+    showFilterZone(main);
     drawCharts(main);
     var select = document.getElementById("refresh-interval");
     if (select) {
@@ -316,8 +496,30 @@
       event.preventDefault();
       sendSighting(form);
     } else if (form.classList.contains("filters")) {
+      if (useLocal()) {
+        form.querySelectorAll("input.time-input").forEach(function (input) {
+          if (input.value.trim()) {
+            input.value = toUrlValue(input.value, input.name === "to");
+          }
+        });
+      }
       dropEmptyFields(form);
     }
+  });
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".zone-button");
+    if (!button) {
+      return;
+    }
+    try {
+      window.localStorage.setItem(ZONE_KEY, button.dataset.zone);
+    } catch (ignored) {
+      // Storage may be disabled: the choice is then not kept.
+    }
+    showTimes(document);
+    showFilterZone(document);
+    drawCharts(document);
   });
 
   document.addEventListener("change", function (event) {
@@ -341,6 +543,8 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () {
+    showTimes(document);
+    showFilterZone(document);
     drawCharts(document);
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
       drawCharts(document);
