@@ -86,7 +86,9 @@ def test_list_is_newest_first_with_every_field(api):
     response = api.get("/api/sightings")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
-    assert response.get_json() == {
+    body = response.get_json()
+    assert body.pop("links") == {"next": None, "prev": None, "all": "/sightings.json"}
+    assert body == {
         "total": 5,
         "page": 1,
         "per_page": 15,
@@ -161,7 +163,11 @@ def test_list_sorts(api, query, expected):
     ],
 )
 def test_list_pages(api, query, page, pages, per_page, expected):
-    assert api.get(f"/api/sightings?{query}").get_json() == {
+    body = api.get(f"/api/sightings?{query}").get_json()
+    links = body.pop("links")
+    assert (links["next"] is not None) == (page < pages)
+    assert (links["prev"] is not None) == (page > 1)
+    assert body == {
         "total": 5,
         "page": page,
         "per_page": per_page,
@@ -204,7 +210,9 @@ def test_list_to_the_last_representable_day_is_everything(api):
 
 
 def test_list_with_no_sightings_yet(client):
-    assert client.get("/api/sightings").get_json() == {
+    body = client.get("/api/sightings").get_json()
+    assert body.pop("links")["next"] is None
+    assert body == {
         "total": 0,
         "page": 1,
         "per_page": 15,
@@ -397,7 +405,7 @@ def test_csv_reads_back_to_what_spuc_stored(api):
 def test_filtered_csv_has_its_own_file_name_and_only_the_matches(api):
     response = api.get("/sightings.csv?location=venus&to=2026-11-27T23:00")
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="unicorn_sightings_filtered.csv"'
+        'attachment; filename="unicorn_sightings_venus_to_2026-11-27T23-00.csv"'
     )
     assert response.get_data() == (
         b"count,time,location,brightness,units\r\n2,2026-11-27 18:02:02,venus,7,iulu\r\n"
@@ -818,3 +826,36 @@ def test_live_dashboard_links_follow_the_path_prefix_and_never_leak(api):
     plain = api.get("/api/dashboard").get_data(as_text=True)
     assert "evil" not in plain and "/spucsvi/" not in plain
     assert 'href="/?sort=location&amp;order=desc"' in json.loads(plain)["results_html"]
+
+
+def test_the_next_page_link_keeps_the_query(api):
+    links = api.get("/api/sightings?location=venus&per_page=1").get_json()["links"]
+    assert links == {
+        "next": "/api/sightings?location=venus&per_page=1&page=2",
+        "prev": None,
+        "all": "/sightings.json?location=venus",
+    }
+
+
+def test_json_download_is_every_filtered_sighting_in_utc(api):
+    response = api.get("/sightings.json?location=venus&sort=brightness&page=2")
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="unicorn_sightings_venus.json"'
+    )
+    body = response.get_json()
+    assert (body["total"], body["time_zone"]) == (2, "UTC")
+    assert [s["count"] for s in body["sightings"]] == [2, 3]  # arrival order, every page
+    assert body["sightings"][0]["time"] == "2026-11-27T18:02:02Z"
+
+
+def test_download_names_say_what_the_file_holds(api):
+    names = {
+        query: api.get(f"/sightings.csv?{query}").headers["Content-Disposition"]
+        for query in ("since=1d", "location=moon, crater&location=mars&from=2026-11-27")
+    }
+    assert names == {
+        "since=1d": 'attachment; filename="unicorn_sightings_last_day.csv"',
+        "location=moon, crater&location=mars&from=2026-11-27": (
+            'attachment; filename="unicorn_sightings_moon-crater_mars_from_2026-11-27.csv"'
+        ),
+    }

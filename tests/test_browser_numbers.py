@@ -132,3 +132,29 @@ def test_100000_sightings_are_a_band_with_its_mean_and_readable_numbers(
     page.wait_for_timeout(300)  # plotly redraws responsive charts
     assert clipped_titles(page) == []
     assert_clean(seen)
+
+
+def test_downloads_are_files_of_every_filtered_sighting(page: Page, tmp_path):
+    import json
+
+    seen = watch(page)
+    with running_spucsvi(tmp_path, export_of_many(2_000, locations=4)) as server:
+        page.goto(f"{server.url}/?location=Crater 001")
+        wait_for_charts(page)
+        shown = int(page.get_by_test_id("total").inner_text().replace(",", ""))
+        assert shown > 15  # more than one table page
+        downloads = page.locator("p.downloads")
+        expect(downloads).to_contain_text(f"Download these {shown} sightings")
+        for label, name in (("JSON", "json"), ("CSV", "csv")):
+            with page.expect_download() as download:
+                downloads.get_by_role("link", name=label, exact=True).click()
+            assert download.value.suggested_filename == f"unicorn_sightings_Crater-001.{name}"
+            path = download.value.path()
+            if name == "json":
+                body = json.loads(path.read_text())
+                assert body["total"] == len(body["sightings"]) == shown
+                assert body["sightings"][0]["time"].endswith("Z")
+            else:
+                assert len(path.read_text().splitlines()) == shown + 1
+        assert page.url.endswith("?location=Crater%20001")  # the page stayed
+    assert_clean(seen)

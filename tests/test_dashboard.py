@@ -487,12 +487,14 @@ def test_alternates_of_the_whole_data_set(board):
 
 def test_download_links_follow_the_filter(board):
     downloads = page(board, "/?location=mars&sort=location").find("p", class_="downloads")
-    assert downloads.text.startswith("Download these sightings:")
+    assert downloads.text.startswith("Download these 2 sightings:")
     assert [a.attrs["href"] for a in downloads.find_all("a")] == [
         "/sightings.csv?location=mars",
+        "/sightings.json?location=mars",
         "/api/sightings?location=mars&sort=location",
         "/api/summary?location=mars",
     ]
+    assert ["download" in a.attrs for a in downloads.find_all("a")] == [True, True, False, False]
 
 
 def test_live_refresh_keeps_the_page_being_read(seeded):

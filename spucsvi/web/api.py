@@ -13,7 +13,15 @@ import math
 from collections.abc import Iterator, Sequence
 
 import orjson
-from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
 from spucsvi.data.derived import UnitSummary, dashboard, overview, selection
 from spucsvi.data.derived import table as table_page
@@ -69,13 +77,26 @@ def _query() -> Query:
 
 @blueprint.get("/api/sightings")
 def list_sightings():
-    table = table_page(services.store().current(), _query())
+    query = _query()
+    table = table_page(services.store().current(), query)
+
+    def link(page: int) -> str | None:
+        if not 1 <= page <= table.pages or page == table.page:
+            return None
+        return url_for("api.list_sightings", **query.args(page=page))
+
     return jsonify(
         total=table.total,
         page=table.page,
         per_page=table.per_page,
         pages=table.pages,
         sightings=[sighting_json(s) for s in table.rows],
+        # The neighbouring pages, and every sighting at once as a download.
+        links={
+            "next": link(table.page + 1),
+            "prev": link(table.page - 1),
+            "all": url_for("api.sightings_download", **download_args(query)),
+        },
     )
 
 
@@ -113,10 +134,72 @@ def sightings_csv():
     query = _query()
     snapshot = services.store().current()
     rows = selection(snapshot, query.filter)
-    name = "unicorn_sightings_filtered.csv" if query.filter.active else "unicorn_sightings.csv"
+    name = download_name(query, "csv")
     return Response(
         stream_with_context(_csv_chunks(snapshot, rows)),
         mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def download_args(query: Query) -> dict[str, object]:
+    """The query of a download: the filter only (every sighting it keeps)."""
+    return query.args(sort=None, order=None, page=None, per_page=None)
+
+
+def download_name(query: Query, extension: str) -> str:
+    """A file name that says what the file holds: unicorn_sightings, then the
+    filter (locations, range, from, to), in safe ASCII."""
+    parts = ["unicorn_sightings"]
+    locations = query.filter.locations
+    parts += [_slug(name) for name in locations[:3]]
+    if len(locations) > 3:
+        parts.append(f"and_{len(locations) - 3}_more")
+    since = {"1h": "last_hour", "1d": "last_day", "7d": "last_week"}.get(query.value("since"))
+    if since:
+        parts.append(since)
+    for key in ("from", "to"):
+        if query.value(key):
+            parts += [key, _slug(query.value(key))]
+    return "_".join(part for part in parts if part) + "." + extension
+
+
+def _slug(text: str) -> str:
+    kept = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in text.strip())
+    return "-".join(filter(None, kept.split("-")))[:40]
+
+
+def _json_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[bytes]:
+    """Every sighting as one JSON document, streamed; times in UTC, saying so."""
+    yield b'{"total":%d,"time_zone":"UTC","sightings":[' % len(rows)
+    for start in range(0, len(rows), CSV_BATCH):
+        batch = [snapshot.sighting(row) for row in rows[start : start + CSV_BATCH]]
+        body = b",".join(orjson.dumps(download_json(s)) for s in batch)
+        yield (b"," if start else b"") + body
+    yield b"]}\n"
+
+
+def download_json(s: Sighting) -> dict:
+    return {
+        "count": s.count,
+        "time": s.time.isoformat() + "Z",
+        "location": s.location,
+        "brightness": s.brightness,
+        "raw_brightness": s.raw_brightness,
+        "units": s.units,
+    }
+
+
+@blueprint.get("/sightings.json")
+def sightings_download():
+    """Every (filtered) sighting as a JSON file to download."""
+    query = _query()
+    snapshot = services.store().current()
+    rows = selection(snapshot, query.filter)
+    name = download_name(query, "json")
+    return Response(
+        stream_with_context(_json_chunks(snapshot, rows)),
+        mimetype="application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
