@@ -467,7 +467,9 @@ def test_no_request_leaves_127_0_0_1(page: Page, server: Server):
     assert share.count() == 0, "plotly.js offers to upload the charts to Plotly Cloud"
     plotly = [url for url in seen.requests if "plotly" in url]
     assert plotly, seen.requests
-    assert all(urlsplit(url).path.startswith("/assets/plotly-") for url in plotly), plotly
+    assert all(
+        urlsplit(url).path.endswith("/vendor/plotly.js/plotly-basic.min.js") for url in plotly
+    ), plotly
 
 
 def test_accessibility_with_data_and_after_a_validation_error(page: Page, server: Server):

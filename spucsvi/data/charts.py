@@ -3,11 +3,11 @@
 Plain dicts in Plotly's figure schema cost a fraction of building validated
 `plotly.graph_objects` figures, and go to the page as JSON unchanged.
 
-Every chart is an SVG trace over at most a few thousand points: the
-plotly.js bundled in the `plotly` package draws WebGL traces with code built
-at run time, which our Content-Security-Policy (no 'unsafe-eval') forbids,
-so large histories are reduced on the server instead, keeping each time
-bucket's lowest and highest point so peaks and troughs survive.
+Every chart is an SVG trace over at most a few thousand points: the page
+serves plotly.js's basic bundle (scatter and bar, no WebGL, which would need
+code built at run time that our Content-Security-Policy forbids), so large
+histories are reduced on the server instead, keeping each time bucket's
+lowest and highest point so peaks and troughs survive.
 """
 
 from __future__ import annotations

@@ -286,10 +286,23 @@
     });
   }
 
+  // One chart per task, the first at once: typing in the form is never held
+  // up for longer than one chart takes to draw.
   function drawCharts(root) {
-    root.querySelectorAll(".chart[id]").forEach(function (element) {
+    var charts = Array.prototype.slice.call(root.querySelectorAll(".chart[id]"));
+    charts.forEach(function (element, index) {
+      if (index === 0) {
+        drawChart(element);
+      } else {
+        setTimeout(function () { drawChart(element); }, 0);
+      }
+    });
+  }
+
+  function drawChart(element) {
+    {
       var source = document.getElementById(element.id + "-data");
-      if (!source || !window.Plotly) {
+      if (!source || !window.Plotly || !element.isConnected) {
         return;
       }
       var figure = chartZone(JSON.parse(source.textContent));
@@ -299,7 +312,7 @@
       window.Plotly.react(element, traces, layout, figure.config).then(function () {
         untabToolbar(element);
       });
-    });
+    }
   }
 
   // Plotly keeps listeners (window resize) for each chart until purged.
