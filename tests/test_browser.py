@@ -235,6 +235,17 @@ def is_form_answer(response) -> bool:
     )
 
 
+def in_place(page: Page, act) -> int:
+    """Do `act` (click a link to another view, press Apply): the page's script
+    shows that view in place; return the status of the page it fetched."""
+    with page.expect_response(
+        lambda r: r.request.resource_type == "fetch" and urlsplit(r.url).path == "/"
+    ) as answer:
+        act()
+    page.wait_for_selector("main:not([aria-busy])", state="attached")
+    return answer.value.status
+
+
 def submit(page: Page, location: str, brightness: str, *, press_enter: bool = False) -> int:
     """Submit through the form as a visitor does; return the final answer's status.
     The page stays (no navigation): the script swaps in the answer."""

@@ -36,6 +36,7 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
     chart_points,
     describe,
     first_row_location,
+    in_place,
     running_spucsvi,
     serious,
     take_screenshots,
@@ -133,18 +134,13 @@ def query_of(page: Page) -> dict[str, list[str]]:
 
 
 def apply_filters(page: Page) -> int:
-    """Press Apply as a visitor does; return the status of the page it leads to."""
-    with page.expect_navigation() as navigation:
-        page.get_by_role("button", name="Apply").click()
-    page.wait_for_load_state("load")
-    return navigation.value.status
+    """Press Apply as a visitor does; return the status of the view it shows (in place)."""
+    return in_place(page, page.get_by_role("button", name="Apply").click)
 
 
 def follow(page: Page, link) -> int:
-    with page.expect_navigation() as navigation:
-        link.click()
-    page.wait_for_load_state("load")
-    return navigation.value.status
+    """Follow a link to another view (in place); return the status of that view."""
+    return in_place(page, link.click)
 
 
 def column(page: Page, heading: str) -> list[str]:

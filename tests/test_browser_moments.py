@@ -13,9 +13,11 @@ Chromium is Debian's /usr/bin/chromium, never a browser downloaded by
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -26,6 +28,7 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
     assert_clean,
     browser_type_launch_args,
     describe,
+    in_place,
     running_spucsvi,
     serious,
     submit,
@@ -295,3 +298,77 @@ def test_dark_scheme_data_stands_out_and_toolbars_are_not_in_the_tab_order(
     finally:
         context.close()
     assert_clean(seen)
+
+
+# --------------------------------------------------------- instant interaction --
+
+
+def test_sort_and_pages_update_in_place_keeping_scroll_zoom_and_focus(page: Page, tmp_path: Path):
+    seen = watch(page)
+    many = HEADER + "".join(
+        f"{i},2026-11-27 {i // 60:02d}:{i % 60:02d}:00,L{i % 7},{i * 37 % 101},iuhc\n"
+        for i in range(1, 41)
+    )
+    with running_spucsvi(tmp_path, many) as server:
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        page.evaluate("window.__samePage = true")
+        # Zoom the brightness chart, then scroll to the table.
+        page.evaluate(
+            """Plotly.relayout("brightness-chart",
+                 {"xaxis.range": ["2026-11-27 00:10", "2026-11-27 00:20"]})"""
+        )
+        heading = page.get_by_role("link", name="Brightness", exact=True)
+        heading.scroll_into_view_if_needed()
+        scrolled = page.evaluate("window.scrollY")
+        assert scrolled > 0
+
+        assert in_place(page, heading.click) == 200
+        assert "sort=brightness" in page.url
+        assert page.evaluate("window.__samePage") is True  # no reload
+        assert abs(page.evaluate("window.scrollY") - scrolled) < 5
+        expect(page.get_by_role("link", name=re.compile("^Brightness"))).to_be_focused()
+        zoomed = page.evaluate("document.getElementById('brightness-chart').layout.xaxis.range")
+        assert zoomed[0].startswith("2026-11-27 00:10")
+
+        next_page = page.get_by_role("link", name="Next page")
+        assert in_place(page, next_page.click) == 200
+        assert "page=2" in page.url
+        expect(page.locator(".pagination")).to_contain_text("Page 2 of 3")
+        expect(page.get_by_role("link", name="Next page")).to_be_focused()
+
+        # Back shows the earlier view in place, as its link would.
+        with page.expect_response(lambda r: urlsplit(r.url).path == "/"):
+            page.go_back()
+        page.wait_for_selector("main:not([aria-busy])", state="attached")
+        expect(page.locator(".pagination")).to_contain_text("Page 1 of 3")
+        assert page.evaluate("window.__samePage") is True
+    assert_clean(seen)
+
+
+def test_without_javascript_the_same_links_and_forms_work(browser: Browser, tmp_path: Path):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        with running_spucsvi(tmp_path, five_sightings()) as server:
+            page.goto(f"{server.url}/")
+            with page.expect_navigation():
+                page.get_by_role("link", name="Brightness", exact=True).click()
+            assert "sort=brightness" in page.url
+            with page.expect_navigation():
+                page.get_by_role("link", name="Last day").click()
+            assert "since=1d" in page.url
+            page.locator("#filter-from").fill("2026-01-01")
+            with page.expect_navigation():
+                page.get_by_role("button", name="Apply").click()
+            assert "from=2026-01-01" in page.url and "since=1d" in page.url
+            expect(page.get_by_test_id("total")).to_have_text("5")
+            page.get_by_label("Location", exact=True).fill("Io")
+            page.get_by_label("Brightness", exact=True).fill("4")
+            with page.expect_navigation():
+                page.get_by_role("button", name="I saw a unicorn!").click()
+            expect(page.get_by_text(RECORDED, exact=True)).to_be_visible()
+            assert "sort=brightness" in page.url and page.url.endswith("#report")
+    finally:
+        context.close()

@@ -421,19 +421,105 @@
 
   // The page's <main> replaced by another answer's, charts redrawn, the
   // visitor's refresh choice kept.
+  // The page's <main> replaced by another answer's. A chart whose data did
+  // not change is kept as drawn (its zoom too); the others are drawn anew.
   function swapMain(fresh) {
     var main = document.getElementById("main");
-    releaseCharts(main);
-    main.innerHTML = fresh.innerHTML;
+    var kept = {};
+    fresh.querySelectorAll(".chart[id]").forEach(function (placeholder) {
+      var old = document.getElementById(placeholder.id);
+      var oldData = document.getElementById(placeholder.id + "-data");
+      var newData = fresh.querySelector("#" + placeholder.id + "-data");
+      if (old && oldData && newData && old.classList.contains("js-plotly-plot") &&
+          oldData.textContent === newData.textContent &&
+          !document.getElementById("your-sighting-data") && !fresh.querySelector("#your-sighting-data")) {
+        kept[placeholder.id] = old;
+      }
+    });
+    main.querySelectorAll(".js-plotly-plot").forEach(function (element) {
+      if (!kept[element.id] && window.Plotly) {
+        window.Plotly.purge(element);
+      }
+    });
+    Object.keys(kept).forEach(function (id) {
+      kept[id].remove();
+    });
+    var nodes = Array.prototype.slice.call(fresh.childNodes);
+    main.replaceChildren.apply(main, nodes.map(function (node) {
+      return document.adoptNode(node);
+    }));
+    Object.keys(kept).forEach(function (id) {
+      var placeholder = document.getElementById(id);
+      placeholder.replaceWith(kept[id]);
+    });
     showTimes(main);
     showFilterZone(main);
-    drawCharts(main);
+    var charts = Array.prototype.filter.call(main.querySelectorAll(".chart[id]"), function (c) {
+      return !kept[c.id];
+    });
+    charts.forEach(function (element, index) {
+      if (index === 0) {
+        drawChart(element);
+      } else {
+        setTimeout(function () { drawChart(element); }, 0);
+      }
+    });
     var select = document.getElementById("refresh-interval");
     if (select) {
       restoreInterval(select);
       setStatus(Number(select.value) > 0 ? "Refreshing every " + select.value + " s" : "");
     }
     etag = null;
+  }
+
+  // A view of the dashboard (sort, page, filter, range) shown in place: the
+  // same URL a link would open, put in the history, scroll kept, focus on the
+  // control that asked for it.
+  function showView(url, options) {
+    var main = document.getElementById("main");
+    if (main.getAttribute("aria-busy")) {
+      return;
+    }
+    var focusKey = options.focusKey;
+    main.setAttribute("aria-busy", "true");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        return response.text().then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+          if (!fresh) {
+            throw new Error("HTTP " + response.status);
+          }
+          if (options.push) {
+            window.history.pushState({ spucsvi: true }, "", url);
+          }
+          shown = window.location.pathname + window.location.search;
+          var x = window.scrollX;
+          var y = window.scrollY;
+          swapMain(fresh);
+          window.scrollTo(x, y);
+          var target = null;
+          (focusKey || "").split(" ").some(function (key) {
+            target = key && document.querySelector('[data-focus-key~="' + key + '"]');
+            return target;
+          });
+          if (!target && /^page-/.test(focusKey || "")) {
+            target = document.querySelector('.pagination [data-focus-key^="page-"]');
+          }
+          if (target) {
+            target.focus({ preventScroll: true });
+          }
+        });
+      })
+      .catch(function () {
+        window.location.assign(url);  // the plain way still works
+      })
+      .finally(function () {
+        document.getElementById("main").removeAttribute("aria-busy");
+      });
+  }
+
+  function isView(url) {
+    return url.origin === window.location.origin && url.pathname === window.location.pathname;
   }
 
   function formProblem(form, text) {
@@ -509,14 +595,32 @@
       event.preventDefault();
       sendSighting(form);
     } else if (form.classList.contains("filters")) {
-      if (useLocal()) {
-        form.querySelectorAll("input.time-input").forEach(function (input) {
-          if (input.value.trim()) {
-            input.value = toUrlValue(input.value, input.name === "to");
+      var params = new URLSearchParams();
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || field.disabled) {
+          return;
+        }
+        if (field.type === "select-multiple") {
+          Array.prototype.forEach.call(field.selectedOptions, function (option) {
+            params.append(field.name, option.value);
+          });
+        } else if (field.value.trim()) {
+          var value = field.value;
+          if (field.classList.contains("time-input") && useLocal()) {
+            value = toUrlValue(value, field.name === "to");
           }
-        });
+          params.append(field.name, value);
+        }
+      });
+      if (window.fetch && window.DOMParser) {
+        event.preventDefault();
+        var query = params.toString();
+        var url = new URL(form.action, window.location.href);
+        url.search = query ? "?" + query : "";
+        showView(url.href, { push: true, focusKey: "apply" });
+      } else {
+        dropEmptyFields(form);
       }
-      dropEmptyFields(form);
     }
   });
 
@@ -551,8 +655,24 @@
   // Back or Forward to another address than the one shown: show that one.
   window.addEventListener("popstate", function () {
     if (window.location.pathname + window.location.search !== shown) {
-      window.location.reload();
+      showView(window.location.href, { push: false });
     }
+  });
+
+  // Links to another view of this page (sort, page, range, clear) open in place.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("main a[href]");
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey ||
+        event.ctrlKey || event.shiftKey || event.altKey || link.hasAttribute("download") ||
+        !window.fetch || !window.DOMParser) {
+      return;
+    }
+    var url = new URL(link.href, window.location.href);
+    if (!isView(url) || url.hash) {
+      return;
+    }
+    event.preventDefault();
+    showView(url.href, { push: true, focusKey: link.dataset.focusKey });
   });
 
   document.addEventListener("DOMContentLoaded", function () {
