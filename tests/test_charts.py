@@ -125,10 +125,7 @@ def test_few_points_are_drawn_as_unicorns_with_location_and_units_on_hover():
 def test_mixed_units_are_one_series_each_with_a_legend():
     figure = over_time(MIXED)
     iuhc, iulu = figure["data"]
-    assert (iuhc["name"], iulu["name"]) == (
-        "Imperial Unicorn Hoove Candles (iuhc)",
-        "Intergalactic Unicorn Luminosity Units (iulu)",
-    )
+    assert (iuhc["name"], iulu["name"]) == ("iuhc", "iulu")
     assert (iuhc["y"], iulu["y"]) == ([7.0, 3.0], [12.5])
     assert (iuhc["meta"], iulu["meta"]) == ({"series": 0}, {"series": 1})
     assert iuhc["marker"]["symbol"] != iulu["marker"]["symbol"]

@@ -223,7 +223,7 @@ def _points(
 ) -> dict:
     trace = {
         "type": "scatter",
-        "name": unit_name(one.unit),
+        "name": one.unit,  # the code: a legend fits a phone's width
         "meta": {"series": index},
         "x": [str(from_micros(columns.times[row])) for row in rows],
         "y": [columns.brightness(row) for row in rows],
@@ -262,14 +262,12 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
     lows = [rows[low] for _, _, low, _ in buckets]
     middles = [rows[(first + stop - 1) // 2] for first, stop, _, _ in buckets]
     means = [sum(values[first:stop]) / (stop - first) for first, stop, _, _ in buckets]
-    name = unit_name(unit)
 
     def line(label: str, picked: list[int], ys: list, **extra) -> dict:
         return {
             "type": "scatter",
             "mode": "lines",
-            "name": f"{label}, {unit}",
-            "legendgroup": unit,
+            "name": f"{label.lower()}, {unit}",
             "meta": {"series": index},
             "x": [str(from_micros(columns.times[row])) for row in picked],
             "y": ys,
@@ -292,7 +290,6 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
         ),
         line("Mean", middles, means, line={"color": PURPLE, "width": 2.5}),
     ]
-    traces[0]["legendgrouptitle"] = {"text": name}
     return traces, highs + lows
 
 
@@ -382,7 +379,7 @@ def brightness_histogram(
     for index, (unit, unit_counts) in enumerate(counts):
         trace = {
             "type": "bar",
-            "name": unit_name(unit),
+            "name": unit,
             "meta": {"series": index},
             "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],
             "y": list(unit_counts),
