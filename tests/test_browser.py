@@ -217,7 +217,7 @@ def spuc_total(server: Server) -> int:
 
 
 def total(page: Page) -> int:
-    return int(page.get_by_test_id("total").inner_text())
+    return int(page.get_by_test_id("total").inner_text().replace(",", ""))
 
 
 def fill_form(page: Page, location: str, brightness: str) -> None:
