@@ -224,7 +224,7 @@ def test_filters_change_the_summary_the_charts_and_the_table(page: Page, known: 
 
     # One location, chosen by its label in the multi-select.
     moon = [r for r in ROWS if r.location == MOON]
-    page.get_by_label("Locations").select_option(label=MOON)
+    page.get_by_label("Locations").select_option(value=MOON)
     assert apply_filters(page) == 200
     wait_for_charts(page)
 
@@ -274,7 +274,7 @@ def test_a_filter_matching_nothing_says_so_and_its_link_clears_it(page: Page, kn
     seen = watch(page)
     open_page(page, f"{known.url}/")
     wait_for_charts(page)
-    page.get_by_label("Locations").select_option(label=MARS)
+    page.get_by_label("Locations").select_option(value=MARS)
     page.get_by_label("From", exact=True).fill(NO_MATCH_FROM)
     assert apply_filters(page) == 200
 
@@ -306,7 +306,7 @@ def test_a_malformed_filter_answers_400_and_the_form_still_works(page: Page, kno
     assert total(page) == len(ROWS)
     expect(page.get_by_label("From", exact=True)).to_have_value("")  # "yesterday" is no datetime
 
-    page.get_by_label("Locations").select_option(label=EUROPA)
+    page.get_by_label("Locations").select_option(value=EUROPA)
     assert apply_filters(page) == 200
     wait_for_charts(page)
     expect(page.get_by_role("alert")).to_have_count(0)
@@ -526,7 +526,7 @@ def test_dark_scheme_with_reduced_motion_is_dark_and_accessible(page: Page, know
     found = serious(axe.run(page))
     assert found == [], "dark, all sightings:\n" + describe(found)
 
-    page.get_by_label("Locations").select_option(label=MOON)
+    page.get_by_label("Locations").select_option(value=MOON)
     assert apply_filters(page) == 200
     wait_for_charts(page)
     found = serious(axe.run(page))

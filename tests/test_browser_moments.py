@@ -372,3 +372,21 @@ def test_without_javascript_the_same_links_and_forms_work(browser: Browser, tmp_
             assert "sort=brightness" in page.url and page.url.endswith("#report")
     finally:
         context.close()
+
+
+def test_clicking_a_locations_bar_filters_by_it(page: Page, tmp_path: Path):
+    seen = watch(page)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    with running_spucsvi(tmp_path, five_sightings()) as server:
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        page.locator("#locations-chart").scroll_into_view_if_needed()
+        box = page.locator("#locations-chart .bars .point").last.bounding_box()  # the top bar
+        assert box is not None
+        x, y = box["x"] + box["width"] / 3, box["y"] + box["height"] / 2
+        page.mouse.move(x, y + 20)
+        page.mouse.move(x, y, steps=4)  # Plotly clicks what it hovers
+        assert in_place(page, lambda: page.mouse.click(x, y)) == 200
+        assert "location=moon%2C+crater" in page.url or "location=moon,+crater" in page.url
+        expect(page.get_by_test_id("total")).to_have_text("2")
+    assert_clean(seen)

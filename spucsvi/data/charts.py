@@ -341,11 +341,13 @@ def per_location(locations: Counter) -> dict:
         "y": labels[::-1],
         "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
         "hovertemplate": "%{y}: %{x} sightings<extra></extra>",
+        # The location each bar stands for, to filter by it on a click ('other': none).
+        "customdata": ([name for name, _ in top] + ([""] if rest else []))[::-1],
     }
     layout = _layout(
         xaxis=_count_axis("Sightings", max(values, default=0)),
         yaxis={"automargin": True, "type": "category", "dtick": 1, "tickfont": {"size": 11}},
-        margin={"l": 20, "r": 20, "t": 20, "b": 60},
+        margin={"l": 20, "r": 20, "t": 36, "b": 60},  # room for the toolbar above the bars
     )
     return _figure([trace], layout)
 

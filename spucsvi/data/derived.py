@@ -75,6 +75,8 @@ class Dashboard:
     unfiltered_total: int
     # The units of SPUC's newest record: what it records a sighting in now.
     recording_units: str | None = None
+    # Every location with its number of sightings, the most sighted first.
+    location_counts: tuple[tuple[str, int], ...] = ()
 
 
 def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
@@ -87,6 +89,7 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         location_choices(snapshot),
         snapshot.length,
         newest_units(snapshot),
+        counted_locations(snapshot),
     )
 
 
@@ -100,6 +103,13 @@ def newest_units(snapshot: Snapshot) -> str | None:
 def prepare(snapshot: Snapshot) -> None:
     """Derive the default view of a new snapshot before views see it."""
     dashboard(snapshot, Query())
+
+
+def counted_locations(snapshot: Snapshot) -> tuple[tuple[str, int], ...]:
+    """Every location with its sightings, the most sighted first."""
+    return snapshot.memo.get(
+        "counted locations", lambda: tuple(location_counts(snapshot).most_common())
+    )
 
 
 def location_choices(snapshot: Snapshot) -> tuple[str, ...]:

@@ -311,6 +311,15 @@
       var traces = dataColours(figure.data).concat(yourSighting(element));
       window.Plotly.react(element, traces, layout, figure.config).then(function () {
         untabToolbar(element);
+        if (element.id === "locations-chart" && !element.dataset.clickable) {
+          element.dataset.clickable = "true";
+          element.on("plotly_click", function (event) {
+            var name = event.points && event.points[0] && event.points[0].customdata;
+            if (name) {
+              filterByLocation(name);
+            }
+          });
+        }
       });
     }
   }
@@ -454,6 +463,7 @@
     });
     showTimes(main);
     showFilterZone(main);
+    initFacets(main);
     var charts = Array.prototype.filter.call(main.querySelectorAll(".chart[id]"), function (c) {
       return !kept[c.id];
     });
@@ -517,6 +527,37 @@
         document.getElementById("main").removeAttribute("aria-busy");
       });
   }
+
+  // A click on a location's bar adds it to the filter.
+  function filterByLocation(name) {
+    var url = new URL(window.location.href);
+    url.hash = "";
+    if (url.searchParams.getAll("location").indexOf(name) < 0) {
+      url.searchParams.append("location", name);
+    }
+    url.searchParams.delete("page");
+    showView(url.href, { push: true });
+  }
+
+  // The location list: a search box that narrows it (shown only with JavaScript).
+  function initFacets(root) {
+    var search = root.querySelector ? root.querySelector("#location-search") : null;
+    if (search) {
+      search.hidden = false;
+    }
+  }
+
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "location-search") {
+      return;
+    }
+    var words = event.target.value.trim().toLowerCase();
+    var select = document.getElementById("filter-location");
+    Array.prototype.forEach.call(select.options, function (option) {
+      option.hidden = words !== "" && !option.selected &&
+        option.value.toLowerCase().indexOf(words) < 0;
+    });
+  });
 
   function isView(url) {
     return url.origin === window.location.origin && url.pathname === window.location.pathname;
@@ -678,6 +719,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     showTimes(document);
     showFilterZone(document);
+    initFacets(document);
     drawCharts(document);
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
       drawCharts(document);
