@@ -74,7 +74,10 @@ def tick_label_problems(page: Page, chart_id: str) -> list[str]:
         """(id) => {
           const chart = document.getElementById(id);
           const box = chart.getBoundingClientRect();
-          const labels = [...chart.querySelectorAll(".xtick text")];
+          const labels = [...chart.querySelectorAll(".xtick text")].filter((t) => {
+            const r = t.getBoundingClientRect();  // left out (display: none): not shown
+            return r.width > 0 && getComputedStyle(t).display !== "none";
+          });
           const problems = [];
           const rects = labels.map((t) => t.getBoundingClientRect());
           labels.forEach((t, i) => {

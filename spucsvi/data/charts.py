@@ -102,7 +102,14 @@ def _value_range(values: Sequence[float], headroom: float = 0.15) -> list[float]
 
 def _time_axis(title: str, micros: Sequence[int]) -> dict:
     """A date axis with upright tick labels (the page sets how many fit its width)."""
-    axis = {"title": {"text": title}, "type": "date", "tickangle": 0, "automargin": True}
+    axis = {
+        "title": {"text": title},
+        "type": "date",
+        "tickangle": 0,
+        "automargin": True,
+        # A label that would stick out of the chart is left out rather than cut.
+        "ticklabeloverflow": "hide past div",
+    }
     axis_range = _time_range(micros)
     if axis_range:
         axis["range"] = axis_range
