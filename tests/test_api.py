@@ -736,8 +736,15 @@ def test_live_dashboard_sends_the_live_parts_with_an_etag(api):
     response = api.get("/api/dashboard")
     body = response.get_json()
     assert response.status_code == 200
-    assert set(body) == {"summary_html", "results_html", "total"}
-    assert body["total"] == 5
+    assert set(body) == {
+        "summary_html",
+        "results_html",
+        "total",
+        "unfiltered_total",
+        "locations",
+    }
+    assert (body["total"], body["unfiltered_total"]) == (5, 5)
+    assert body["locations"] == [["venus", 2], ["mars", 2], ['moon, "big" crater', 1]]
     assert '<span class="stat-number" data-testid="total">5</span>' in body["summary_html"]
     assert "<span>Page 1 of 1 (5 sightings)</span>" in body["results_html"]
     assert response.headers["ETag"].startswith('"') and response.headers["ETag"].endswith('"')

@@ -393,3 +393,49 @@ def test_clicking_a_locations_bar_filters_by_it(page: Page, tmp_path: Path):
         assert "location=moon%2C+crater" in page.url or "location=moon,+crater" in page.url
         expect(page.get_by_test_id("total")).to_have_text("2")
     assert_clean(seen)
+
+
+# ------------------------------------------------------------------- live --
+
+
+def test_live_refresh_keeps_zoom_and_typing_marks_new_rows_and_says_when_stale(
+    page: Page, tmp_path: Path
+):
+    import requests
+
+    seen = watch(page)
+    with running_spucsvi(tmp_path, five_sightings()) as server:
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        zoom = ["2026-01-01 00:00", "2026-01-02 00:00"]
+        page.evaluate(f"Plotly.relayout('brightness-chart', {{'xaxis.range': {zoom}}})")
+        location = page.get_by_label("Location", exact=True)
+        location.fill("half-typed")
+        for name in ("Callisto", "Callisto", "Titan"):  # straight to SPUC, not through the page
+            requests.put(
+                f"{server.spuc.url}/unicorn_spotted",
+                params={"location": name, "brightness": "3"},
+                timeout=5,
+            ).raise_for_status()
+        status = page.locator("#refresh-status")
+        for _ in range(20):
+            page.get_by_role("button", name="Refresh now").click()
+            page.wait_for_timeout(300)
+            if "3 new since you looked" in status.inner_text():
+                break
+        expect(status).to_contain_text("3 new since you looked")
+        expect(page.locator("table.sightings tr.is-new")).to_have_count(3)
+        wait_for_charts(page)
+        page.wait_for_timeout(300)
+        kept = page.evaluate("document.getElementById('brightness-chart').layout.xaxis.range")
+        assert [k[:16] for k in kept] == zoom
+        expect(location).to_have_value("half-typed")
+        options = page.locator("#filter-location option")
+        expect(options).to_have_count(6)  # Callisto and Titan are new
+        assert "Callisto (2)" in options.evaluate_all("(os) => os.map((o) => o.label)")
+
+        # SPUC (or SPUCSVi) not answering: the page says what it shows may be stale.
+        page.route("**/api/dashboard*", lambda route: route.fulfill(status=503, body="{}"))
+        page.get_by_role("button", name="Refresh now").click()
+        expect(status).to_contain_text("may be out of date")
+    assert_clean(seen, answered=503)

@@ -301,6 +301,9 @@ def live_dashboard():
             "summary_html": render_template("_summary.html", **context),
             "results_html": render_template("_results.html", **context),
             "total": board.summary.total,
+            # For the location list and "3 new since you looked".
+            "unfiltered_total": board.unfiltered_total,
+            "locations": board.location_counts,
         }
         return SharedBody(orjson.dumps(body), "application/json")
 

@@ -311,6 +311,21 @@
       var traces = dataColours(figure.data).concat(yourSighting(element));
       window.Plotly.react(element, traces, layout, figure.config).then(function () {
         untabToolbar(element);
+        if (keepZoom[element.id]) {
+          element.dataset.zoomed = "true";
+          window.Plotly.relayout(element, keepZoom[element.id]);
+          delete keepZoom[element.id];
+        }
+        if (!element.dataset.watchesZoom) {
+          element.dataset.watchesZoom = "true";
+          element.on("plotly_relayout", function (change) {
+            if (change["xaxis.range[0]"] !== undefined || change["xaxis.range"] !== undefined) {
+              element.dataset.zoomed = "true";
+            } else if (change["xaxis.autorange"]) {
+              delete element.dataset.zoomed;
+            }
+          });
+        }
         if (element.id === "locations-chart" && !element.dataset.clickable) {
           element.dataset.clickable = "true";
           element.on("plotly_click", function (event) {
@@ -340,8 +355,54 @@
     }
   }
 
-  function refresh(select) {
-    if (document.hidden || inFlight) {
+  // What the visitor has seen: the number of sightings when they last looked
+  // (loaded, or chose a view), and the highest count in the table then.
+  var seenTotal = null;
+  var seenCount = 0;
+
+  function lookedNow() {
+    var strip = document.querySelector(".summary-strip[data-unfiltered-total]");
+    seenTotal = strip ? Number(strip.dataset.unfilteredTotal) : null;
+    seenCount = highestCount();
+  }
+
+  function highestCount() {
+    var highest = 0;
+    document.querySelectorAll("table.sightings tbody tr td:first-child").forEach(function (cell) {
+      highest = Math.max(highest, Number(cell.textContent) || 0);
+    });
+    return highest;
+  }
+
+  // The location list brought up to date, the visitor's choice and search kept.
+  function updateLocations(locations) {
+    var select = document.getElementById("filter-location");
+    if (!select || !locations) {
+      return;
+    }
+    var chosen = {};
+    Array.prototype.forEach.call(select.selectedOptions, function (option) {
+      chosen[option.value] = true;
+    });
+    var words = (document.getElementById("location-search") || { value: "" }).value.trim().toLowerCase();
+    var options = locations.map(function (pair) {
+      var option = document.createElement("option");
+      option.value = pair[0];
+      option.textContent = pair[0];
+      option.label = pair[0] + " (" + pair[1].toLocaleString("en") + ")";
+      option.selected = !!chosen[pair[0]];
+      option.hidden = words !== "" && !option.selected && pair[0].toLowerCase().indexOf(words) < 0;
+      return option;
+    });
+    select.replaceChildren.apply(select, options);
+  }
+
+  // Zoomed charts (the visitor dragged or used the toolbar) keep their ranges
+  // through a refresh.
+  var keepZoom = {};
+
+  function refresh(select, now) {
+    if ((document.hidden && !now) || inFlight) {
       return;
     }
     inFlight = true;
@@ -349,7 +410,7 @@
     fetch(select.dataset.liveUrl, { headers: headers, credentials: "same-origin" })
       .then(function (response) {
         if (response.status === 304) {
-          setStatus("Up to date at " + new Date().toLocaleTimeString());
+          setStatus("Up to date at " + new Date().toLocaleTimeString() + newSince(null));
           return null;
         }
         if (!response.ok) {
@@ -365,19 +426,43 @@
         var summary = document.getElementById("live-summary");
         summary.innerHTML = live.summary_html;
         var results = document.getElementById("live-results");
+        results.querySelectorAll(".js-plotly-plot").forEach(function (element) {
+          if (element.dataset.zoomed && element.layout && element.layout.xaxis) {
+            keepZoom[element.id] = {
+              "xaxis.range": element.layout.xaxis.range.slice(),
+              "yaxis.range": element.layout.yaxis.range.slice()
+            };
+          }
+        });
         releaseCharts(results);
         results.innerHTML = live.results_html;
         drawCharts(results);
         showTimes(summary);
         showTimes(results);
-        setStatus("Updated at " + new Date().toLocaleTimeString());
+        updateLocations(live.locations);
+        document.querySelectorAll("table.sightings tbody tr").forEach(function (row) {
+          var count = Number(row.cells[0].textContent) || 0;
+          row.classList.toggle("is-new", count > seenCount);
+        });
+        setStatus("Updated at " + new Date().toLocaleTimeString() + newSince(live.unfiltered_total));
       })
       .catch(function (error) {
-        setStatus("Could not refresh (" + error.message + "); will try again.");
+        setStatus("SPUC or SPUCSVi is not answering (" + error.message + "): what you see may " +
+          "be out of date. Trying again.");
       })
       .finally(function () {
         inFlight = false;
       });
+  }
+
+  var lastNew = "";
+
+  function newSince(total) {
+    if (total !== null && seenTotal !== null) {
+      var added = total - seenTotal;
+      lastNew = added > 0 ? "; " + added.toLocaleString("en") + " new since you looked" : "";
+    }
+    return lastNew;
   }
 
   // A filter link without empty fields: /?location=venus, not /?location=venus&from=&to=.
@@ -464,6 +549,10 @@
     showTimes(main);
     showFilterZone(main);
     initFacets(main);
+    var now = document.getElementById("refresh-now");
+    if (now) {
+      now.hidden = false;
+    }
     var charts = Array.prototype.filter.call(main.querySelectorAll(".chart[id]"), function (c) {
       return !kept[c.id];
     });
@@ -507,6 +596,7 @@
           var y = window.scrollY;
           swapMain(fresh);
           window.scrollTo(x, y);
+          lookedNow();
           var target = null;
           (focusKey || "").split(" ").some(function (key) {
             target = key && document.querySelector('[data-focus-key~="' + key + '"]');
@@ -686,6 +776,15 @@
     }
   });
 
+  document.addEventListener("click", function (event) {
+    if (event.target.id === "refresh-now") {
+      var select = document.getElementById("refresh-interval");
+      if (select) {
+        refresh(select, true);
+      }
+    }
+  });
+
   // Coming back to the page (bfcache) must not leave filter fields disabled.
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form.filters [disabled]").forEach(function (field) {
@@ -720,6 +819,11 @@
     showTimes(document);
     showFilterZone(document);
     initFacets(document);
+    lookedNow();
+    var now = document.getElementById("refresh-now");
+    if (now) {
+      now.hidden = false;
+    }
     drawCharts(document);
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
       drawCharts(document);
