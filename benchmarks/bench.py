@@ -53,7 +53,7 @@ from servers import emulator, gunicorn, rss_kib, running  # noqa: E402 - the tes
 
 HEADER = "count,time,location,brightness,units\n"
 UNITS = "iulu"  # as SPUC runs in the lesson's compose file (--units iulu)
-TOTAL = re.compile(rb'data-testid="total">(\d+)<')
+TOTAL = re.compile(rb'data-testid="total">([\d,]+)<')  # with thousands separators
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
   io.write(string.format("BENCH %d %d %d\\n", summary.requests, summary.duration,
@@ -116,7 +116,7 @@ class Probe:
 def total_shown(url: str) -> int:
     with requests.get(f"{url}/", headers={"Accept-Encoding": "identity"}, timeout=60) as page:
         found = TOTAL.search(page.content)
-    return int(found.group(1)) if found else 0
+    return int(found.group(1).replace(b",", b"")) if found else 0
 
 
 def wrk(url: str, path: str, clients: int, seconds: float) -> float | None:
@@ -210,7 +210,7 @@ def first_views(url: str, spuc_url: str, trials: int, result: Result) -> None:
 
 def total_shown_in(body: bytes) -> int:
     found = TOTAL.search(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
-    return int(found.group(1)) if found else 0
+    return int(found.group(1).replace(b",", b"")) if found else 0
 
 
 def ms(values: list[float]) -> str:

@@ -134,7 +134,10 @@ def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
     )
     app.extensions["spuc_client"] = client
     app.extensions["sightings_store"] = SightingsStore(
-        client, freshness_seconds=settings.freshness_seconds, prepare=pages.prerender(app)
+        client,
+        freshness_seconds=settings.freshness_seconds,
+        prepare=pages.prerender(app),
+        zone=settings.spuc_timezone,
     )
 
 

@@ -13,6 +13,7 @@ import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from hashlib import sha256
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ ENV_NAMES = frozenset(
         "SPUCSVI_SUBMIT_LOCK",
         "SPUCSVI_TRUSTED_ORIGINS",
         "SPUCSVI_SUBMIT_RATE",
+        "SPUC_TIMEZONE",
     }
 )
 
@@ -52,6 +54,8 @@ class Settings:
     trusted_origins: frozenset[str] = frozenset()
     # Submissions per client address (web/ratelimit.py), in the `limits` notation; None: off.
     submit_rate: str | None = DEFAULT_SUBMIT_RATE
+    # The zone of SPUC's clock: it writes its times without one.
+    spuc_timezone: tzinfo = UTC
 
     @property
     def rate_path(self) -> Path:
@@ -167,6 +171,20 @@ def _rate(env: Mapping[str, str]) -> str | None:
             "(or off)"
         ) from None
     return raw
+def _timezone(env: Mapping[str, str]) -> tzinfo:
+    """SPUC_TIMEZONE: an IANA name such as Europe/Berlin; UTC when unset."""
+    raw = env.get("SPUC_TIMEZONE", "").strip()
+    if raw in ("", "UTC", "Etc/UTC"):
+        return UTC
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(raw)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        pass
+    raise SettingsError(
+        f"SPUC_TIMEZONE={raw!r} is not an IANA time zone name such as UTC or Europe/Berlin"
+    )
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.001) -> float:
@@ -194,4 +212,5 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         submit_lock_path=Path(lock) if lock else None,
         trusted_origins=_origins(env),
         submit_rate=_rate(env),
+        spuc_timezone=_timezone(env),
     )

@@ -86,7 +86,9 @@ def test_list_is_newest_first_with_every_field(api):
     response = api.get("/api/sightings")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
-    assert response.get_json() == {
+    body = response.get_json()
+    assert body.pop("links") == {"next": None, "prev": None, "all": "/sightings.json"}
+    assert body == {
         "total": 5,
         "page": 1,
         "per_page": 15,
@@ -161,7 +163,11 @@ def test_list_sorts(api, query, expected):
     ],
 )
 def test_list_pages(api, query, page, pages, per_page, expected):
-    assert api.get(f"/api/sightings?{query}").get_json() == {
+    body = api.get(f"/api/sightings?{query}").get_json()
+    links = body.pop("links")
+    assert (links["next"] is not None) == (page < pages)
+    assert (links["prev"] is not None) == (page > 1)
+    assert body == {
         "total": 5,
         "page": page,
         "per_page": per_page,
@@ -179,10 +185,7 @@ def test_list_pages(api, query, page, pages, per_page, expected):
         ("page=-2", "'page' must be a whole number from 1 to 1000000000."),
         ("page=last", "'page' must be a whole number from 1 to 1000000000."),
         ("from=tomorrow", "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."),
-        (
-            "to=2026-11-27T18:30%2B01:00",
-            "'to' must be given without a time zone, as SPUC records them.",
-        ),
+        ("since=forever", "'since' must be one of 1h, 1d, 7d."),
         ("from=2026-11-28&to=2026-11-27", "The 'from' time must be before the 'to' time."),
         ("sort=count", "'sort' must be one of time, location, brightness."),
         ("order=random", "'order' must be asc or desc."),
@@ -207,7 +210,9 @@ def test_list_to_the_last_representable_day_is_everything(api):
 
 
 def test_list_with_no_sightings_yet(client):
-    assert client.get("/api/sightings").get_json() == {
+    body = client.get("/api/sightings").get_json()
+    assert body.pop("links")["next"] is None
+    assert body == {
         "total": 0,
         "page": 1,
         "per_page": 15,
@@ -242,6 +247,23 @@ def test_summary_of_everything(api):
         "locations": 3,
         "units": ["iuhc", "iulu"],
         "unreadable_lines": 2,
+        # Mixed units: the figures of each, never averaged together.
+        "per_unit": [
+            {
+                "units": "iuhc",
+                "numeric": 2,
+                "brightest": S3,
+                "mean_brightness": 7.75,
+                "median_brightness": 7.75,
+            },
+            {
+                "units": "iulu",
+                "numeric": 2,
+                "brightest": S1,
+                "mean_brightness": 53.5,
+                "median_brightness": 53.5,
+            },
+        ],
     }
 
 
@@ -271,6 +293,22 @@ def test_summary_is_compact_json_in_a_stable_key_order(api):
                 "locations": 1,
                 "units": ["iuhc", "iulu"],
                 "unreadable_lines": 2,
+                "per_unit": [
+                    {
+                        "units": "iuhc",
+                        "numeric": 1,
+                        "brightest": S3,
+                        "mean_brightness": 12.5,
+                        "median_brightness": 12.5,
+                    },
+                    {
+                        "units": "iulu",
+                        "numeric": 1,
+                        "brightest": S2,
+                        "mean_brightness": 7.0,
+                        "median_brightness": 7.0,
+                    },
+                ],
             },
         ),
         (
@@ -326,9 +364,9 @@ def test_summary_with_no_sightings_yet(client):
 
 def test_summary_malformed_filter_is_a_json_400(api):
     assert_json_error(
-        api.get("/api/summary?from=2026-11-27T18:30Z"),
+        api.get("/api/summary?from=2026-11-27T18:30Q"),
         400,
-        "'from' must be given without a time zone, as SPUC records them.",
+        "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18:30.",
     )
 
 
@@ -367,7 +405,7 @@ def test_csv_reads_back_to_what_spuc_stored(api):
 def test_filtered_csv_has_its_own_file_name_and_only_the_matches(api):
     response = api.get("/sightings.csv?location=venus&to=2026-11-27T23:00")
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="unicorn_sightings_filtered.csv"'
+        'attachment; filename="unicorn_sightings_venus_to_2026-11-27T23-00.csv"'
     )
     assert response.get_data() == (
         b"count,time,location,brightness,units\r\n2,2026-11-27 18:02:02,venus,7,iulu\r\n"
@@ -698,8 +736,15 @@ def test_live_dashboard_sends_the_live_parts_with_an_etag(api):
     response = api.get("/api/dashboard")
     body = response.get_json()
     assert response.status_code == 200
-    assert set(body) == {"summary_html", "results_html", "total"}
-    assert body["total"] == 5
+    assert set(body) == {
+        "summary_html",
+        "results_html",
+        "total",
+        "unfiltered_total",
+        "locations",
+    }
+    assert (body["total"], body["unfiltered_total"]) == (5, 5)
+    assert body["locations"] == [["venus", 2], ["mars", 2], ['moon, "big" crater', 1]]
     assert '<span class="stat-number" data-testid="total">5</span>' in body["summary_html"]
     assert "<span>Page 1 of 1 (5 sightings)</span>" in body["results_html"]
     assert response.headers["ETag"].startswith('"') and response.headers["ETag"].endswith('"')
@@ -709,7 +754,7 @@ def test_live_dashboard_sends_the_live_parts_with_an_etag(api):
 def test_live_dashboard_follows_the_filter(api):
     body = api.get("/api/dashboard?location=venus").get_json()
     assert body["total"] == 2
-    assert '<span class="stat-note">of 5</span>' in body["summary_html"]
+    assert '<span class="stat-note num">of 5</span>' in body["summary_html"]
 
 
 def test_live_dashboard_unchanged_is_a_304(api):
@@ -787,3 +832,36 @@ def test_live_dashboard_links_follow_the_path_prefix_and_never_leak(api):
     plain = api.get("/api/dashboard").get_data(as_text=True)
     assert "evil" not in plain and "/spucsvi/" not in plain
     assert 'href="/?sort=location&amp;order=desc"' in json.loads(plain)["results_html"]
+
+
+def test_the_next_page_link_keeps_the_query(api):
+    links = api.get("/api/sightings?location=venus&per_page=1").get_json()["links"]
+    assert links == {
+        "next": "/api/sightings?location=venus&per_page=1&page=2",
+        "prev": None,
+        "all": "/sightings.json?location=venus",
+    }
+
+
+def test_json_download_is_every_filtered_sighting_in_utc(api):
+    response = api.get("/sightings.json?location=venus&sort=brightness&page=2")
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="unicorn_sightings_venus.json"'
+    )
+    body = response.get_json()
+    assert (body["total"], body["time_zone"]) == (2, "UTC")
+    assert [s["count"] for s in body["sightings"]] == [2, 3]  # arrival order, every page
+    assert body["sightings"][0]["time"] == "2026-11-27T18:02:02Z"
+
+
+def test_download_names_say_what_the_file_holds(api):
+    names = {
+        query: api.get(f"/sightings.csv?{query}").headers["Content-Disposition"]
+        for query in ("since=1d", "location=moon, crater&location=mars&from=2026-11-27")
+    }
+    assert names == {
+        "since=1d": 'attachment; filename="unicorn_sightings_last_day.csv"',
+        "location=moon, crater&location=mars&from=2026-11-27": (
+            'attachment; filename="unicorn_sightings_moon-crater_mars_from_2026-11-27.csv"'
+        ),
+    }

@@ -111,14 +111,27 @@ def test_every_figure_is_valid_plotly(sightings, chart):
 
 
 def test_few_points_are_drawn_as_unicorns_with_location_and_units_on_hover():
-    trace = over_time(MIXED)["data"][0]
+    one_unit = [s for s in MIXED if s.units == "iuhc"]
+    trace = over_time(one_unit)["data"][0]
     assert trace["mode"] == "text"
-    assert trace["text"] == [UNICORN] * 3
+    assert trace["text"] == [UNICORN] * 2
     assert trace["textfont"] == {"size": 22}
-    assert trace["x"] == [stamp(1), stamp(3), stamp(4)]
-    assert trace["y"] == [7.0, 12.5, 3.0]  # "junk" cannot be drawn
-    assert trace["customdata"] == [["venus", "iuhc"], ["moon, crater", "iulu"], ["venus", "iuhc"]]
+    assert trace["x"] == [stamp(1), stamp(4)]
+    assert trace["y"] == [7.0, 3.0]  # "junk" cannot be drawn
+    assert trace["customdata"] == [["venus", "iuhc"], ["venus", "iuhc"]]
     assert "marker" not in trace
+
+
+def test_mixed_units_are_one_series_each_with_a_legend():
+    figure = over_time(MIXED)
+    iuhc, iulu = figure["data"]
+    assert (iuhc["name"], iulu["name"]) == ("iuhc", "iulu")
+    assert (iuhc["y"], iulu["y"]) == ([7.0, 3.0], [12.5])
+    assert (iuhc["meta"], iulu["meta"]) == ({"series": 0}, {"series": 1})
+    assert iuhc["marker"]["symbol"] != iulu["marker"]["symbol"]
+    assert figure["layout"]["showlegend"] is True
+    bars = histogram(MIXED)["data"]
+    assert [sum(trace["y"]) for trace in bars] == [2, 1]
 
 
 @pytest.mark.parametrize(
@@ -159,8 +172,8 @@ def test_many_points_are_reduced_to_the_limit(n):
 @pytest.mark.parametrize("n", [2500, 20_000])
 def test_reduction_keeps_the_global_extremes(n):
     sightings = many(n)
-    trace = over_time(sightings)["data"][0]
-    points = set(zip(trace["x"], trace["y"], strict=True))
+    highest, lowest, _ = over_time(sightings)["data"]
+    points = set(zip(highest["x"] + lowest["x"], highest["y"] + lowest["y"], strict=True))
     assert (stamp(n // 3 + 5), 0.0) in points
     assert (stamp(2 * n // 3 + 7), 1000.0) in points
 
@@ -197,7 +210,8 @@ def test_hover_text_is_html_escaped_once_quotes_kept():
 def test_brightness_axes_name_the_units(units, title):
     sightings = [sighting(i, units=u) for i, u in enumerate(units, start=1)]
     assert over_time(sightings)["layout"]["yaxis"]["title"] == {"text": title}
-    assert histogram(sightings)["layout"]["xaxis"]["title"] == {"text": title}
+    short = f"Brightness ({' and '.join(units)})"
+    assert histogram(sightings)["layout"]["xaxis"]["title"] == {"text": short}
 
 
 def test_without_sightings_the_axis_says_brightness():
@@ -361,12 +375,18 @@ def test_histogram_counts_bisect_sorted_values():
     assert counts == [1, 2] + [0] * 26 + [0, 2]
 
 
-def test_brightness_over_time_draws_the_rows_it_is_given_of_a_total():
-    snapshot = snapshot_of(MIXED)
-    figure = charts.brightness_over_time(snapshot.columns, [3, 0], ("iuhc",), total=3)
-    trace = figure["data"][0]
-    assert (trace["x"], trace["y"]) == ([stamp(4), stamp(1)], [3.0, 7.0])
-    assert (figure["reduced_from"], figure["shown"]) == (3, 2)
+def test_a_reduced_series_is_a_band_of_each_stretchs_range_and_its_mean():
+    values = [float(v) for v in [1, 9, 5, 5, 2, 8]]
+    snapshot = snapshot_of([sighting(i + 1, brightness=str(v)) for i, v in enumerate(values)])
+    series = charts.Series("iuhc", range(6), values)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(charts, "MAX_TIME_POINTS", 4)  # two stretches of three
+        figure = charts.brightness_over_time(snapshot.columns, [series], ("iuhc",))
+    highest, lowest, mean = figure["data"]
+    assert (highest["y"], lowest["y"], mean["y"]) == ([9.0, 8.0], [1.0, 2.0], [5.0, 5.0])
+    assert highest["x"] == [stamp(2), stamp(6)] and lowest["x"] == [stamp(1), stamp(5)]
+    assert lowest["fill"] == "tonexty"
+    assert (figure["reduced_from"], figure["shown"]) == (6, 4)
 
 
 def test_filtered_figures_show_only_the_kept_rows():
@@ -375,3 +395,30 @@ def test_filtered_figures_show_only_the_kept_rows():
     assert figures["cumulative-chart"]["data"][0]["x"] == [stamp(1), stamp(4)]
     assert figures["locations-chart"]["data"][0]["y"] == ["venus"]
     assert sum(figures["histogram-chart"]["data"][0]["y"]) == 2
+
+
+# --- the first sightings ------------------------------------------------------------------
+
+
+def test_one_sighting_gets_a_time_axis_ten_minutes_wide_and_room_above_it():
+    layout = over_time([sighting(1, brightness="7")])["layout"]
+    low, high = (datetime.fromisoformat(t) for t in layout["xaxis"]["range"])
+    assert (low, high) == (
+        START + timedelta(seconds=1, minutes=-5),
+        START + timedelta(minutes=5, seconds=1),
+    )
+    assert layout["yaxis"]["range"] == [0, 7 * 1.15]
+    assert layout["xaxis"]["tickangle"] == 0
+    assert "rangeslider" not in layout["xaxis"]
+
+
+def test_times_at_the_end_of_the_calendar_leave_the_axis_to_plotly():
+    last = sighting(1, time=datetime(9999, 12, 31, 23, 59, 59))
+    assert "range" not in over_time([last])["layout"]["xaxis"]
+
+
+def test_notes_replace_charts_with_nothing_to_say_yet():
+    one = all_figures([sighting(1)])
+    assert "instead" in one["cumulative-chart"] and "instead" in one["histogram-chart"]
+    two = all_figures([sighting(1, brightness="3"), sighting(2, brightness="9")])
+    assert "instead" not in two["cumulative-chart"] and "instead" not in two["histogram-chart"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from conftest import sighting
 
 from spucsvi.data.columns import EXTREME_LEVELS, Columns
@@ -145,3 +147,11 @@ def test_time_order_is_kept_once_arrival_order_is_not_time_order():
         columns.extend(batch)
         expected = sorted(range(len(columns)), key=lambda row: columns.times[row])
         assert list(columns.time_order) == expected
+
+
+def test_times_of_a_spuc_clock_in_another_zone_are_kept_in_utc():
+    from zoneinfo import ZoneInfo
+
+    columns = Columns(ZoneInfo("Europe/Berlin"))
+    columns.extend([parse_line("1,2026-11-27 10:00:00,venus,7,iuhc")])  # CET, UTC+1
+    assert columns.sighting(0).time == datetime(2026, 11, 27, 9, 0)

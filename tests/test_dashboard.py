@@ -152,9 +152,10 @@ def board(seeded_for_module):
 def test_summary_strip_shows_every_number(board):
     assert stats(page(board)) == {
         "Sightings": "5",
-        "Latest": "mars 2026-11-28 09:15 , brightness 3",
-        "Brightest": '100 moon, "big" crater',
-        "Mean / median brightness": "30.62 median 9.75",
+        "Latest": "mars 2026-11-28 09:15 UTC , brightness 3 iuhc",
+        # Mixed units: each unit's figures, never averaged together.
+        "Brightest": '12.5 iuhc venus 100 iulu moon, "big" crater',
+        "Mean / median brightness": "7.75 iuhc median 7.75 iuhc 53.5 iulu median 53.5 iulu",
         "Locations": "3",
         "Units": "Imperial Unicorn Hoove Candles (iuhc) and Intergalactic Unicorn Luminosity "
         "Units (iulu) (mixed: SPUC was restarted with other units)",
@@ -182,9 +183,10 @@ def test_one_unit_has_its_long_name_and_no_mixed_note(seeded):
 
 def test_latest_shows_its_time_to_the_minute_as_machine_readable_time(board):
     latest = page(board).find("dl", class_="summary-strip").find("time")
+    # SPUC's zoneless time, taken as UTC, says so.
     assert (latest.attrs["datetime"], latest.text) == (
-        "2026-11-28T09:15:30.500000",
-        "2026-11-28 09:15",
+        "2026-11-28T09:15:30.500000Z",
+        "2026-11-28 09:15 UTC",
     )
 
 
@@ -220,14 +222,15 @@ def test_four_charts_each_with_its_json_data(board):
 
 def test_chart_data_matches_the_sightings(board):
     document = page(board)
-    assert figure(document, "brightness-chart")["data"][0]["y"] == [100, 7, 12.5, 3]
+    # One series per unit: iuhc, then iulu.
+    assert [t["y"] for t in figure(document, "brightness-chart")["data"]] == [[12.5, 3], [100, 7]]
     assert figure(document, "cumulative-chart")["data"][0]["y"] == [1, 2, 3, 4, 5]
     locations = figure(document, "locations-chart")["data"][0]
     assert (locations["y"], locations["x"]) == (
         ['moon, "big" crater', "mars", "venus"],
         [1, 2, 2],
     )
-    assert sum(figure(document, "histogram-chart")["data"][0]["y"]) == 4
+    assert sum(sum(t["y"]) for t in figure(document, "histogram-chart")["data"]) == 4
 
 
 def test_brightness_axis_names_the_mixed_units(board):
@@ -239,10 +242,16 @@ def test_many_sightings_are_drawn_reduced_with_a_note(seeded):
     client, _ = seeded(lines(2500))
     document = page(client)
     assert notes(document) == [
-        "Drawing 2000 of 2500 points: each stretch of time keeps its lowest and highest sighting.",
-        "Drawing 1251 of 2500 points: each stretch of time keeps its lowest and highest sighting.",
+        "Drawing 2,000 of 2,500 points: "
+        "each stretch of time as a band from its lowest to its highest sighting, "
+        "with its mean.",
+        "Drawing 1,251 of 2,500 points: "
+        "the running count at evenly spaced sightings, the last one included.",
     ]
-    assert len(figure(document, "brightness-chart")["data"][0]["x"]) == 2000
+    # Each stretch's highest and lowest (a band) and its mean.
+    highest, lowest, mean = figure(document, "brightness-chart")["data"]
+    assert len(highest["x"]) + len(lowest["x"]) == 2000 and lowest["fill"] == "tonexty"
+    assert len(mean["x"]) == 1000
     assert figure(document, "brightness-chart")["reduced_from"] == 2500
 
 
@@ -280,12 +289,12 @@ def test_table_row_shows_every_field(board):
     cells = row.find_all("td")
     assert [c.text for c in cells] == [
         "1",
-        "2026-11-27 18:02:00",
+        "2026-11-27 18:02:00 UTC",
         'moon, "big" crater',
         "100",
         "iulu",
     ]
-    assert cells[1].find("time").attrs["datetime"] == "2026-11-27T18:02:00.027188"
+    assert cells[1].find("time").attrs["datetime"] == "2026-11-27T18:02:00.027188Z"
     assert cells[4].find("abbr").attrs["title"] == "Intergalactic Unicorn Luminosity Units (iulu)"
 
 
@@ -395,10 +404,10 @@ def test_location_filter_changes_summary_table_and_charts(board):
     document = page(board, "/?location=venus")
     summary = stats(document)
     assert summary["Sightings"] == "2 of 5"
-    assert summary["Latest"] == "venus 2026-11-27 23:59 , brightness 12.5"
-    assert summary["Mean / median brightness"] == "9.75 median 9.75"
+    assert summary["Latest"] == "venus 2026-11-27 23:59 UTC , brightness 12.5 iuhc"
+    assert summary["Mean / median brightness"] == "12.5 iuhc median 12.5 iuhc 7 iulu median 7 iulu"
     assert table_counts(document) == [3, 2]
-    assert figure(document, "brightness-chart")["data"][0]["y"] == [7, 12.5]
+    assert [t["y"] for t in figure(document, "brightness-chart")["data"]] == [[12.5], [7]]
     assert figure(document, "locations-chart")["data"][0]["y"] == ["venus"]
     assert figure(document, "cumulative-chart")["data"][0]["y"] == [1, 2]
 
@@ -438,7 +447,7 @@ def test_filter_matching_nothing_says_so_with_a_clear_link(board):
             "from=yesterday",
             "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18:30.",
         ),
-        ("to=2026-11-27T18:30Z", "'to' must be given without a time zone, as SPUC records them."),
+        ("since=1y", "'since' must be one of 1h, 1d, 7d."),
         ("from=2026-11-28&to=2026-11-27", "The 'from' time must be before the 'to' time."),
         ("sort=colour", "'sort' must be one of time, location, brightness."),
         ("page=0", "'page' must be a whole number from 1 to 1000000000."),
@@ -479,12 +488,14 @@ def test_alternates_of_the_whole_data_set(board):
 
 def test_download_links_follow_the_filter(board):
     downloads = page(board, "/?location=mars&sort=location").find("p", class_="downloads")
-    assert downloads.text.startswith("Download these sightings:")
+    assert downloads.text.startswith("Download these 2 sightings:")
     assert [a.attrs["href"] for a in downloads.find_all("a")] == [
         "/sightings.csv?location=mars",
+        "/sightings.json?location=mars",
         "/api/sightings?location=mars&sort=location",
         "/api/summary?location=mars",
     ]
+    assert ["download" in a.attrs for a in downloads.find_all("a")] == [True, True, False, False]
 
 
 def test_live_refresh_keeps_the_page_being_read(seeded):
@@ -506,6 +517,7 @@ def test_a_location_with_surrounding_spaces_can_be_chosen(seeded):
 # --- escaping -----------------------------------------------------------------------------
 
 ATTACK = "<b>bold</b></script><script>alert(1)</script>"
+ONE_SIGHTING = ("brightness-chart", "locations-chart")
 
 
 @pytest.fixture
@@ -519,7 +531,8 @@ def test_markup_in_a_location_never_reaches_the_page_as_markup(attacked):
     assert "<b>bold" not in html
     assert "alert(1)</script>" not in html
     assert re.findall(r"<script[^>]*>", html) == (
-        [f'<script type="application/json" id="{c}-data">' for c in CHARTS]
+        # One sighting: the over-time and distribution charts are notes until there are more.
+        [f'<script type="application/json" id="{c}-data">' for c in CHARTS if c in ONE_SIGHTING]
         + re.findall(r'<script src="[^"]+" defer>', html)
     )
 
@@ -527,7 +540,7 @@ def test_markup_in_a_location_never_reaches_the_page_as_markup(attacked):
 def test_markup_in_a_location_is_text_in_the_summary(attacked):
     summary = page(attacked).find("dl", class_="summary-strip")
     assert summary.find_all("b") == []
-    assert stats(page(attacked))["Latest"] == f"{ATTACK} 2026-11-27 10:00 , brightness 7"
+    assert stats(page(attacked))["Latest"] == f"{ATTACK} 2026-11-27 10:00 UTC , brightness 7 iuhc"
 
 
 def test_markup_in_a_location_is_text_in_the_table(attacked):

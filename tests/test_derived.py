@@ -14,6 +14,7 @@ from conftest import at, sighting, snapshot_of
 from spucsvi.data.derived import (
     FIND_ROW_DEPTH,
     Summary,
+    UnitSummary,
     dashboard,
     find_row,
     location_choices,
@@ -173,6 +174,11 @@ def test_summary_of_a_mixed_data_set():
         locations=3,
         units=("iuhc", "iulu"),
         skipped=2,
+        # Mixed units: each unit's own figures, never averaged together.
+        per_unit=(
+            UnitSummary("iuhc", 3, records[3], 7.5, 7.0),
+            UnitSummary("iulu", 1, records[2], 12.5, 12.5),
+        ),
     )
 
 
@@ -255,6 +261,10 @@ def test_filtered_summary_counts_only_the_kept_rows():
         locations=1,
         units=("iuhc", "iulu"),
         skipped=1,
+        per_unit=(
+            UnitSummary("iuhc", 1, records[2], 12.5, 12.5),
+            UnitSummary("iulu", 1, records[0], 7.0, 7.0),
+        ),
     )
 
 

@@ -47,9 +47,9 @@ def line(count: int, location: str = "venus", brightness: str = "5", units: str 
 
 
 def total_on_page(html: str) -> int:
-    match = re.search(r'<span class="stat-number" data-testid="total">(\d+)</span>', html)
+    match = re.search(r'<span class="stat-number" data-testid="total">([\d,]+)</span>', html)
     assert match, "the page shows no total"
-    return int(match.group(1))
+    return int(match.group(1).replace(",", ""))  # with thousands separators
 
 
 class _Inputs(HTMLParser):

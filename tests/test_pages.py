@@ -50,7 +50,7 @@ def test_submission_reaches_spuc_byte_for_byte_and_redirects(client, spuc):
     location = "moon, crater & co #1 + ünïcörn"
     response = post_sighting(client, location, "7.5")
     assert response.status_code == 303
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/#report"
     lines = export_text(spuc).splitlines()
     assert lines[0] == "count,time,location,brightness,units"
     assert lines[1].startswith("1,")
@@ -72,7 +72,8 @@ def test_after_redirect_the_page_confirms_and_shows_the_sighting(client, spuc):
     at = recorded_time(spuc, 1)
     assert re.search(
         r'<p [^>]*id="recorded"><strong>Unicorn sighting recorded!</strong>\s+'
-        rf"#1: venus, brightness 7 iuhc, at {at}\.\s+</p>",
+        rf'#1: venus, brightness 7 iuhc, at <time class="when" datetime="[^"]+Z">{at} UTC</time>\.'
+        r"\s+</p>",
         html,
     )
     assert TOTAL.format(1) in html
@@ -89,7 +90,7 @@ def test_after_redirect_the_page_confirms_and_shows_the_sighting(client, spuc):
 
 def test_the_redirect_carries_the_note_in_a_short_lived_cookie(client, spuc):
     response = post_sighting(client, "moon, crater", "7.5")
-    assert (response.status_code, response.headers["Location"]) == (303, "/")
+    assert (response.status_code, response.headers["Location"]) == (303, "/#report")
     (cookie,) = response.headers.getlist("Set-Cookie")
     attributes = [part.strip() for part in cookie.split(";")]
     name, _, value = attributes[0].partition("=")
@@ -130,7 +131,8 @@ def test_a_repeated_count_and_a_clock_behind_still_highlight_the_new_row(seeded)
     html = client.get("/").get_data(as_text=True)
     at = recorded_time(spuc, 7)
     assert not at.startswith("2099")
-    assert f"#7: venus, brightness 7 iuhc, at {at}." in html
+    assert '#7: venus, brightness 7 iuhc, at <time class="when" datetime="' in html
+    assert f">{at} UTC</time>." in html
     # Newest first, 15 to a page: it is on page 2, which the note links to.
     assert 'It is on <a href="/?page=2">page 2</a> of the table.' in html
     assert "just-added" not in html and "your sighting" not in html
@@ -139,7 +141,8 @@ def test_a_repeated_count_and_a_clock_behind_still_highlight_the_new_row(seeded)
     html = client.get("/?page=2").get_data(as_text=True)
     assert "It is on" not in html
     rows = re.findall(
-        r'<tr class="just-added">\s*<td>(\d+)</td>\s*<td><time datetime="([^"]+)"', html
+        r'<tr class="just-added">\s*<td>(\d+)</td>\s*<td><time class="when" datetime="([^"]+)"',
+        html,
     )
     assert len(rows) == 1
     count, when = rows[0]
@@ -434,7 +437,7 @@ def test_under_a_path_prefix_every_link_asset_and_form_starts_with_it(client, sp
 
 def test_a_submission_under_a_prefix_comes_back_under_it(client, spuc):
     response = post_sighting(client, "venus", "1", **PREFIX)
-    assert response.headers["Location"] == "/spucsvi/"
+    assert response.headers["Location"] == "/spucsvi/#report"
     assert "Path=/spucsvi" in response.headers["Set-Cookie"].split("; ")
     html = client.get("/", **PREFIX).get_data(as_text=True)
     assert "Unicorn sighting recorded!" in html and "just-added" in html

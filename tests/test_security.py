@@ -2,8 +2,10 @@
 on every surface."""
 
 import gzip
+import hashlib
 import logging
 import threading
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,9 +13,9 @@ from conftest import export_text, make_app, post_sighting
 from werkzeug.serving import make_server
 
 from spucsvi.settings import SettingsError
-from spucsvi.web.assets import PLOTLY_VERSION
 from spucsvi.web.logs import RequestIdFilter
 
+PLOTLY_SHA256 = "99784e3abfb07b142a15e521a439e6d9addceadb3f79553fd24c72774f0649ba"
 PATHS = [
     "/",
     "/healthz",
@@ -23,7 +25,7 @@ PATHS = [
     "/sightings.csv",
     "/nowhere",
     "/api/nowhere",
-    f"/assets/plotly-{PLOTLY_VERSION}.min.js",
+    "/assets/000000000000/vendor/plotly.js/plotly-basic.min.js",
 ]
 
 
@@ -219,7 +221,7 @@ def live(app):
 
 def test_over_http_a_plain_script_post_is_accepted(live, spuc):
     form = requests.post(f"{live}/sightings", data=SIGHTING, allow_redirects=False, timeout=10)
-    assert (form.status_code, form.headers["Location"]) == (303, "/")
+    assert (form.status_code, form.headers["Location"]) == (303, "/#report")
     api = requests.post(f"{live}/api/sightings", json=SIGHTING, timeout=10)
     assert api.status_code == 201
     assert recorded_locations(spuc) == ["venus", "venus"]
@@ -271,18 +273,33 @@ def test_html_and_json_are_compressed_when_accepted(client):
     assert "Content-Encoding" not in plain.headers
 
 
-def test_plotly_is_served_locally_precompressed_and_immutable(client):
-    url = f"/assets/plotly-{PLOTLY_VERSION}.min.js"
+def test_plotly_is_the_vendored_basic_bundle_precompressed_and_immutable(client):
+    html = client.get("/").get_data(as_text=True)
+    url = html.split('<script src="')[1].split('"')[0]
+    assert url.startswith("/assets/") and url.endswith("/vendor/plotly.js/plotly-basic.min.js")
     response = client.get(url, headers={"Accept-Encoding": "gzip, br"})
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert gzip.decompress(response.data).startswith(b"/**")
+    bundle = gzip.decompress(response.data)
+    assert bundle.startswith(b"/**\n* plotly.js (basic - minified) v4.1.1")
+    assert hashlib.sha256(bundle).hexdigest() == PLOTLY_SHA256
     again = client.get(
         url, headers={"Accept-Encoding": "gzip", "If-None-Match": response.headers["ETag"]}
     )
     assert again.status_code == 304
-    assert client.get("/assets/plotly-0.0.1.min.js").status_code == 404
+    with client.get(url, headers={"Accept-Encoding": "identity"}) as plain:
+        assert "Content-Encoding" not in plain.headers and plain.data == bundle
+    assert client.get(url.replace(url.split("/")[2], "000000000000")).status_code == 404
+
+
+def test_the_app_needs_nothing_of_the_plotly_package():
+    """The container image may prune the PyPI plotly package: the page uses only
+    the vendored bundle (plotly stays a test dependency, to check the figures)."""
+    root = Path(__file__).resolve().parent.parent
+    code = "\n".join(path.read_text() for path in (root / "spucsvi").rglob("*.py"))
+    assert "import plotly" not in code and 'find_spec("plotly")' not in code
+    assert (root / "static/vendor/plotly.js/LICENSE").read_text().startswith("MIT License")
 
 
 def test_own_assets_have_content_hashed_urls(client):

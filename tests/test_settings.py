@@ -100,3 +100,21 @@ def test_lock_file_is_per_backend(tmp_path):
     a, b = from_env({"SPUC_URL": "http://a:1"}), from_env({"SPUC_URL": "http://b:1"})
     assert a.lock_path != b.lock_path
     assert from_env({"SPUCSVI_SUBMIT_LOCK": str(tmp_path / "x")}).lock_path == tmp_path / "x"
+
+
+def test_spuc_timezone_is_utc_unless_set_to_an_iana_name():
+    from datetime import UTC
+    from zoneinfo import ZoneInfo
+
+    assert from_env({}).spuc_timezone is UTC
+    assert from_env({"SPUC_TIMEZONE": "UTC"}).spuc_timezone is UTC
+    assert from_env({"SPUC_TIMEZONE": "Europe/Berlin"}).spuc_timezone == ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "../../etc/passwd", "CEST+1"])
+def test_a_bad_spuc_timezone_is_refused_in_one_line_naming_it(value):
+    with pytest.raises(SettingsError) as error:
+        from_env({"SPUC_TIMEZONE": value})
+    message = str(error.value)
+    assert message.startswith(f"SPUC_TIMEZONE={value!r} is not an IANA time zone name")
+    assert "\n" not in message

@@ -84,3 +84,19 @@ def test_every_field_error_is_reported_at_once():
     with pytest.raises(InvalidSighting) as error:
         validate_sighting("", "")
     assert set(error.value.errors) == {"location", "brightness"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "sent"), [("7,5", "7.5"), ("0,25", "0.25"), ("12,3456", "12.3456"), ("7.5", "7.5")]
+)
+def test_a_decimal_comma_is_read_as_a_point(typed, sent):
+    assert validate_sighting("venus", typed).brightness == sent
+
+
+def test_a_comma_before_three_digits_may_separate_thousands_so_it_is_refused():
+    with pytest.raises(InvalidSighting) as error:
+        validate_sighting("venus", "1,000")
+    assert error.value.errors == {
+        "brightness": "Is that 1000 or 1.000? "
+        "Please write it without the comma, with a point for decimals."
+    }

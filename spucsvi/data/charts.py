@@ -3,17 +3,19 @@
 Plain dicts in Plotly's figure schema cost a fraction of building validated
 `plotly.graph_objects` figures, and go to the page as JSON unchanged.
 
-Every chart is an SVG trace over at most a few thousand points: the
-plotly.js bundled in the `plotly` package draws WebGL traces with code built
-at run time, which our Content-Security-Policy (no 'unsafe-eval') forbids,
-so large histories are reduced on the server instead, keeping each time
-bucket's lowest and highest point so peaks and troughs survive.
+Every chart is an SVG trace over at most a few thousand points: the page
+serves plotly.js's basic bundle (scatter and bar, no WebGL, which would need
+code built at run time that our Content-Security-Policy forbids), so large
+histories are reduced on the server instead, keeping each time bucket's
+lowest and highest point so peaks and troughs survive.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from html import escape
 
@@ -30,6 +32,8 @@ MAX_UNICORN_MARKERS = 300
 MAX_TIME_POINTS = 2000
 TOP_LOCATIONS = 15
 HISTOGRAM_BINS = 30
+# A time axis spans at least this much: one sighting is a moment, not a microsecond.
+MIN_TIME_SPAN = timedelta(minutes=10)
 
 
 def unit_name(code: str) -> str:
@@ -43,6 +47,11 @@ def axis_title(units: Sequence[str]) -> str:
     if units:
         return f"Brightness ({' and '.join(units)})"
     return "Brightness"
+
+
+def short_axis_title(units: Sequence[str]) -> str:
+    """'Brightness (iuhc)': short enough for an axis across a phone's screen."""
+    return f"Brightness ({' and '.join(units)})" if units else "Brightness"
 
 
 def _layout(**extra) -> dict:
@@ -66,6 +75,48 @@ def _count_axis(title: str, largest: int) -> dict:
     return axis
 
 
+def _time_range(micros: Sequence[int]) -> list[str] | None:
+    """The time axis's range: the data with a margin, at least MIN_TIME_SPAN wide and
+    centred on the data when it is narrower (one sighting, or a few within seconds)."""
+    if not micros:
+        return None
+    low, high = from_micros(min(micros)), from_micros(max(micros))
+    span = high - low
+    try:
+        if span < MIN_TIME_SPAN:
+            middle = low + span / 2
+            return [str(middle - MIN_TIME_SPAN / 2), str(middle + MIN_TIME_SPAN / 2)]
+        margin = span / 40
+        return [str(low - margin), str(high + margin)]
+    except OverflowError:  # at the very ends of the calendar (SPUC's clock can say anything)
+        return None
+
+
+def _value_range(values: Sequence[float], headroom: float = 0.15) -> list[float] | None:
+    """From zero to a little above the highest value, so that a unicorn drawn at the
+    top is not cut off; None (autorange) when a value is negative."""
+    if not values or min(values) < 0:
+        return None
+    top = max(values)
+    return [0, top * (1 + headroom) if top > 0 else 1]
+
+
+def _time_axis(title: str, micros: Sequence[int]) -> dict:
+    """A date axis with upright tick labels (the page sets how many fit its width)."""
+    axis = {
+        "title": {"text": title},
+        "type": "date",
+        "tickangle": 0,
+        "automargin": True,
+        # A label that would stick out of the chart is left out rather than cut.
+        "ticklabeloverflow": "hide past div",
+    }
+    axis_range = _time_range(micros)
+    if axis_range:
+        axis["range"] = axis_range
+    return axis
+
+
 def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0) -> dict:
     """The figure for the page; `reduced_from` and `shown` say when points were dropped."""
     figure = {
@@ -80,29 +131,42 @@ def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0)
     return figure
 
 
+def reduced_buckets(
+    values: Sequence[float],
+    extremes: Sequence[tuple[int, Sequence[tuple[float, int]], Sequence[tuple[float, int]]]] = (),
+    limit: int = MAX_TIME_POINTS,
+) -> list[tuple[int, int, int, int]]:
+    """(first, stop, lowest, highest) positions of each bucket of consecutive values,
+    `limit // 2` buckets. `extremes` may give (run size, lows, highs) of precomputed
+    runs: then the cost follows the number of runs, not of values."""
+    total = len(values)
+    buckets = max(1, limit // 2)
+    if extremes:
+        size, lows, highs = extremes[0]
+    else:
+        size, lows = 1, [(value, i) for i, value in enumerate(values)]
+        highs = lows
+    found = []
+    for bucket in range(buckets):
+        start, stop = bucket * len(lows) // buckets, (bucket + 1) * len(lows) // buckets
+        if start == stop:
+            continue
+        low, high = min(lows[start:stop])[1], max(highs[start:stop])[1]
+        found.append((start * size, min(stop * size, total), low, high))
+    return found
+
+
 def reduced_positions(
     values: Sequence[float],
     extremes: Sequence[tuple[int, Sequence[tuple[float, int]], Sequence[tuple[float, int]]]] = (),
     limit: int = MAX_TIME_POINTS,
 ) -> list[int]:
     """Positions of the values to draw: all when few, else per bucket of
-    consecutive values its lowest and highest, so peaks and troughs survive.
-
-    `extremes` may give (run size, lows, highs) of precomputed runs: then the
-    cost follows the number of runs, not of values.
-    """
-    total = len(values)
-    if total <= limit:
-        return list(range(total))
-    buckets = limit // 2
-    if extremes:
-        _, lows, highs = extremes[0]
-    else:
-        lows = highs = [(value, i) for i, value in enumerate(values)]
+    consecutive values its lowest and highest, so peaks and troughs survive."""
+    if len(values) <= limit:
+        return list(range(len(values)))
     keep: list[int] = []
-    for bucket in range(buckets):
-        start, stop = bucket * len(lows) // buckets, (bucket + 1) * len(lows) // buckets
-        low, high = min(lows[start:stop])[1], max(highs[start:stop])[1]
+    for _, _, low, high in reduced_buckets(values, extremes, limit):
         keep.extend((low, high) if low < high else (high, low) if high < low else (low,))
     return keep
 
@@ -116,15 +180,62 @@ def hover_text(location: str) -> str:
     return escape(shown_location(location), quote=False)
 
 
-def brightness_over_time(
-    columns: Columns, rows: Sequence[int], units: Sequence[str], *, total: int
-) -> dict:
-    """Brightness against time, a unicorn per sighting, location and time on hover.
+@dataclass(frozen=True)
+class Series:
+    """The sightings of one unit with a numeric brightness, in arrival order."""
 
-    `rows` are the rows to draw, of `total` with a numeric brightness.
-    """
+    unit: str
+    rows: Sequence[int]
+    values: Sequence[float]
+    # Precomputed (run size, lows, highs) of `values`, for the reduced chart.
+    extremes: Sequence = ()
+
+
+SYMBOLS = ("circle", "diamond", "square", "triangle-up")
+
+
+def brightness_over_time(columns: Columns, series: Sequence[Series], units: Sequence[str]) -> dict:
+    """Brightness against time: a unicorn per sighting, location and time on hover;
+    one series per unit, each with its colour and a legend entry when units are
+    mixed. A series with more points than fit is drawn as each stretch of time's
+    range (lowest to highest, as a band) and mean."""
+    total = sum(len(one.rows) for one in series)
+    limit = MAX_TIME_POINTS // max(1, len(series))
+    traces: list[dict] = []
+    drawn_rows: list[int] = []
+    drawn = 0
+    reduced = False
+    for index, one in enumerate(series):
+        if len(one.rows) > limit:
+            reduced = True
+            band, rows = _band(columns, one, index, limit)
+            traces += band
+            drawn += sum(len(trace["x"]) for trace in band[:2])
+        else:
+            rows = list(one.rows)
+            traces.append(_points(columns, one, index, rows, mixed=len(series) > 1, total=total))
+            drawn += len(rows)
+        drawn_rows += rows
+    xaxis = _time_axis("Time of sighting (UTC)", [columns.times[row] for row in drawn_rows])
+    yaxis = {"title": {"text": axis_title(units)}, "rangemode": "tozero", "automargin": True}
+    y_range = _value_range([y for trace in traces for y in trace["y"]])
+    if y_range:
+        yaxis["range"] = y_range
+    extra = {}
+    if len(series) > 1 or reduced:
+        extra = {"showlegend": True, "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom"}}
+        extra["margin"] = {"l": 70, "r": 20, "t": 40, "b": 60}
+    layout = _layout(xaxis=xaxis, yaxis=yaxis, **extra)
+    return _figure(traces, layout, drawn=drawn if reduced else total, total=total)
+
+
+def _points(
+    columns: Columns, one: Series, index: int, rows: Sequence[int], *, mixed: bool, total: int
+) -> dict:
     trace = {
         "type": "scatter",
+        "name": one.unit,  # the code: a legend fits a phone's width
+        "meta": {"series": index},
         "x": [str(from_micros(columns.times[row])) for row in rows],
         "y": [columns.brightness(row) for row in rows],
         "customdata": [
@@ -133,11 +244,16 @@ def brightness_over_time(
         ],
         "cliponaxis": False,
         "hovertemplate": (
-            "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S}<br>"
+            "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S} UTC<br>"
             "Brightness %{y} %{customdata[1]}<extra></extra>"
         ),
     }
-    if len(rows) > MAX_UNICORN_MARKERS:
+    if mixed:
+        trace.update(
+            mode="markers",
+            marker={"color": PURPLE, "size": 9, "symbol": SYMBOLS[index % len(SYMBOLS)]},
+        )
+    elif total > MAX_UNICORN_MARKERS:
         trace.update(mode="markers", marker={"color": PURPLE, "size": 4, "opacity": 0.6})
     else:
         trace.update(
@@ -145,23 +261,47 @@ def brightness_over_time(
             text=[UNICORN] * len(rows),
             textfont={"size": 22 if len(rows) <= 50 else 16},
         )
-    layout = _layout(
-        xaxis={
-            "title": {"text": "Time of sighting"},
-            "type": "date",
-            "rangeslider": {"visible": True, "thickness": 0.08, "borderwidth": 1},
-            "rangeselector": {
-                "buttons": [
-                    {"count": 1, "label": "1 hour", "step": "hour", "stepmode": "backward"},
-                    {"count": 1, "label": "1 day", "step": "day", "stepmode": "backward"},
-                    {"count": 7, "label": "1 week", "step": "day", "stepmode": "backward"},
-                    {"label": "All", "step": "all"},
-                ],
-            },
-        },
-        yaxis={"title": {"text": axis_title(units)}, "rangemode": "tozero"},
-    )
-    return _figure([trace], layout, drawn=len(rows), total=total)
+    return trace
+
+
+def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[dict], list[int]]:
+    """Each stretch's highest and lowest sighting, the band between them filled, and
+    the stretch's mean, for a series with more points than fit."""
+    buckets = reduced_buckets(one.values, one.extremes, limit)
+    rows, values, unit = one.rows, one.values, one.unit
+    highs = [rows[high] for _, _, _, high in buckets]
+    lows = [rows[low] for _, _, low, _ in buckets]
+    middles = [rows[(first + stop - 1) // 2] for first, stop, _, _ in buckets]
+    means = [sum(values[first:stop]) / (stop - first) for first, stop, _, _ in buckets]
+
+    def line(label: str, picked: list[int], ys: list, **extra) -> dict:
+        return {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"{label.lower()}, {unit}",
+            "meta": {"series": index},
+            "x": [str(from_micros(columns.times[row])) for row in picked],
+            "y": ys,
+            "line": {"color": PURPLE, "width": 1},
+            "hovertemplate": (
+                f"{label} of this stretch: %{{y:.4g}} {escape(unit)}<br>"
+                "%{x|%Y-%m-%d %H:%M} UTC<extra></extra>"
+            ),
+            **extra,
+        }
+
+    traces = [
+        line("Highest", highs, [values[high] for _, _, _, high in buckets]),
+        line(
+            "Lowest",
+            lows,
+            [values[low] for _, _, low, _ in buckets],
+            fill="tonexty",
+            fillcolor="rgba(123,44,191,0.2)",
+        ),
+        line("Mean", middles, means, line={"color": PURPLE, "width": 2.5}),
+    ]
+    return traces, highs + lows
 
 
 def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
@@ -179,13 +319,20 @@ def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
         "fillcolor": "rgba(123,44,191,0.15)",
         "x": [str(from_micros(columns.times[rows[i]])) for i in indexes],
         "y": [i + 1 for i in indexes],
-        "hovertemplate": "%{y} sightings by %{x|%Y-%m-%d %H:%M}<extra></extra>",
+        "hovertemplate": "%{y} sightings by %{x|%Y-%m-%d %H:%M} UTC<extra></extra>",
     }
+    yaxis = _count_axis("Sightings so far", total)
+    yaxis["range"] = [0, max(1, total) * 1.1]
     layout = _layout(
-        xaxis={"title": {"text": "Time"}, "type": "date"},
-        yaxis=_count_axis("Sightings so far", total),
+        xaxis=_time_axis("Time (UTC)", [columns.times[rows[i]] for i in indexes]),
+        yaxis=yaxis,
     )
-    return _figure([trace], layout, drawn=len(indexes), total=total)
+    figure = _figure([trace], layout, drawn=len(indexes), total=total)
+    if total < 2:
+        figure["instead"] = (
+            "This chart shows how sightings add up over time, from the second sighting on."
+        )
+    return figure
 
 
 def per_location(locations: Counter) -> dict:
@@ -205,11 +352,13 @@ def per_location(locations: Counter) -> dict:
         "y": labels[::-1],
         "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
         "hovertemplate": "%{y}: %{x} sightings<extra></extra>",
+        # The location each bar stands for, to filter by it on a click ('other': none).
+        "customdata": ([name for name, _ in top] + ([""] if rest else []))[::-1],
     }
     layout = _layout(
         xaxis=_count_axis("Sightings", max(values, default=0)),
         yaxis={"automargin": True, "type": "category", "dtick": 1, "tickfont": {"size": 11}},
-        margin={"l": 20, "r": 20, "t": 20, "b": 60},
+        margin={"l": 20, "r": 20, "t": 36, "b": 60},  # room for the toolbar above the bars
     )
     return _figure([trace], layout)
 
@@ -232,22 +381,45 @@ def _bin_width(low: float, high: float) -> float:
 
 
 def brightness_histogram(
-    counts: Sequence[int], low: float, high: float, units: Sequence[str]
+    counts: Sequence[tuple[str, Sequence[int]]], low: float, high: float, units: Sequence[str]
 ) -> dict:
-    """How often each brightness occurs, binned on the server so the page stays light."""
+    """How often each brightness occurs, binned on the server so the page stays light:
+    (unit, counts per bin) for each unit, one series per unit side by side."""
     width = _bin_width(low, high)
-    trace = {
-        "type": "bar",
-        "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],
-        "y": list(counts),
-        "width": width * 0.95,
-        "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
-        "customdata": [[low + i * width, low + (i + 1) * width] for i in range(HISTOGRAM_BINS)],
-        "hovertemplate": "%{customdata[0]:.4g} to %{customdata[1]:.4g}: %{y}<extra></extra>",
-    }
+    mixed = len(counts) > 1
+    counts = counts or [("", [0] * HISTOGRAM_BINS)]
+    traces = []
+    for index, (unit, unit_counts) in enumerate(counts):
+        trace = {
+            "type": "bar",
+            "name": unit,
+            "meta": {"series": index},
+            "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],
+            "y": list(unit_counts),
+            "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
+            "customdata": [[low + i * width, low + (i + 1) * width] for i in range(HISTOGRAM_BINS)],
+            "hovertemplate": (
+                "%{customdata[0]:.4g} to %{customdata[1]:.4g} "
+                f"{escape(unit)}: %{{y}}<extra></extra>"
+            ),
+        }
+        if not mixed:
+            trace["width"] = width * 0.95
+        traces.append(trace)
+    largest = max((n for _, unit_counts in counts for n in unit_counts), default=0)
+    total = sum(n for _, unit_counts in counts for n in unit_counts)
     layout = _layout(
-        xaxis={"title": {"text": axis_title(units)}},
-        yaxis=_count_axis("Sightings", max(counts, default=0)),
+        # Across the chart a title has a phone's width at most: the unit codes only.
+        xaxis={"title": {"text": short_axis_title(units)}, "automargin": True},
+        yaxis=_count_axis("Sightings", largest),
         bargap=0.05,
+        barmode="group",
+        **({"showlegend": True, "legend": {"orientation": "h", "y": -0.35}} if mixed else {}),
     )
-    return _figure([trace], layout)
+    figure = _figure(traces, layout)
+    if total and high <= low:
+        figure["instead"] = (
+            "Every sighting so far has the same brightness: this chart shows how "
+            "brightness is spread once sightings differ."
+        )
+    return figure

@@ -20,7 +20,7 @@ import threading
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sortedcontainers import SortedList
 
@@ -34,6 +34,16 @@ EXTREME_LEVELS = (16, 256, 4096, 65536)
 
 def micros(moment: datetime) -> int:
     return (moment - EPOCH) // MICROSECOND
+
+
+def as_utc(moment: datetime, zone: tzinfo) -> datetime:
+    """A zoneless time of a clock in `zone`, as a zoneless UTC time."""
+    if zone is UTC:
+        return moment
+    try:
+        return moment.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # at the very ends of the calendar
+        return moment
 
 
 def from_micros(value: int) -> datetime:
@@ -87,10 +97,12 @@ class Extremes:
 class Columns:
     """Every record SPUC's file held, in arrival order."""
 
-    def __init__(self) -> None:
+    def __init__(self, zone: tzinfo = UTC) -> None:
         self.lock = threading.Lock()
+        # SPUC writes its clock's time without a zone: read in `zone`, kept in UTC.
+        self.zone = zone
         self.counts = array("q")
-        self.times = array("q")  # microseconds since 0001-01-01, naive as SPUC writes them
+        self.times = array("q")  # microseconds since 0001-01-01 UTC
         self.location_ids = array("I")
         self.brightness_ids = array("I")
         self.unit_ids = array("I")
@@ -144,7 +156,7 @@ class Columns:
 
     def _append(self, s: Sighting) -> None:
         row = len(self.counts)
-        moment = micros(s.time)
+        moment = micros(as_utc(s.time, self.zone))
         if row and self.time_sorted and moment < self.times[-1]:
             self.time_sorted = False
         self.counts.append(s.count)

@@ -33,6 +33,17 @@ FIND_ROW_DEPTH = 10_000
 
 
 @dataclass(frozen=True)
+class UnitSummary:
+    """The brightness figures of the sightings in one unit."""
+
+    unit: str
+    numeric: int  # sightings in this unit with a numeric brightness
+    brightest: Sighting | None
+    mean_brightness: float | None
+    median_brightness: float | None
+
+
+@dataclass(frozen=True)
 class Summary:
     total: int
     latest: Sighting | None
@@ -42,6 +53,8 @@ class Summary:
     locations: int
     units: tuple[str, ...]
     skipped: int
+    # With mixed units: the figures per unit (never averaged together).
+    per_unit: tuple[UnitSummary, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,10 @@ class Dashboard:
     table: TablePage
     all_locations: tuple[str, ...]
     unfiltered_total: int
+    # The units of SPUC's newest record: what it records a sighting in now.
+    recording_units: str | None = None
+    # Every location with its number of sightings, the most sighted first.
+    location_counts: tuple[tuple[str, int], ...] = ()
 
 
 def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
@@ -72,12 +89,28 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         table(snapshot, query),
         location_choices(snapshot),
         snapshot.length,
+        newest_units(snapshot),
+        counted_locations(snapshot),
     )
+
+
+def newest_units(snapshot: Snapshot) -> str | None:
+    columns = snapshot.columns
+    if not snapshot.length:
+        return None
+    return columns.units.values[columns.unit_ids[snapshot.length - 1]]
 
 
 def prepare(snapshot: Snapshot) -> None:
     """Derive the default view of a new snapshot before views see it."""
     dashboard(snapshot, Query())
+
+
+def counted_locations(snapshot: Snapshot) -> tuple[tuple[str, int], ...]:
+    """Every location with its sightings, the most sighted first."""
+    return snapshot.memo.get(
+        "counted locations", lambda: tuple(location_counts(snapshot).most_common())
+    )
 
 
 def location_choices(snapshot: Snapshot) -> tuple[str, ...]:
@@ -175,22 +208,14 @@ class _Facts:
     """What the summary and the charts need of a set of rows."""
 
     summary: Summary
-    numeric_rows: Sequence[int]
-    numeric_values: Sequence[float]
-    extremes: list[tuple[int, list[tuple[float, int]], list[tuple[float, int]]]]
-    histogram: tuple[list[int], float, float]  # counts per bin, lowest, highest
+    series: list[charts.Series]  # one per unit
+    histogram: tuple[list[tuple[str, list[int]]], float, float]  # counts per unit, bounds
     counts: Counter
 
     def figures(self, snapshot: Snapshot, rows: Sequence[int]) -> dict[str, dict]:
         units = self.summary.units
-        shown = charts.reduced_positions(self.numeric_values, self.extremes)
         return {
-            "brightness-chart": charts.brightness_over_time(
-                snapshot.columns,
-                [self.numeric_rows[p] for p in shown],
-                units,
-                total=len(self.numeric_rows),
-            ),
+            "brightness-chart": charts.brightness_over_time(snapshot.columns, self.series, units),
             "cumulative-chart": charts.cumulative_over_time(snapshot.columns, rows),
             "locations-chart": charts.per_location(self.counts),
             "histogram-chart": charts.brightness_histogram(*self.histogram, units),
@@ -202,8 +227,8 @@ def _overview_of_all(snapshot: Snapshot, rows: Sequence[int]) -> tuple[Summary, 
     the columns' lock, so that nothing appended meanwhile is read (and nothing copied)."""
     columns = snapshot.columns
     with columns.lock:
-        if not columns.is_latest(snapshot.length):
-            return None
+        if not columns.is_latest(snapshot.length) or len(columns.units) > 1:
+            return None  # mixed units are summed per unit, from the rows
         numeric = len(columns.numeric_values)
         ordered = columns.sorted_brightness
         summary = Summary(
@@ -218,12 +243,20 @@ def _overview_of_all(snapshot: Snapshot, rows: Sequence[int]) -> tuple[Summary, 
         )
         size, lows, highs = _coarsest_extremes(columns, numeric)
         bounds = _bounds(ordered)
+        histogram = charts.histogram_counts(ordered.bisect_left, numeric, *bounds)
+        series = [
+            charts.Series(
+                unit,
+                columns.numeric_rows,
+                columns.numeric_values,
+                [(size, lows, highs)] if size else [],
+            )
+            for unit in summary.units
+        ]
         facts = _Facts(
             summary,
-            columns.numeric_rows,
-            columns.numeric_values,
-            [(size, lows, highs)] if size else [],
-            (charts.histogram_counts(ordered.bisect_left, numeric, *bounds), *bounds),
+            series,
+            ([(unit, histogram) for unit in summary.units], *bounds),
             _all_location_counts(columns),
         )
         return summary, facts.figures(snapshot, rows)
@@ -235,6 +268,13 @@ def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
     values = [columns.brightness(row) for row in numeric_rows]
     ordered = sorted(values)  # type: ignore[type-var]
     brightest = max(numeric_rows, key=columns.brightness, default=None)  # first of equals
+    units = tuple(sorted({columns.units.values[columns.unit_ids[row]] for row in rows}))
+    by_unit = _by_unit(columns, numeric_rows, values, units)
+    bounds = _bounds(ordered)
+    histogram = [
+        (unit, _histogram_of(sorted(unit_values), bounds))
+        for unit, (_, unit_values) in by_unit.items()
+    ]
     summary = Summary(
         total=len(rows),
         latest=columns.sighting(rows[-1]) if rows else None,
@@ -242,21 +282,52 @@ def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
         mean_brightness=_mean(_running_sum(values), values),  # type: ignore[arg-type]
         median_brightness=_median(ordered),
         locations=len({columns.location_ids[row] for row in rows}),
-        units=tuple(sorted({columns.units.values[columns.unit_ids[row]] for row in rows})),
+        units=units,
         skipped=snapshot.skipped,
+        per_unit=_per_unit(columns, by_unit) if len(units) > 1 else (),
     )
-    bounds = _bounds(ordered)
-    histogram = charts.histogram_counts(
-        lambda value: bisect_left(ordered, value), len(ordered), *bounds
-    )
-    return _Facts(
-        summary,
-        numeric_rows,
-        values,  # type: ignore[arg-type]
-        _extremes_of(values),  # type: ignore[arg-type]
-        (histogram, *bounds),
-        location_counts(snapshot, rows),
-    )
+    series = [
+        charts.Series(unit, unit_rows, unit_values, _extremes_of(unit_values))
+        for unit, (unit_rows, unit_values) in by_unit.items()
+    ]
+    return _Facts(summary, series, (histogram, *bounds), location_counts(snapshot, rows))
+
+
+def _by_unit(
+    columns: Columns, numeric_rows: list[int], values: list, units: tuple[str, ...]
+) -> dict[str, tuple[list[int], list[float]]]:
+    """The numeric rows and their values of each unit (every unit, even without any)."""
+    if len(units) <= 1:
+        return {unit: (numeric_rows, values) for unit in units}
+    found: dict[str, tuple[list[int], list[float]]] = {unit: ([], []) for unit in units}
+    names, unit_ids = columns.units.values, columns.unit_ids
+    for row, value in zip(numeric_rows, values, strict=True):
+        unit_rows, unit_values = found[names[unit_ids[row]]]
+        unit_rows.append(row)
+        unit_values.append(value)
+    return found
+
+
+def _per_unit(
+    columns: Columns, by_unit: dict[str, tuple[list[int], list[float]]]
+) -> tuple[UnitSummary, ...]:
+    result = []
+    for unit, (unit_rows, unit_values) in by_unit.items():
+        best = max(range(len(unit_rows)), key=unit_values.__getitem__, default=None)
+        result.append(
+            UnitSummary(
+                unit,
+                len(unit_rows),
+                None if best is None else columns.sighting(unit_rows[best]),
+                _mean(_running_sum(unit_values), unit_values),
+                _median(sorted(unit_values)),
+            )
+        )
+    return tuple(result)
+
+
+def _histogram_of(ordered: Sequence[float], bounds: tuple[float, float]) -> list[int]:
+    return charts.histogram_counts(lambda value: bisect_left(ordered, value), len(ordered), *bounds)
 
 
 def _bounds(ordered: Sequence[float]) -> tuple[float, float]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from werkzeug.datastructures import MultiDict
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 200
 SORT_KEYS = ("time", "location", "brightness")
+# Range presets, counted back from now: `since=1h`.
+RANGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 MAX_FILTER_LOCATIONS = 50
 _TIME_FILTER = re.compile(
     r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?(?P<zone>Z|[+-]\d\d:?\d\d)?", re.ASCII
@@ -31,7 +33,7 @@ class SightingFilter:
     """Which sightings to show: some locations, a time window, or all."""
 
     locations: tuple[str, ...] = ()
-    start: datetime | None = None
+    start: datetime | None = None  # UTC, as every time here
     end: datetime | None = None  # exclusive
 
     @property
@@ -73,8 +75,12 @@ class Query:
         return result
 
 
-def parse_query(args: MultiDict | Mapping[str, str]) -> Query:
-    """The filter and table parameters of a request; InvalidQuery when malformed."""
+def parse_query(args: MultiDict | Mapping[str, str], now: datetime | None = None) -> Query:
+    """The filter and table parameters of a request; InvalidQuery when malformed.
+
+    Times are UTC: a time with a zone (Z, +01:00) is converted, one without is
+    taken as UTC. `since` (1h, 1d, 7d) counts back from `now` (default: this
+    minute, so a view stays the same page for a minute)."""
     if not isinstance(args, MultiDict):
         args = MultiDict(args)
     # Not stripped: SPUC may hold a location with surrounding spaces (sent by curl).
@@ -83,6 +89,14 @@ def parse_query(args: MultiDict | Mapping[str, str]) -> Query:
         raise InvalidQuery(f"Choose at most {MAX_FILTER_LOCATIONS} locations.")
     start = _parse_time(args.get("from", ""), "from", end_of_day=False)
     end = _parse_time(args.get("to", ""), "to", end_of_day=True)
+    since = args.get("since", "")
+    if since:
+        if since not in RANGES:
+            raise InvalidQuery(f"'since' must be one of {', '.join(RANGES)}.")
+        if now is None:
+            now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+        back = now - RANGES[since]
+        start = back if start is None else max(start, back)
     if start and end and start >= end:
         raise InvalidQuery("The 'from' time must be before the 'to' time.")
     sort = args.get("sort", "time")
@@ -96,7 +110,7 @@ def parse_query(args: MultiDict | Mapping[str, str]) -> Query:
     kept = tuple(
         (key, value)
         for key, value in args.items(multi=True)
-        if key in ("location", "from", "to", "sort", "order", "page", "per_page") and value
+        if key in ("location", "from", "to", "since", "sort", "order", "page", "per_page") and value
     )
     return Query(
         SightingFilter(locations, start, end),
@@ -106,7 +120,8 @@ def parse_query(args: MultiDict | Mapping[str, str]) -> Query:
 
 
 def _parse_time(value: str, name: str, *, end_of_day: bool) -> datetime | None:
-    """A date (YYYY-MM-DD) or a local date and time (YYYY-MM-DDTHH:MM[:SS]).
+    """A date (YYYY-MM-DD) or a date and time (YYYY-MM-DDTHH:MM[:SS]), in UTC
+    unless it names its zone (Z, +01:00), as UTC.
 
     'to' is inclusive at the precision given: a date includes that whole day,
     a time to the minute that whole minute.
@@ -119,15 +134,17 @@ def _parse_time(value: str, name: str, *, end_of_day: bool) -> datetime | None:
         raise InvalidQuery(
             f"'{name}' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."
         )
-    if shape["zone"]:
-        raise InvalidQuery(f"'{name}' must be given without a time zone, as SPUC records them.")
+    zone = shape["zone"]
+    bare = value[: len(value) - len(zone)] if zone else value
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         raise InvalidQuery(f"'{name}' is not a real date or time: {value}.") from None
     if not end_of_day:
         return moment
-    step = {10: timedelta(days=1), 16: timedelta(minutes=1)}.get(len(value), timedelta(seconds=1))
+    step = {10: timedelta(days=1), 16: timedelta(minutes=1)}.get(len(bare), timedelta(seconds=1))
     try:
         return moment + step
     except OverflowError:  # the end of the calendar: no upper bound

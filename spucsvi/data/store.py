@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import UTC, tzinfo
 from typing import TypeVar
 
 from spucsvi.data.columns import Columns
@@ -119,12 +120,14 @@ class SightingsStore:
         freshness_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         prepare: Callable[[Snapshot], object] | None = None,
+        zone: tzinfo = UTC,
     ):
         self._client = client
+        self._zone = zone
         self._freshness = freshness_seconds
         self._clock = clock
         self._prepare = prepare
-        self._state = _ExportState()
+        self._state = _ExportState(columns=Columns(zone))
         self._snapshot: Snapshot | None = None
         self._checked_at: float | None = None
         self._error: SpucError | None = None
@@ -268,7 +271,7 @@ class SightingsStore:
 
     def _replace(self, response: ExportResponse) -> None:
         """SPUC's file is new (first load, replaced, or emptied): start over."""
-        fresh = _ExportState(etag=response.etag, total=response.total)
+        fresh = _ExportState(etag=response.etag, total=response.total, columns=Columns(self._zone))
         added = self._commit(fresh, response.body, response)
         shown = self._snapshot
         # Empty (SPUC's "none yet" answer): publish it unless views see nothing already.

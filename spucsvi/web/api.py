@@ -14,15 +14,24 @@ import re
 from collections.abc import Iterator, Sequence
 
 import orjson
-from flask import Blueprint, Response, jsonify, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 
-from spucsvi.data.derived import dashboard, overview, selection
+from spucsvi.data.derived import UnitSummary, dashboard, overview, selection
 from spucsvi.data.derived import table as table_page
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
+from spucsvi.web.pages import page_key
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
 from spucsvi.web.validation import InvalidSighting, validate_sighting
@@ -78,13 +87,26 @@ def _query() -> Query:
 
 @blueprint.get("/api/sightings")
 def list_sightings():
-    table = table_page(services.store().current(), _query())
+    query = _query()
+    table = table_page(services.store().current(), query)
+
+    def link(page: int) -> str | None:
+        if not 1 <= page <= table.pages or page == table.page:
+            return None
+        return url_for("api.list_sightings", **query.args(page=page))
+
     return jsonify(
         total=table.total,
         page=table.page,
         per_page=table.per_page,
         pages=table.pages,
         sightings=[sighting_json(s) for s in table.rows],
+        # The neighbouring pages, and every sighting at once as a download.
+        links={
+            "next": link(table.page + 1),
+            "prev": link(table.page - 1),
+            "all": url_for("api.sightings_download", **download_args(query)),
+        },
     )
 
 
@@ -92,6 +114,8 @@ def list_sightings():
 def summary():
     snapshot = services.store().current()
     summary, _ = overview(snapshot, _query().filter)
+    # With mixed units the overall mean and median mix them: `per_unit` does not.
+    per_unit = {"per_unit": [unit_summary_json(u) for u in summary.per_unit]}
     return jsonify(
         total=summary.total,
         latest=sighting_json(summary.latest) if summary.latest else None,
@@ -101,7 +125,18 @@ def summary():
         locations=summary.locations,
         units=list(summary.units),
         unreadable_lines=summary.skipped,
+        **(per_unit if summary.per_unit else {}),
     )
+
+
+def unit_summary_json(u: UnitSummary) -> dict:
+    return {
+        "units": u.unit,
+        "numeric": u.numeric,
+        "brightest": sighting_json(u.brightest) if u.brightest else None,
+        "mean_brightness": u.mean_brightness,
+        "median_brightness": u.median_brightness,
+    }
 
 
 @blueprint.get("/sightings.csv")
@@ -109,7 +144,7 @@ def sightings_csv():
     query = _query()
     snapshot = services.store().current()
     rows = selection(snapshot, query.filter)
-    name = "unicorn_sightings_filtered.csv" if query.filter.active else "unicorn_sightings.csv"
+    name = download_name(query, "csv")
     return Response(
         stream_with_context(_csv_chunks(snapshot, rows)),
         mimetype="text/csv",
@@ -124,6 +159,66 @@ def csv_cell(value: object) -> str:
     if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
+def download_args(query: Query) -> dict[str, object]:
+    """The query of a download: the filter only (every sighting it keeps)."""
+    return query.args(sort=None, order=None, page=None, per_page=None)
+
+
+def download_name(query: Query, extension: str) -> str:
+    """A file name that says what the file holds: unicorn_sightings, then the
+    filter (locations, range, from, to), in safe ASCII."""
+    parts = ["unicorn_sightings"]
+    locations = query.filter.locations
+    parts += [_slug(name) for name in locations[:3]]
+    if len(locations) > 3:
+        parts.append(f"and_{len(locations) - 3}_more")
+    since = {"1h": "last_hour", "1d": "last_day", "7d": "last_week"}.get(query.value("since"))
+    if since:
+        parts.append(since)
+    for key in ("from", "to"):
+        if query.value(key):
+            parts += [key, _slug(query.value(key))]
+    return "_".join(part for part in parts if part) + "." + extension
+
+
+def _slug(text: str) -> str:
+    kept = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in text.strip())
+    return "-".join(filter(None, kept.split("-")))[:40]
+
+
+def _json_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[bytes]:
+    """Every sighting as one JSON document, streamed; times in UTC, saying so."""
+    yield b'{"total":%d,"time_zone":"UTC","sightings":[' % len(rows)
+    for start in range(0, len(rows), CSV_BATCH):
+        batch = [snapshot.sighting(row) for row in rows[start : start + CSV_BATCH]]
+        body = b",".join(orjson.dumps(download_json(s)) for s in batch)
+        yield (b"," if start else b"") + body
+    yield b"]}\n"
+
+
+def download_json(s: Sighting) -> dict:
+    return {
+        "count": s.count,
+        "time": s.time.isoformat() + "Z",
+        "location": s.location,
+        "brightness": s.brightness,
+        "raw_brightness": s.raw_brightness,
+        "units": s.units,
+    }
+
+
+@blueprint.get("/sightings.json")
+def sightings_download():
+    """Every (filtered) sighting as a JSON file to download."""
+    query = _query()
+    snapshot = services.store().current()
+    rows = selection(snapshot, query.filter)
+    name = download_name(query, "json")
+    return Response(
+        stream_with_context(_json_chunks(snapshot, rows)),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def _csv_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[str]:
@@ -230,7 +325,10 @@ def live_dashboard():
             "summary_html": render_template("_summary.html", **context),
             "results_html": render_template("_results.html", **context),
             "total": board.summary.total,
+            # For the location list and "3 new since you looked".
+            "unfiltered_total": board.unfiltered_total,
+            "locations": board.location_counts,
         }
         return SharedBody(orjson.dumps(body), "application/json")
 
-    return snapshot.memo.get(("live", request.script_root, query.raw), build).response(request)
+    return snapshot.memo.get(page_key("live", query), build).response(request)

@@ -1,17 +1,16 @@
 """Static assets under content-addressed URLs, cacheable forever.
 
-Our own CSS and JS are served as /assets/<digest>/<file>, and plotly.js
-straight from the installed `plotly` package as /assets/plotly-<version>.min.js:
-a new release changes the URL, so browsers may keep each one for a year.
+Every file in static/ is served as /assets/<digest>/<file>: a new version
+changes the URL, so browsers may keep each one for a year. plotly.js is the
+basic bundle vendored in static/vendor/plotly.js/ (scatter and bar, a quarter
+of the full bundle's size); large files are gzipped once per process.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import re
 from functools import cache
-from importlib.util import find_spec
 from pathlib import Path
 
 from flask import (
@@ -20,7 +19,6 @@ from flask import (
     abort,
     current_app,
     request,
-    send_file,
     send_from_directory,
     url_for,
 )
@@ -29,28 +27,9 @@ from werkzeug.security import safe_join
 blueprint = Blueprint("assets", __name__)
 
 IMMUTABLE = 365 * 24 * 3600
-
-
-def plotly_path() -> Path:
-    """plotly.min.js inside the installed `plotly` package, found without
-    importing it: the page needs only this file, so an image may prune the rest."""
-    spec = find_spec("plotly")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the plotly package is not installed: it provides plotly.js")
-    return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
-
-
-def plotly_version(path: Path) -> str:
-    """The version in the bundle's banner comment, e.g. '4.1.1'."""
-    with path.open("rb") as bundle:
-        found = re.search(rb"plotly\.js v(\d+\.\d+\.\d+)", bundle.read(512))
-    if found is None:
-        raise RuntimeError(f"{path} does not name its plotly.js version")
-    return found.group(1).decode()
-
-
-PLOTLY_PATH = plotly_path()
-PLOTLY_VERSION = plotly_version(PLOTLY_PATH)
+PLOTLY = "vendor/plotly.js/plotly-basic.min.js"
+# Files at least this large are sent gzipped from memory, compressed once.
+PRECOMPRESS_FROM = 64 * 1024
 
 
 @cache
@@ -74,7 +53,7 @@ def asset_url(filename: str) -> str:
 
 @blueprint.app_template_global()
 def plotly_url() -> str:
-    return url_for("assets.plotly_js", version=PLOTLY_VERSION)
+    return asset_url(PLOTLY)
 
 
 @blueprint.get("/assets/<version>/<path:filename>")
@@ -86,29 +65,34 @@ def static_asset(version: str, filename: str):
         abort(404)
     if version != current:
         abort(404)
-    response = send_from_directory(folder, filename, max_age=IMMUTABLE)
-    response.cache_control.immutable = True
-    return response
-
-
-@cache
-def plotly_gzip() -> bytes:
-    """plotly.js (4.8 MB) compressed once per process rather than once per request."""
-    return gzip.compress(PLOTLY_PATH.read_bytes(), compresslevel=9, mtime=0)
-
-
-@blueprint.get("/assets/plotly-<version>.min.js")
-def plotly_js(version: str):
-    if version != PLOTLY_VERSION:
-        abort(404)
-    if "gzip" in request.accept_encodings:
-        response = Response(plotly_gzip(), mimetype="text/javascript")
+    compressed = gzipped(folder, filename, current)
+    if compressed is not None and "gzip" in request.accept_encodings:
+        response = Response(compressed, mimetype=_mimetype(filename))
         response.headers["Content-Encoding"] = "gzip"
         response.vary.add("Accept-Encoding")
-        response.set_etag(f"plotly-{PLOTLY_VERSION}-gzip")
+        response.set_etag(f"{current}-gzip")
         response.cache_control.public = True
         response.cache_control.max_age = IMMUTABLE
     else:
-        response = send_file(str(PLOTLY_PATH), mimetype="text/javascript", max_age=IMMUTABLE)
+        response = send_from_directory(folder, filename, max_age=IMMUTABLE)
+        if compressed is not None:
+            response.vary.add("Accept-Encoding")
     response.cache_control.immutable = True
     return response.make_conditional(request)
+
+
+def _mimetype(filename: str) -> str:
+    if filename.endswith(".js"):
+        return "text/javascript"
+    if filename.endswith(".css"):
+        return "text/css"
+    return "application/octet-stream"
+
+
+@cache
+def gzipped(folder: str, filename: str, version: str) -> bytes | None:
+    """A large file gzipped once per process and version; None for small files."""
+    path = Path(safe_join(folder, filename) or "")
+    if path.stat().st_size < PRECOMPRESS_FROM:
+        return None
+    return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)

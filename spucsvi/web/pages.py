@@ -12,6 +12,7 @@ import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from datetime import datetime
 from urllib.parse import parse_qsl
 
 from flask import (
@@ -24,10 +25,12 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
+from spucsvi.data.columns import as_utc, from_micros
 from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
 from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
@@ -42,6 +45,29 @@ from spucsvi.web.validation import InvalidSighting, validate_sighting
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
+
+
+@blueprint.app_template_filter("thousands")
+def thousands(number: int) -> str:
+    """12345 as '12,345'."""
+    return f"{number:,}"
+
+
+@blueprint.app_template_filter("when")
+def when(moment: datetime, seconds: bool = True) -> Markup:
+    """A UTC time (every time here is) as <time>, saying its zone; the page's script
+    may show it in the visitor's zone instead, and how long ago."""
+    shown = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return Markup('<time class="when" datetime="{}Z">{} UTC</time>').format(
+        moment.isoformat(), shown
+    )
+
+
+@blueprint.app_template_filter("plural")
+def plural(number: int, word: str) -> str:
+    """'1 sighting', '2,000 sightings'."""
+    return f"{number:,} {word if number == 1 else word + 's'}"
+
 
 FIELDS = ("location", "brightness")
 # What a page's bytes may depend on, of the request that asked for it.
@@ -59,6 +85,7 @@ PAGE_ENVIRON = frozenset(
     }
 )
 PRERENDERED_PAGES = 4
+REPORT_ANCHOR = "report"
 
 
 @blueprint.get("/")
@@ -84,7 +111,7 @@ def index():
 def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
     """The page as every visitor sees it for this data version and URL, built once
     in a real request: its links depend on the path it is served under."""
-    key = ("page", request.script_root, query.raw)
+    key = page_key("page", query)
     if key not in snapshot.memo:
         remember_request(key)
 
@@ -93,6 +120,15 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
         return SharedBody(html.encode(), "text/html")
 
     return snapshot.memo.get(key, build)
+
+
+def page_key(kind: str, query: Query) -> tuple:
+    """What a shared page's bytes depend on: its path prefix and query and, for a
+    range counted back from now (`since`), the minute it starts from."""
+    key: tuple = (kind, request.script_root, query.raw)
+    if query.value("since"):
+        key += (query.filter.start,)
+    return key
 
 
 def remember_request(key: Hashable) -> None:
@@ -144,27 +180,34 @@ def prerender(app: Flask) -> Callable[[Snapshot], None]:
 @blueprint.post("/sightings")  # registered first: url_for gives this one
 def submit():
     form = submitted_form()
+    # The view the form was sent from (its filter, sort), to come back to.
+    try:
+        query = parse_query(request.args)
+    except InvalidQuery:
+        query = Query()
     values = {name: form.get(name, "") for name in FIELDS}
     duplicated = [name for name in FIELDS if len(form.getlist(name)) > 1]
     if duplicated:
         errors = dict.fromkeys(duplicated, "Please send this field only once.")
-        return personal_page(values=values, field_errors=errors, status=400)
+        return personal_page(query, values=values, field_errors=errors, status=400)
     try:
         sighting = validate_sighting(values["location"], values["brightness"])
     except InvalidSighting as exc:
-        return personal_page(values=values, field_errors=exc.errors, status=422)
+        return personal_page(query, values=values, field_errors=exc.errors, status=422)
     try:
         recorded = submit_sighting(
             sighting, services.client(), services.store(), services.settings()
         )
     except SpucError as exc:
         response = personal_page(
-            values=values, submit_error=exc.reason, status=exc.status, fresh=True
+            query, values=values, submit_error=exc.reason, status=exc.status, fresh=True
         )
         if getattr(exc, "retry_after", None):
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
-    response = redirect(url_for("pages.index"), code=303)
+    # Back to that view, at the form, where the confirmation is.
+    back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
+    response = redirect(back, code=303)
     confirmation.give(response, recorded, request)
     return response
 
@@ -224,6 +267,7 @@ def personal_page(
         export_disabled=export_disabled,
         recorded=recorded,
         highlight=highlight,
+        recorded_at=recorded_time(recorded),
     )
     response = response or Response()
     response.set_data(html)
@@ -233,16 +277,33 @@ def personal_page(
     return response
 
 
+def recorded_time(recorded: Recorded | None) -> datetime | None:
+    """When SPUC recorded the visitor's sighting, in UTC."""
+    if recorded is None or recorded.moment is None:
+        return None
+    return as_utc(recorded.moment, services.settings().spuc_timezone)
+
+
 def your_row(snapshot: Snapshot, query: Query, recorded: Recorded | None) -> dict | None:
     """Where the visitor's own sighting is: its row, and its page in this table."""
     if recorded is None or recorded.count is None or recorded.moment is None:
         return None
-    row = find_row(snapshot, recorded.count, recorded.moment, recorded.location)
+    moment = as_utc(recorded.moment, snapshot.columns.zone)
+    row = find_row(snapshot, recorded.count, moment, recorded.location)
     if row is None:
         return None
     place = position(ordered_rows(snapshot, query), row)
     page = None if place is None else place // query.table.per_page + 1
-    return {"row": row, "page": page}
+    return {"row": row, "page": page, "point": your_point(snapshot, row)}
+
+
+def your_point(snapshot: Snapshot, row: int) -> dict | None:
+    """The visitor's own sighting in the brightness chart, to ring it there."""
+    columns = snapshot.columns
+    value = columns.brightness(row)
+    if value is None:
+        return None
+    return {"x": str(from_micros(columns.times[row])), "y": value}
 
 
 def page_html(query: Query, board: Dashboard | None, **context) -> str:

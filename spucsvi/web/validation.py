@@ -24,6 +24,8 @@ _FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
 _INVISIBLE = "Cf"
 ZERO_WIDTH_JOINER = "\u200d"
 _EMOJI_CATEGORIES = {"So", "Sk", "Mn"}
+# "7,5" from a keypad that writes a decimal comma.
+_DECIMAL_COMMA = re.compile(r"(\d+),(\d+)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def validate_sighting(location: object, brightness: object) -> SightingInput:
     """Return the cleaned sighting, or raise InvalidSighting with every field's error."""
     errors = {}
     clean_location = _location_text(location)
-    clean_brightness = _text(brightness)
+    clean_brightness = decimal_point(_text(brightness))
     if (message := location_error(clean_location)) is not None:
         errors["location"] = message
     if (message := brightness_error(clean_brightness)) is not None:
@@ -78,6 +80,13 @@ def _invisible(location: str) -> bool:
         if not joins_emoji:
             return True
     return False
+def decimal_point(brightness: str) -> str:
+    """'7,5' as '7.5': SPUC gets a point. Three digits after the comma ('1,000')
+    could be a thousands separator, so that stays as typed and is refused."""
+    found = _DECIMAL_COMMA.fullmatch(brightness)
+    if found is None or len(found[2]) == 3:
+        return brightness
+    return f"{found[1]}.{found[2]}"
 
 
 def location_error(location: str) -> str | None:
@@ -100,6 +109,12 @@ def location_error(location: str) -> str | None:
 def brightness_error(brightness: str) -> str | None:
     if not brightness:
         return "Please say how bright the unicorn was."
+    if _DECIMAL_COMMA.fullmatch(brightness):
+        whole, fraction = brightness.split(",")
+        return (
+            f"Is that {whole}{fraction} or {whole}.{fraction}? "
+            "Please write it without the comma, with a point for decimals."
+        )
     if len(brightness) > MAX_BRIGHTNESS_LENGTH or not _NUMBER.fullmatch(brightness):
         return "Brightness must be a number, such as 7 or 12.5."
     value = float(brightness)

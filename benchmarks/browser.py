@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""How fast the dashboard appears in headless Chromium, and how it answers typing.
+
+    .venv/bin/python benchmarks/browser.py [--sizes 2000,100000] [--trials 3]
+
+For each size N it writes SPUC's file with N sightings, starts the SPUC
+emulator and SPUCSVi under `gunicorn -w 2 --threads 4 'spucsvi:create_app()'`
+(tests/servers.py, as the tests do), and opens / in Debian's Chromium
+(/usr/bin/chromium through Playwright), `--trials` times each:
+
+- cold: a new browser context (empty HTTP cache), so plotly.js is fetched
+  and compiled as on a first visit;
+- warm: the same context again, plotly.js and the CSS/JS from the cache
+  (immutable URLs: no request at all).
+
+Measured in the page, from navigation start (performance.now()):
+
+- first chart / all charts: when the first and the last `.chart` became a
+  drawn Plotly plot (a MutationObserver installed before any script runs);
+- input delay: keys are pressed into the Location field every 30 ms from the
+  moment it exists until the charts are drawn; for each key, the time from
+  the event's timeStamp to its handler (Chromium's real queueing delay), and
+  the longest main-thread task (PerformanceObserver 'longtask') in the same
+  span, which bounds any input's delay.
+
+Prints a table and the targets of issue 11 (first chart within 1 s warm and
+1.5 s cold at 100,000; input delay at most 100 ms). A benchmark, not a test:
+exit 0 whatever the numbers. The browser shares the machine's cores with the
+server: compare runs on one machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from servers import emulator, gunicorn, running  # noqa: E402 - the tests' own way
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+HEADER = "count,time,location,brightness,units\n"
+
+WATCH = """
+window.__bench = {charts: [], keys: [], longest: 0};
+new PerformanceObserver((list) => {
+  for (const task of list.getEntries()) {
+    window.__bench.longest = Math.max(window.__bench.longest, task.duration);
+  }
+}).observe({type: "longtask", buffered: true});
+document.addEventListener("keydown", (e) => {
+  window.__bench.keys.push(performance.now() - e.timeStamp);
+}, true);
+new MutationObserver(() => {
+  const charts = [...document.querySelectorAll(".chart[id]")];
+  const drawn = charts.filter((c) => c.querySelector("svg.main-svg"));
+  while (window.__bench.charts.length < drawn.length) {
+    window.__bench.charts.push(performance.now());
+  }
+  window.__bench.total = charts.length;
+}).observe(document, {subtree: true, childList: true});
+"""
+
+
+def export(n: int) -> str:
+    rng = random.Random(n)
+    start = datetime(2026, 1, 1)
+    names = [f"Crater {i:03d}" for i in range(400)]
+    lines = [HEADER]
+    for i in range(n):
+        when = start + timedelta(seconds=30 * i, microseconds=rng.randrange(10**6))
+        lines.append(f"{i + 1},{when},{rng.choice(names)},{rng.randint(0, 499)},iuhc\n")
+    return "".join(lines)
+
+
+def visit(page, url: str) -> dict:
+    page.goto(url, wait_until="commit")
+    field = page.locator("#location")
+    field.wait_for(state="attached")
+    field.focus()
+    while True:
+        done = page.evaluate(
+            "() => window.__bench.total !== undefined"
+            " && window.__bench.charts.length >= window.__bench.total"
+        )
+        if done:
+            break
+        page.keyboard.press("a")
+        page.wait_for_timeout(30)
+    found = page.evaluate("window.__bench")
+    return {
+        "first": found["charts"][0],
+        "all": found["charts"][-1],
+        "key": max(found["keys"], default=0.0),
+        "longest": found["longest"],
+    }
+
+
+def measure(size: int, trials: int, workdir: Path, browser) -> dict[str, list[dict]]:
+    data = workdir / f"spuc-{size}" / "unicorn_sightings.txt"
+    data.parent.mkdir(parents=True)
+    data.write_text(export(size), encoding="utf-8")
+    spuc = emulator(data, data.parent)
+    with running(spuc):
+        served = gunicorn(data.parent, spuc.url, workers=2, threads=4)
+        with running(served):
+            results: dict[str, list[dict]] = {"cold": [], "warm": []}
+            for _ in range(trials):
+                context = browser.new_context(viewport={"width": 1440, "height": 900})
+                context.add_init_script(WATCH)
+                page = context.new_page()
+                results["cold"].append(visit(page, f"{served.url}/"))
+                results["warm"].append(visit(page, f"{served.url}/"))
+                context.close()
+            return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="2000,100000")
+    parser.add_argument("--trials", type=int, default=3)
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    table = {}
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for size in sizes:
+            table[size] = measure(size, args.trials, Path(folder), browser)
+        browser.close()
+
+    print(f"median of {args.trials} trials, ms from navigation start")
+    print(
+        f"{'sightings':>10} {'cache':>5} {'first chart':>12} {'all charts':>11}"
+        f" {'key delay':>10} {'longest task':>13}"
+    )
+    for size, runs in table.items():
+        for cache, trials in runs.items():
+            med = {k: statistics.median(t[k] for t in trials) for k in trials[0]}
+            worst_key = max(t["key"] for t in trials)
+            print(
+                f"{size:>10,} {cache:>5} {med['first']:>12.0f} {med['all']:>11.0f}"
+                f" {worst_key:>10.0f} {med['longest']:>13.0f}"
+            )
+    if 100_000 in table:
+        runs = table[100_000]
+        warm = statistics.median(t["first"] for t in runs["warm"])
+        cold = statistics.median(t["first"] for t in runs["cold"])
+        keys = max(t["key"] for trials in runs.values() for t in trials)
+        print(
+            f"first chart at 100,000, warm: {warm:.0f} ms (target 1000): "
+            f"{'PASS' if warm <= 1000 else 'FAIL'}"
+        )
+        print(
+            f"first chart at 100,000, cold: {cold:.0f} ms (target 1500): "
+            f"{'PASS' if cold <= 1500 else 'FAIL'}"
+        )
+        print(
+            f"worst key delay at 100,000: {keys:.0f} ms (target 100): "
+            f"{'PASS' if keys <= 100 else 'FAIL'}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
