@@ -63,26 +63,10 @@ RUN groupadd --system --gid 10001 spucsvi \
 
 # The wheels are bind-mounted from the builder for this one step, so they never
 # become a layer of the final image.
-# Of the plotly package the page needs only plotly.min.js, which SPUCSVi finds
-# without importing plotly. Everything else the plotly wheel installs goes:
-# its Python modules and _plotly_utils, the Jupyter widget bundle, datasets,
-# the JupyterLab extension and notebook config under share/ and etc/, the
-# plotly_get_chrome script, and narwhals, which only plotly's modules import.
-# That is 64 MB of the 86 MB this step used to add. It happens in the same
-# step as the install, so no layer carries the deleted files. The dist-info
-# folders stay, so pip's record of what is installed remains whole.
+# plotly.js is vendored in static/ (its basic bundle): the plotly Python
+# package is not installed at all.
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
-    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/spucsvi-*.whl \
-    && site="$(python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
-    && prefix="$(python -c 'import sysconfig; print(sysconfig.get_path("data"))')" \
-    && find "$site/plotly" -mindepth 1 -maxdepth 1 ! -name package_data -exec rm -rf {} + \
-    && find "$site/plotly/package_data" -mindepth 1 -maxdepth 1 ! -name plotly.min.js \
-       -exec rm -rf {} + \
-    && rm -rf "$site/_plotly_utils" "$site/narwhals" \
-       "$prefix/share/jupyter/labextensions/jupyterlab-plotly" \
-       "$prefix/etc/jupyter/nbconfig/notebook.d/jupyterlab-plotly.json" \
-       "$prefix/bin/plotly_get_chrome" \
-    && test -s "$site/plotly/package_data/plotly.min.js"
+    pip install --no-cache-dir --no-index --find-links=/wheels /wheels/spucsvi-*.whl
 
 WORKDIR /app
 COPY gunicorn.conf.py ./

@@ -171,6 +171,8 @@ def _rate(env: Mapping[str, str]) -> str | None:
             "(or off)"
         ) from None
     return raw
+
+
 def _timezone(env: Mapping[str, str]) -> tzinfo:
     """SPUC_TIMEZONE: an IANA name such as Europe/Berlin; UTC when unset."""
     raw = env.get("SPUC_TIMEZONE", "").strip()

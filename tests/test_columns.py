@@ -7,6 +7,7 @@ from datetime import datetime
 from conftest import sighting
 
 from spucsvi.data.columns import EXTREME_LEVELS, Columns
+from spucsvi.spuc.records import parse_line
 
 
 def columns_of(sightings) -> Columns:

@@ -15,9 +15,9 @@ from spucsvi.data.derived import (
     FIND_ROW_DEPTH,
     Summary,
     UnitSummary,
+    counted_locations,
     dashboard,
     find_row,
-    location_choices,
     ordered_rows,
     overview,
     position,
@@ -311,11 +311,11 @@ def test_dashboard_brings_summary_figures_table_and_locations_together():
     board = dashboard(snapshot, query)
     assert (board.summary, board.figures) == overview(snapshot, query.filter)
     assert board.table == table(snapshot, query)
-    assert board.all_locations == ("venus", "mars", "moon, crater")
+    assert board.location_counts == (("venus", 2), ("mars", 2), ("moon, crater", 1))
     assert board.unfiltered_total == 5
 
 
-def test_location_choices_are_the_most_sighted_first_then_first_seen():
+def test_counted_locations_are_the_most_sighted_first_then_first_seen():
     snapshot = snapshot_of(
         [
             sighting(1, "2026-11-27 09:00:00", "moon"),
@@ -324,7 +324,7 @@ def test_location_choices_are_the_most_sighted_first_then_first_seen():
             sighting(4, "2026-11-27 09:00:03", "venus"),
         ]
     )
-    assert location_choices(snapshot) == ("venus", "moon", "mars")
+    assert counted_locations(snapshot) == (("venus", 2), ("moon", 1), ("mars", 1))
 
 
 # --- table order ---------------------------------------------------------------------------

@@ -6,6 +6,8 @@ them, on columns in time order (bisection) and out of it (a walk of the rows).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from conftest import at, sighting, snapshot_of
 from werkzeug.datastructures import MultiDict

@@ -352,8 +352,9 @@ def per_location(locations: Counter) -> dict:
         "y": labels[::-1],
         "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
         "hovertemplate": "%{y}: %{x} sightings<extra></extra>",
-        # The location each bar stands for, to filter by it on a click ('other': none).
-        "customdata": ([name for name, _ in top] + ([""] if rest else []))[::-1],
+        # The location each bar stands for, to filter by it on a click ('other': none);
+        # a long one as the page shows it, which the filter takes (data/display.py).
+        "customdata": ([shown_location(name) for name, _ in top] + ([""] if rest else []))[::-1],
     }
     layout = _layout(
         xaxis=_count_axis("Sightings", max(values, default=0)),

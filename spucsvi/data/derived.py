@@ -72,7 +72,6 @@ class Dashboard:
     summary: Summary
     figures: dict[str, dict]
     table: TablePage
-    all_locations: tuple[str, ...]
     unfiltered_total: int
     # The units of SPUC's newest record: what it records a sighting in now.
     recording_units: str | None = None
@@ -87,7 +86,6 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         summary,
         figures,
         table(snapshot, query),
-        location_choices(snapshot),
         snapshot.length,
         newest_units(snapshot),
         counted_locations(snapshot),
@@ -110,13 +108,6 @@ def counted_locations(snapshot: Snapshot) -> tuple[tuple[str, int], ...]:
     """Every location with its sightings, the most sighted first."""
     return snapshot.memo.get(
         "counted locations", lambda: tuple(location_counts(snapshot).most_common())
-    )
-
-
-def location_choices(snapshot: Snapshot) -> tuple[str, ...]:
-    """Every location, the most sighted first."""
-    return snapshot.memo.get(
-        "locations", lambda: tuple(name for name, _ in location_counts(snapshot).most_common())
     )
 
 

@@ -26,6 +26,7 @@ from flask import (
 
 from spucsvi.data.derived import UnitSummary, dashboard, overview, selection
 from spucsvi.data.derived import table as table_page
+from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.client import SpucError
@@ -159,6 +160,8 @@ def csv_cell(value: object) -> str:
     if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
 def download_args(query: Query) -> dict[str, object]:
     """The query of a download: the filter only (every sighting it keeps)."""
     return query.args(sort=None, order=None, page=None, per_page=None)
@@ -327,7 +330,7 @@ def live_dashboard():
             "total": board.summary.total,
             # For the location list and "3 new since you looked".
             "unfiltered_total": board.unfiltered_total,
-            "locations": board.location_counts,
+            "locations": [[shown_location(name), n] for name, n in board.location_counts],
         }
         return SharedBody(orjson.dumps(body), "application/json")
 

@@ -80,6 +80,8 @@ def _invisible(location: str) -> bool:
         if not joins_emoji:
             return True
     return False
+
+
 def decimal_point(brightness: str) -> str:
     """'7,5' as '7.5': SPUC gets a point. Three digits after the comma ('1,000')
     could be a thousands separator, so that stays as typed and is refused."""
