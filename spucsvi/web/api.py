@@ -11,7 +11,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import orjson
 from flask import (
@@ -142,13 +142,19 @@ def unit_summary_json(u: UnitSummary) -> dict:
 
 @blueprint.get("/sightings.csv")
 def sightings_csv():
+    """Every (filtered) sighting as a CSV file to download."""
+    return download("csv", "text/csv", _csv_chunks)
+
+
+def download(extension: str, mimetype: str, chunks: Callable) -> Response:
+    """The (filtered) sightings as a file named for what it holds, streamed."""
     query = _query()
     snapshot = services.store().current()
     rows = selection(snapshot, query.filter)
-    name = download_name(query, "csv")
+    name = download_name(query, extension)
     return Response(
-        stream_with_context(_csv_chunks(snapshot, rows)),
-        mimetype="text/csv",
+        stream_with_context(chunks(snapshot, rows)),
+        mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
@@ -213,15 +219,7 @@ def download_json(s: Sighting) -> dict:
 @blueprint.get("/sightings.json")
 def sightings_download():
     """Every (filtered) sighting as a JSON file to download."""
-    query = _query()
-    snapshot = services.store().current()
-    rows = selection(snapshot, query.filter)
-    name = download_name(query, "json")
-    return Response(
-        stream_with_context(_json_chunks(snapshot, rows)),
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return download("json", "application/json", _json_chunks)
 
 
 def _csv_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[str]:
