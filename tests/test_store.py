@@ -242,16 +242,23 @@ def test_freshness_zero_revalidates_on_every_view(data_file, client):
     assert revalidating_threads() == []
 
 
+def venus_then_mars(data_file, client):
+    """A store (1 s window, fake clock) that has seen venus; SPUC then adds mars.
+    Returns the store, its clock and the snapshot it holds."""
+    data_file.write_text(HEADER + line(1, "venus"))
+    clock = Clock()
+    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
+    first = store.current()
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    return store, clock, first
+
+
 # --- the freshness window: stale-while-revalidate ---------------------------------------
 
 
 def test_views_within_the_freshness_window_share_one_fetch(data_file, client):
-    data_file.write_text(HEADER + line(1, "venus"))
-    clock = Clock()
-    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
-    store.current()
-    with data_file.open("a") as f:
-        f.write(line(2, "mars"))
+    store, clock, _ = venus_then_mars(data_file, client)
     assert locations(store) == ["venus"]
     clock.now = 0.9
     assert locations(store) == ["venus"]
@@ -267,12 +274,7 @@ def test_views_within_the_freshness_window_share_one_fetch(data_file, client):
 
 
 def test_a_stale_view_answers_at_once_and_starts_one_revalidation(data_file, client):
-    data_file.write_text(HEADER + line(1, "venus"))
-    clock = Clock()
-    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
-    first = store.current()
-    with data_file.open("a") as f:
-        f.write(line(2, "mars"))
+    store, clock, first = venus_then_mars(data_file, client)
     clock.now = 1.5  # stale, but less than two windows old
     client.gate.clear()  # the revalidation will wait in its fetch
     for _ in range(5):
@@ -290,12 +292,7 @@ def test_a_stale_view_answers_at_once_and_starts_one_revalidation(data_file, cli
 def test_a_copy_two_windows_old_is_revalidated_before_it_is_shown(data_file, client, age):
     """A quiet process never answers with records older than STALE_WINDOWS windows."""
     assert store_module.STALE_WINDOWS == 2
-    data_file.write_text(HEADER + line(1, "venus"))
-    clock = Clock()
-    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
-    store.current()
-    with data_file.open("a") as f:
-        f.write(line(2, "mars"))
+    store, clock, _ = venus_then_mars(data_file, client)
     clock.now = age
     assert locations(store) == ["venus", "mars"]  # at once: revalidated in this call
     assert store._running is None or not store._running.is_alive()
@@ -432,12 +429,7 @@ def test_a_failing_prepare_never_loses_a_version(data_file, client, caplog):
 def test_a_forked_worker_revalidates_though_the_parent_was_mid_revalidation(data_file, client):
     """A store made before a fork (gunicorn --preload) works in the child, even when
     the fork copied a revalidation lock the parent held."""
-    data_file.write_text(HEADER + line(1, "venus"))
-    clock = Clock()
-    store = SightingsStore(client, freshness_seconds=1.0, clock=clock)
-    store.current()
-    with data_file.open("a") as f:
-        f.write(line(2, "mars"))
+    store, clock, _ = venus_then_mars(data_file, client)
     clock.now = 1.5
     client.gate.clear()  # the parent's revalidation holds its lock, waiting
     store.current()
