@@ -140,7 +140,6 @@ def submit_sighting(
         _take_lock(lock, since)
         try:
             client.record_sighting(sighting.location, sighting.brightness)
-            return find_recorded(sighting, store)
         finally:
             since.touch()  # free since now: waiters judge SPUC by the next holder
             lock.release()
@@ -151,11 +150,15 @@ def submit_sighting(
         raise SubmissionsUnavailable(UNAVAILABLE) from None
     finally:
         turns.give_back(turn)
+    # Outside the lock, which serialises what SPUC must not get at once (the PUTs),
+    # not the reading back of its export.
+    return find_recorded(sighting, store)
 
 
 def find_recorded(sighting: SightingInput, store: SightingsStore) -> Recorded:
-    """The newest record matching what was sent, read while no other submission
-    from this server can come in between."""
+    """The newest record matching what was sent. Should the same location and
+    brightness arrive from someone else meanwhile, either record is the visitor's
+    to see: they read the same."""
     recorded = Recorded(sighting.location, sighting.brightness)
     try:
         snapshot = store.current(fresh=True)
