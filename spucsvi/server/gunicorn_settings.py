@@ -12,7 +12,9 @@ from spucsvi.settings import SettingsError, from_env
 from spucsvi.web.logs import ACCESS_LOG_FORMAT
 
 bind = os.environ.get("SPUCSVI_BIND", "0.0.0.0:8322")  # noqa: S104 - served in a container
-worker_class = "gthread"
+# gthread, with slow clients waited for in the poller instead of in a thread
+# (spucsvi/server/worker.py): a request reaches a thread only once it has arrived.
+worker_class = "spucsvi.server.worker.PatientWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("SPUCSVI_THREADS", "4"))
 timeout = 30

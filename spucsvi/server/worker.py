@@ -1,0 +1,412 @@
+"""gunicorn's threaded worker, with its poller doing the waiting for slow clients.
+
+gunicorn's gthread worker gives a connection to a request thread as soon as
+it has a byte to read, and the thread then reads the rest and writes the
+answer itself: a client that sends its head a byte at a time, trickles its
+body or reads the answer at 1 KB/s holds that thread for as long as it likes,
+and eight of them took the whole service down (issue 13). Here the worker's
+poller, where a waiting connection costs no thread, reads each request until
+h11 says it is complete (or cuts it: the head must arrive within
+HEAD_SECONDS, the body at BODY_MIN_RATE), and only then gives it to a thread.
+What the thread writes that the client does not take at once is kept, within
+a budget, and sent by the poller, so the thread is free as soon as the answer
+is made; a client that reads below SEND_MIN_RATE is cut. Connections closed
+after an answer linger in the poller too: gunicorn 27 waits up to 2 s in its
+loop, where nothing else moves meanwhile, for each client to close its side.
+
+HTTP/1.1 in plain text only: TLS and HTTP/2 end at a proxy in front.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from functools import partial
+
+import h11
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+log = logging.getLogger(__name__)
+
+# A request: its head within HEAD_SECONDS of its first byte (of the connection
+# for a new one), its body at BODY_MIN_RATE on average after BODY_GRACE_SECONDS.
+HEAD_SECONDS = 5.0
+HEAD_LIMIT = 64 * 1024
+BODY_GRACE_SECONDS = 5.0
+BODY_MIN_RATE = 1024
+# Four times the app's own limit (16 KB): the app answers 413 in its own words
+# up to here, the worker beyond, before the body is read.
+BODY_LIMIT = 64 * 1024
+RECEIVE_SIZE = 64 * 1024
+# An answer: sent at SEND_MIN_RATE on average after SEND_GRACE_SECONDS. Kept
+# for the poller up to CONNECTION_BUFFER per connection and WORKER_BUFFER in
+# all; beyond that the thread sends it itself, held to the same rate.
+SEND_GRACE_SECONDS = 10.0
+SEND_MIN_RATE = 4 * 1024
+CONNECTION_BUFFER = 16 * 1024 * 1024
+WORKER_BUFFER = 64 * 1024 * 1024
+# After a last answer, how long the client has to close its side.
+LINGER_SECONDS = 2.0
+LINGER_LIMIT = 64 * 1024
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class SlowClient(BrokenPipeError):
+    """The client read the answer too slowly; gunicorn treats it as gone."""
+
+
+@dataclass
+class RateFloor:
+    """At least `rate` bytes a second on average, once `grace` seconds have passed."""
+
+    started: float
+    rate: float
+    grace: float
+
+    def missed(self, done: int, now: float) -> bool:
+        return done < self.rate * (now - self.started - self.grace)
+
+
+class Budget:
+    """Bytes of answers kept for slow readers in this worker, shared by its threads."""
+
+    def __init__(self, limit: int):
+        self.limit, self.used = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        with self._lock:
+            if self.used + size > self.limit:
+                return False
+            self.used += size
+            return True
+
+    def give_back(self, size: int) -> None:
+        with self._lock:
+            self.used -= size
+
+
+class Arrival:
+    """One request arriving on a connection, read by the poller until complete."""
+
+    def __init__(self, started: float):
+        self.parser = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
+        self.data = bytearray()
+        self.started = started
+        self.body: RateFloor | None = None
+        self.body_bytes = 0
+        self.continue_asked = False
+
+    def feed(self, data: bytes, now: float) -> bool:
+        """Take bytes; True once the request is complete. Raises h11's
+        RemoteProtocolError (with a status hint) for one to refuse."""
+        self.data += data
+        if len(self.data) > HEAD_LIMIT + 2 * BODY_LIMIT:  # chunk framing included
+            raise h11.RemoteProtocolError("request too large", error_status_hint=413)
+        self.parser.receive_data(data)
+        while True:
+            event = self.parser.next_event()
+            if event is h11.NEED_DATA:
+                return False
+            if isinstance(event, h11.Request):
+                self.body = RateFloor(now, BODY_MIN_RATE, BODY_GRACE_SECONDS)
+                length = dict(event.headers).get(b"content-length", b"0")
+                if int(length) > BODY_LIMIT:
+                    raise h11.RemoteProtocolError("request too large", error_status_hint=413)
+                self.continue_asked = self.parser.they_are_waiting_for_100_continue
+            elif isinstance(event, h11.Data):
+                self.body_bytes += len(event.data)
+                if self.body_bytes > BODY_LIMIT:
+                    raise h11.RemoteProtocolError("request too large", error_status_hint=413)
+            elif isinstance(event, h11.EndOfMessage):
+                return True
+            else:  # ConnectionClosed before a request: nothing to answer
+                raise h11.RemoteProtocolError("closed", error_status_hint=0)
+
+    def late(self, now: float) -> bool:
+        if self.body is None:
+            return now > self.started + HEAD_SECONDS
+        return self.body.missed(self.body_bytes, now)
+
+
+class PatientSocket:
+    """A connection's socket as gunicorn's code in a request thread sees it.
+
+    `sendall` sends what the kernel takes at once and keeps the rest for the
+    poller (within the budgets); reads never wait forever."""
+
+    def __init__(self, sock: socket.socket, budget: Budget):
+        self._sock = sock
+        self._budget = budget
+        self.kept: deque[memoryview] = deque()
+        self.kept_bytes = 0
+        self.continue_sent = False
+
+    def __getattr__(self, name: str):
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes) -> None:
+        view = memoryview(data)
+        if not self.kept:
+            view = view[self._send_now(view) :]
+        if not view:
+            return
+        if self.kept_bytes + len(view) <= CONNECTION_BUFFER and self._budget.take(len(view)):
+            self.kept.append(view)
+            self.kept_bytes += len(view)
+            return
+        self._send_waiting(view)
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        if data == CONTINUE and self.continue_sent:  # the poller answered it already
+            return len(data)
+        return self._sock.send(data, flags)
+
+    def recv(self, size: int, flags: int = 0) -> bytes:
+        """The request arrived whole before the thread got it; a read past it
+        (a parser that disagrees with h11) waits HEAD_SECONDS at most."""
+        if self._sock.gettimeout() is None and not _wait(self._sock, selectors.EVENT_READ):
+            return b""  # read by gunicorn as the client having gone
+        return self._sock.recv(size, flags)
+
+    def send_kept(self) -> int:
+        """Send what the kernel takes now (in the poller); bytes sent."""
+        sent = 0
+        while self.kept:
+            view = self.kept[0]
+            done = self._send_now(view)
+            sent += done
+            if done < len(view):
+                self.kept[0] = view[done:]
+                break
+            self.kept.popleft()
+        self.kept_bytes -= sent
+        self._budget.give_back(sent)
+        return sent
+
+    def drop_kept(self) -> None:
+        self._budget.give_back(self.kept_bytes)
+        self.kept.clear()
+        self.kept_bytes = 0
+
+    def _send_now(self, view: memoryview) -> int:
+        sent = 0
+        while sent < len(view):
+            try:
+                sent += self._sock.send(view[sent:], socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+        return sent
+
+    def _send_waiting(self, view: memoryview) -> None:
+        """Over the budgets: send from this thread, cut below SEND_MIN_RATE."""
+        floor = RateFloor(time.monotonic(), SEND_MIN_RATE, SEND_GRACE_SECONDS)
+        done = 0
+        while True:
+            done += self.send_kept()
+            if not self.kept and view:
+                sent = self._send_now(view)
+                done, view = done + sent, view[sent:]
+            if not (self.kept or view):
+                return
+            if floor.missed(done, time.monotonic()):
+                self.drop_kept()
+                log.warning("cut a client reading an answer at under %d B/s", SEND_MIN_RATE)
+                raise SlowClient(errno.EPIPE, "client reads too slowly")
+            _wait(self._sock, selectors.EVENT_WRITE, 1.0)
+
+
+def _wait(sock: socket.socket, event: int, seconds: float = HEAD_SECONDS) -> bool:
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, event)
+        return bool(selector.select(seconds))
+
+
+class PatientConnection(TConn):
+    """gunicorn's connection, on a PatientSocket, closing in the poller."""
+
+    def __init__(self, cfg, sock, client, server, worker: PatientWorker):
+        super().__init__(cfg, sock, client, server)
+        self.raw = sock
+        self.sock = PatientSocket(sock, worker.budget)
+        self.worker = worker
+        self.arrival: Arrival | None = None
+
+    def close(self, graceful: bool = False) -> None:
+        if graceful:
+            self.worker.linger(self)
+        else:
+            super().close()
+
+
+class PatientWorker(ThreadWorker):
+    """gunicorn's gthread worker that gives threads only whole requests and
+    takes slow readers off them (see the module's docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.budget = Budget(WORKER_BUFFER)
+        self.arriving: set[PatientConnection] = set()
+        self.sending: dict[PatientConnection, RateFloor] = {}
+        self.lingering: dict[socket.socket, float] = {}
+
+    def init_process(self):
+        if self.cfg.is_ssl:
+            raise RuntimeError("PatientWorker serves plain HTTP/1.1: end TLS at a proxy")
+        # The file wrapper is written through PatientSocket.sendall, not os.sendfile.
+        self.cfg.set("sendfile", False)
+        super().init_process()
+
+    def accept(self, listener):
+        try:
+            sock, client = listener.accept()
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        self.enqueue_req(PatientConnection(self.cfg, sock, client, listener.getsockname(), self))
+
+    # Reading: every way gunicorn has of giving a connection to a thread
+    # (accepted, readable again after keep-alive, bytes read ahead) comes here.
+    def enqueue_req(self, conn: PatientConnection) -> None:
+        conn.arrival = Arrival(time.monotonic())
+        conn.raw.setblocking(False)
+        self.arriving.add(conn)
+        self.poller.register(conn.raw, selectors.EVENT_READ, partial(self._receive, conn))
+        ahead = conn.parser.unreader.take_buffered() if conn.parser else b""
+        if ahead:
+            self._take(conn, ahead)
+
+    def _receive(self, conn: PatientConnection, _sock) -> None:
+        try:
+            data = conn.raw.recv(RECEIVE_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        self._take(conn, data)
+
+    def _take(self, conn: PatientConnection, data: bytes) -> None:
+        arrival = conn.arrival
+        try:
+            complete = arrival.feed(data, time.monotonic())
+        except (h11.RemoteProtocolError, ValueError) as exc:
+            self._refuse(conn, getattr(exc, "error_status_hint", 400), str(exc))
+            return
+        if arrival.continue_asked and not conn.sock.continue_sent:
+            conn.sock.continue_sent = True
+            with contextlib.suppress(OSError):  # if not, it sends its body after a second
+                conn.raw.send(CONTINUE, socket.MSG_DONTWAIT)
+        if complete:
+            self._stop_reading(conn)
+            conn.data_ready = True  # the thread need not wait for data
+            super().enqueue_req(conn)
+
+    def _stop_reading(self, conn: PatientConnection) -> None:
+        self.poller.unregister(conn.raw)
+        self.arriving.discard(conn)
+
+    def _refuse(self, conn: PatientConnection, status: int, reason: str) -> None:
+        """Answer (best effort) and close a request the thread should not see."""
+        self._stop_reading(conn)
+        if status:
+            phrase = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large"}
+            phrase |= {431: "Request Header Fields Too Large"}
+            body = f"{reason}\n".encode()
+            head = f"HTTP/1.1 {status} {phrase.get(status, 'Bad Request')}\r\n"
+            head += f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
+            head += "Connection: close\r\n\r\n"
+            with contextlib.suppress(OSError):
+                conn.raw.send(head.encode() + body, socket.MSG_DONTWAIT)
+        self.nr_conns -= 1
+        conn.close(graceful=bool(status))
+
+    def handle(self, conn: PatientConnection):
+        """In a thread: the request's bytes go to gunicorn's parser first."""
+        conn.init()
+        conn.parser.unreader.unread(bytes(conn.arrival.data))
+        conn.arrival = None
+        return super().handle(conn)
+
+    # Writing: what the thread could not send is sent here before gunicorn
+    # decides on keep-alive or closing, as it would have after sendall().
+    def finish_request(self, conn: PatientConnection, fs) -> None:
+        if not conn.sock.kept:
+            super().finish_request(conn, fs)
+            return
+        self.sending[conn] = RateFloor(time.monotonic(), SEND_MIN_RATE, SEND_GRACE_SECONDS)
+        conn.sent = 0
+        self.poller.register(conn.raw, selectors.EVENT_WRITE, partial(self._send, conn, fs))
+
+    def _send(self, conn: PatientConnection, fs, _sock) -> None:
+        try:
+            conn.sent += conn.sock.send_kept()
+        except OSError:
+            self._stop_sending(conn)
+            self.nr_conns -= 1
+            conn.close()
+            return
+        if not conn.sock.kept:
+            self._stop_sending(conn)
+            super().finish_request(conn, fs)
+
+    def _stop_sending(self, conn: PatientConnection) -> None:
+        self.poller.unregister(conn.raw)
+        del self.sending[conn]
+        conn.sock.drop_kept()
+
+    # Closing: half-close, read what the client still sends, close when it
+    # closes or LINGER_SECONDS pass (RFC 9112 section 9.6), all in the poller.
+    def linger(self, conn: PatientConnection) -> None:
+        sock = conn.raw
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            sock.close()
+            return
+        sock.setblocking(False)
+        self.lingering[sock] = time.monotonic() + LINGER_SECONDS
+        self.poller.register(sock, selectors.EVENT_READ, self._drain)
+
+    def _drain(self, sock: socket.socket) -> None:
+        try:
+            data = sock.recv(LINGER_LIMIT)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._close_lingering(sock)
+
+    def _close_lingering(self, sock: socket.socket) -> None:
+        self.poller.unregister(sock)
+        del self.lingering[sock]
+        sock.close()
+
+    def murder_pending(self):
+        """Every turn of gunicorn's loop: cut what is too slow."""
+        super().murder_pending()
+        now = time.monotonic()
+        for conn in list(self.arriving):
+            idle = not conn.arrival.data
+            if idle and not self.alive:  # stopping: nothing asked yet
+                self._refuse(conn, 0, "")
+            elif conn.arrival.late(now):  # a silent connection is closed without a word
+                self._refuse(conn, 0 if idle else 408, "request not received in time")
+        for conn, floor in list(self.sending.items()):
+            if floor.missed(conn.sent, now):
+                log.warning("cut a client reading an answer at under %d B/s", SEND_MIN_RATE)
+                self._stop_sending(conn)
+                self.nr_conns -= 1
+                conn.close()
+        for sock in [sock for sock, until in self.lingering.items() if now > until]:
+            self._close_lingering(sock)

@@ -1,0 +1,136 @@
+"""Slow clients as a hostile visitor runs them, for the tests and benchmarks/slow_clients.py.
+
+Each kind keeps its number of connections open against the server for as
+long as the attack lasts, opening a new one whenever the server cuts one:
+
+- slow_header: a request head sent a byte every 2 s (slowloris);
+- silent: connects and sends nothing;
+- slow_body: a form POST whose 1,000-byte body comes a byte a second;
+- slow_reader: asks for a large answer and reads it at 1 KB/s (a 4 KB
+  receive window, so the kernel cannot take the answer for it);
+- lingerer: asks for /healthz with `Connection: close`, reads the answer and
+  keeps its side open for 3 s.
+
+Bounded in connections and time, they stop by themselves when the attack
+ends (`with Attack(...)`, or after `seconds`).
+"""
+
+from __future__ import annotations
+
+import select
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+KINDS = ("slow_header", "silent", "slow_body", "slow_reader", "lingerer")
+
+
+class Attack:
+    """`counts` connections of each kind against `url`, for `seconds` at most."""
+
+    def __init__(self, url: str, counts: dict[str, int], *, seconds: float, read_path: str = "/"):
+        parts = urlsplit(url)
+        self.address = (parts.hostname, parts.port)
+        self.read_path = read_path
+        self.until = time.monotonic() + seconds
+        self.stopping = threading.Event()
+        self.opened: Counter[str] = Counter()
+        self.cut: Counter[str] = Counter()  # closed by the server while attacking
+        self._threads = [
+            threading.Thread(target=self._keep, args=(kind,), daemon=True)
+            for kind, count in counts.items()
+            for _ in range(count)
+        ]
+
+    def __enter__(self) -> Attack:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _over(self) -> bool:
+        return self.stopping.is_set() or time.monotonic() > self.until
+
+    def _keep(self, kind: str) -> None:
+        behave: Callable[[socket.socket], None] = getattr(self, f"_{kind}")
+        while not self._over():
+            sock = socket.socket()
+            if kind == "slow_reader":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(5)
+            try:
+                sock.connect(self.address)
+                self.opened[kind] += 1
+                behave(sock)
+            except OSError:
+                pass
+            finally:
+                sock.close()
+            if not self._over():
+                self.cut[kind] += 1
+                time.sleep(0.05)
+
+    def _closed_within(self, sock: socket.socket, seconds: float) -> bool:
+        """Waits `seconds` (less if the attack ends); True if the server
+        answered or closed meanwhile (either ends this slow request)."""
+        deadline = min(time.monotonic() + seconds, self.until)
+        while not self.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            readable, _, _ = select.select([sock], [], [], min(left, 0.2))
+            if readable:
+                return True
+        return False
+
+    def _head(self, method: str, path: str, *extra: str) -> bytes:
+        host = f"{self.address[0]}:{self.address[1]}"
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *extra, "", ""]
+        return "\r\n".join(lines).encode()
+
+    def _slow_header(self, sock: socket.socket) -> None:
+        head = self._head("GET", "/healthz", "X-Slow: " + "z" * 200)
+        for byte in head:
+            sock.sendall(bytes([byte]))
+            if self._closed_within(sock, 2.0) or self._over():
+                return
+
+    def _silent(self, sock: socket.socket) -> None:
+        while not self._closed_within(sock, 1.0) and not self._over():
+            pass
+
+    def _slow_body(self, sock: socket.socket) -> None:
+        body = ("location=" + "m" * 982 + "&brightness=7").encode()
+        sock.sendall(
+            self._head(
+                "POST",
+                "/sightings",
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+                "Sec-Fetch-Site: same-origin",
+            )
+        )
+        for byte in body:
+            sock.sendall(bytes([byte]))
+            if self._closed_within(sock, 1.0) or self._over():
+                return
+
+    def _slow_reader(self, sock: socket.socket) -> None:
+        sock.sendall(self._head("GET", self.read_path))
+        while not self._over():
+            if not sock.recv(1024):
+                return
+            time.sleep(1.0)
+
+    def _lingerer(self, sock: socket.socket) -> None:
+        sock.sendall(self._head("GET", "/healthz", "Connection: close"))
+        while self._closed_within(sock, 5.0) and sock.recv(65536):
+            pass  # the answer, up to the server's half-close
+        self.stopping.wait(max(0.0, min(3.0, self.until - time.monotonic())))

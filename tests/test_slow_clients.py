@@ -1,0 +1,158 @@
+"""Slow clients cannot starve anyone (issue 13, finding 1): `spucsvi serve`, as the
+container runs it, with one worker of two threads so that two held threads would
+be all of them; attacks from tests/attackers.py, bounded in connections and time.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+from attackers import Attack
+from servers import ServerProcess, emulator, running, spucsvi_serve
+
+pytestmark = pytest.mark.slow
+
+SIGHTINGS = 60_000  # /sightings.json is then about 8 MB, more than the kernel buffers
+THREADS = 2
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[ServerProcess]:
+    workdir = tmp_path_factory.mktemp("slow-clients")
+    data_file = workdir / "spuc" / "unicorn_sightings.txt"
+    data_file.parent.mkdir()
+    start = datetime.now() - timedelta(minutes=SIGHTINGS)
+    lines = ["count,time,location,brightness,units\n"]
+    lines += [
+        f"{i},{start + timedelta(minutes=i)},crater {i % 40},{i % 97},iuhc\n"
+        for i in range(1, SIGHTINGS + 1)
+    ]
+    data_file.write_text("".join(lines), encoding="utf-8")
+    with running(spuc := emulator(data_file, workdir)):
+        server = spucsvi_serve(workdir, spuc.url, workers=1, threads=THREADS)
+        with running(server):
+            requests.get(f"{server.url}/", timeout=60).raise_for_status()
+            yield server
+
+
+def port_of(server: ServerProcess) -> int:
+    return int(server.url.rsplit(":", 1)[1])
+
+
+def exchange(server: ServerProcess, data: bytes, timeout: float = 5) -> bytes:
+    """Send raw bytes; everything the server sends until it closes."""
+    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=timeout) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        return answer
+
+
+def visit(url: str, seconds: float) -> list[str]:
+    """A normal visitor asking for /healthz and / in turn: what went wrong."""
+    problems = []
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        for path in ("/healthz", "/"):
+            try:
+                with requests.get(url + path, timeout=3) as answer:
+                    if answer.status_code != 200:
+                        problems.append(f"{path}: {answer.status_code}")
+            except requests.RequestException as exc:
+                problems.append(f"{path}: {type(exc).__name__}")
+        time.sleep(0.3)
+    return problems
+
+
+def test_slow_clients_hold_no_thread_and_are_cut(served):
+    counts = {"slow_header": 6, "silent": 6, "slow_body": 3, "slow_reader": 3, "lingerer": 3}
+    with Attack(served.url, counts, seconds=9, read_path="/sightings.json") as attack:
+        time.sleep(1)  # every attacker has its connection
+        problems = visit(served.url, 7)
+    # Before: two slow heads held both threads; the visitor waited for the attack's end.
+    assert problems == []
+    # Heads not done in 5 s, bodies under 1 KB/s: cut, so they cost no memory for long.
+    assert attack.cut["slow_header"] >= counts["slow_header"], attack.cut
+    assert attack.cut["slow_body"] >= counts["slow_body"], attack.cut
+
+
+def test_clients_that_do_not_close_hold_up_no_one(served):
+    """gunicorn 27's own worker waits up to 2 s per such client in its event loop."""
+    lingering = []
+    for _ in range(5):
+        sock = socket.create_connection(("127.0.0.1", port_of(served)))
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        lingering.append(sock)
+    try:
+        time.sleep(0.3)
+        # Before: 7.8 s, the five 2-second waits one after another.
+        requests.get(f"{served.url}/healthz", timeout=1.5).raise_for_status()
+    finally:
+        for sock in lingering:
+            sock.close()
+
+
+HOST = b"Host: 127.0.0.1\r\n"
+FORM = HOST + b"Content-Type: application/x-www-form-urlencoded\r\nSec-Fetch-Site: same-origin\r\n"
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        pytest.param(b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n", id="get"),
+        pytest.param(
+            b"POST /sightings HTTP/1.1\r\n" + FORM + b"Transfer-Encoding: chunked\r\n"
+            b"Connection: close\r\n\r\n"
+            b"5\r\nlocat\r\n10\r\nion=x&brightness\r\n2\r\n=1\r\n0\r\n\r\n",
+            id="chunked",
+        ),
+        pytest.param(
+            b"GET /healthz HTTP/1.1\r\n" + HOST + b"\r\n"
+            b"GET /healthz HTTP/1.1\r\n" + HOST + b"Connection: close\r\n\r\n",
+            id="pipelined",
+        ),
+    ],
+)
+def test_requests_arrive_whole_however_they_are_framed(served, request_bytes):
+    answer = exchange(served, request_bytes)
+    statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)
+    assert statuses == [b"200" if b"GET" in request_bytes else b"303"] * request_bytes.count(
+        b" HTTP/1.1\r\n"
+    ), answer[:300]
+
+
+def test_expect_100_continue_is_answered_before_the_body(served):
+    body = b"location=x&brightness=2"
+    with socket.create_connection(("127.0.0.1", port_of(served)), timeout=5) as sock:
+        sock.sendall(
+            b"POST /sightings HTTP/1.1\r\n" + FORM + b"Expect: 100-continue\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+        )
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 303"), answer[:200]
+    assert b"100 Continue" not in answer  # gunicorn's own one is not sent again
+
+
+def test_a_body_over_the_servers_limit_is_refused_before_it_arrives(served):
+    started = time.monotonic()
+    answer = exchange(
+        served, b"POST /sightings HTTP/1.1\r\n" + FORM + b"Content-Length: 50000000\r\n\r\nx="
+    )
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert time.monotonic() - started < 4  # not after waiting for 50 MB
+
+
+def test_a_head_that_never_ends_gets_408_and_a_closed_connection(served):
+    answer = exchange(served, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: z", timeout=10)
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
