@@ -55,7 +55,7 @@ S5 = {
 }
 
 EXPECTED_CSV = (
-    b"count,time,location,brightness,units\r\n"
+    b"count,time_utc,location,brightness,units\r\n"
     b'1,2026-11-27 18:02:00.027188,"moon, ""big"" crater",100,iulu\r\n'
     b"2,2026-11-27 18:02:02,venus,7,iulu\r\n"
     b"3,2026-11-27 23:59:59.999999,venus,12.5,iuhc\r\n"
@@ -393,7 +393,7 @@ def test_csv_is_rfc_4180_byte_for_byte(api):
 def test_csv_reads_back_to_what_spuc_stored(api):
     text = api.get("/sightings.csv").get_data(as_text=True)
     assert list(csv.reader(io.StringIO(text, newline=""))) == [
-        ["count", "time", "location", "brightness", "units"],
+        ["count", "time_utc", "location", "brightness", "units"],
         ["1", "2026-11-27 18:02:00.027188", 'moon, "big" crater', "100", "iulu"],
         ["2", "2026-11-27 18:02:02", "venus", "7", "iulu"],
         ["3", "2026-11-27 23:59:59.999999", "venus", "12.5", "iuhc"],
@@ -408,7 +408,7 @@ def test_filtered_csv_has_its_own_file_name_and_only_the_matches(api):
         'attachment; filename="unicorn_sightings_venus_to_2026-11-27T23-00.csv"'
     )
     assert response.get_data() == (
-        b"count,time,location,brightness,units\r\n2,2026-11-27 18:02:02,venus,7,iulu\r\n"
+        b"count,time_utc,location,brightness,units\r\n2,2026-11-27 18:02:02,venus,7,iulu\r\n"
     )
 
 
@@ -421,13 +421,14 @@ def test_csv_keeps_arrival_order_whatever_the_table_sort(api):
 def test_csv_is_utf_8(seeded):
     client, _ = seeded(HEADER + "1,2026-11-27 10:00:00,Ünïcörn café,7,iuhc\n")
     assert client.get("/sightings.csv").get_data() == (
-        b"count,time,location,brightness,units\r\n"
+        b"count,time_utc,location,brightness,units\r\n"
         + "1,2026-11-27 10:00:00,Ünïcörn café,7,iuhc\r\n".encode()
     )
 
 
 def test_csv_of_no_sightings_is_the_header(client):
-    assert client.get("/sightings.csv").get_data() == b"count,time,location,brightness,units\r\n"
+    header = b"count,time_utc,location,brightness,units\r\n"
+    assert client.get("/sightings.csv").get_data() == header
 
 
 def test_csv_larger_than_one_chunk_is_complete(seeded):
@@ -437,7 +438,7 @@ def test_csv_larger_than_one_chunk_is_complete(seeded):
     ]
     client, _ = seeded(HEADER + "".join(lines))
     expected = (
-        b"count,time,location,brightness,units\r\n"
+        b"count,time_utc,location,brightness,units\r\n"
         + "".join(line.replace("\n", "\r\n") for line in lines).encode()
     )
     assert client.get("/sightings.csv").get_data() == expected
