@@ -59,7 +59,7 @@ class Attack:
         return self.stopping.is_set() or time.monotonic() > self.until
 
     def _keep(self, kind: str) -> None:
-        behave: Callable[[socket.socket], None] = getattr(self, f"_{kind}")
+        behave: Callable[[socket.socket], bool] = getattr(self, f"_{kind}")
         while not self._over():
             sock = socket.socket()
             if kind == "slow_reader":
@@ -68,14 +68,13 @@ class Attack:
             try:
                 sock.connect(self.address)
                 self.opened[kind] += 1
-                behave(sock)
+                if behave(sock) and not self._over():
+                    self.cut[kind] += 1
             except OSError:
                 pass
             finally:
                 sock.close()
-            if not self._over():
-                self.cut[kind] += 1
-                time.sleep(0.05)
+            time.sleep(0.05)
 
     def _closed_within(self, sock: socket.socket, seconds: float) -> bool:
         """Waits `seconds` (less if the attack ends); True if the server
@@ -95,18 +94,24 @@ class Attack:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *extra, "", ""]
         return "\r\n".join(lines).encode()
 
-    def _slow_header(self, sock: socket.socket) -> None:
+    # Each kind returns True when the server ended its request (answered or closed).
+    def _slow_header(self, sock: socket.socket) -> bool:
         head = self._head("GET", "/healthz", "X-Slow: " + "z" * 200)
         for byte in head:
             sock.sendall(bytes([byte]))
-            if self._closed_within(sock, 2.0) or self._over():
-                return
+            if self._closed_within(sock, 2.0):
+                return True
+            if self._over():
+                return False
+        return True
 
-    def _silent(self, sock: socket.socket) -> None:
-        while not self._closed_within(sock, 1.0) and not self._over():
-            pass
+    def _silent(self, sock: socket.socket) -> bool:
+        while not self._over():
+            if self._closed_within(sock, 1.0):
+                return True
+        return False
 
-    def _slow_body(self, sock: socket.socket) -> None:
+    def _slow_body(self, sock: socket.socket) -> bool:
         body = ("location=" + "m" * 982 + "&brightness=7").encode()
         sock.sendall(
             self._head(
@@ -119,18 +124,25 @@ class Attack:
         )
         for byte in body:
             sock.sendall(bytes([byte]))
-            if self._closed_within(sock, 1.0) or self._over():
-                return
+            if self._closed_within(sock, 1.0):
+                return True
+            if self._over():
+                return False
+        return True
 
-    def _slow_reader(self, sock: socket.socket) -> None:
+    def _slow_reader(self, sock: socket.socket) -> bool:
         sock.sendall(self._head("GET", self.read_path))
         while not self._over():
-            if not sock.recv(1024):
-                return
-            time.sleep(1.0)
+            if self._closed_within(sock, 1.0):  # something to read, or the end
+                if not sock.recv(1024):
+                    return True
+                self.stopping.wait(1.0)
+        return False
 
-    def _lingerer(self, sock: socket.socket) -> None:
+    def _lingerer(self, sock: socket.socket) -> bool:
         sock.sendall(self._head("GET", "/healthz", "Connection: close"))
-        while self._closed_within(sock, 5.0) and sock.recv(65536):
-            pass  # the answer, up to the server's half-close
+        while not self._over():
+            if self._closed_within(sock, 1.0) and not sock.recv(65536):
+                break  # the whole answer, up to the server's half-close
         self.stopping.wait(max(0.0, min(3.0, self.until - time.monotonic())))
+        return False  # it leaves by itself

@@ -186,6 +186,22 @@ def spucsvi_serve(
     ).wait_until_up(workers=workers)
 
 
+def waitress(
+    workdir: Path, spuc_url: str, *, threads: int = 4, extra_argv: Sequence[str] = ()
+) -> ServerProcess:
+    """`waitress-serve --call spucsvi:create_app`: another WSGI server (one process)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "waitress", "--listen", f"127.0.0.1:{port}"]
+    argv += ["--threads", str(threads), *extra_argv, "--call", "spucsvi:create_app"]
+    return ServerProcess(
+        argv,
+        url=f"http://127.0.0.1:{port}",
+        log=workdir / "waitress.log",
+        env=child_env(SPUC_URL=spuc_url, SPUCSVI_SUBMIT_LOCK=str(workdir / "submit.lock")),
+        cwd=workdir,
+    ).wait_until_up()
+
+
 def emulator(data_file: Path, workdir: Path, *, units: str = "iuhc") -> ServerProcess:
     """The SPUC emulator in its own process (not sharing this one's GIL)."""
     port = free_port()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from servers import ROOT, ServerProcess, child_env, free_port, gunicorn, running
+from servers import ROOT, ServerProcess, child_env, free_port, gunicorn, running, waitress
 
 from spucsvi.spuc.emulator import EmulatorServer
 
@@ -85,29 +85,22 @@ def test_plain_gunicorn_without_config_or_secret(tmp_path, spuc, workers, thread
         assert_a_sighting_sent_to_spuc_appears(server.url, spuc)
 
 
-# Other servers: each listens where it is told, on a free 127.0.0.1 port.
-OTHER_SERVERS = {
-    "waitress": lambda port: (
-        ["-m", "waitress", "--listen", f"127.0.0.1:{port}"] + ["--call", "spucsvi:create_app"]
-    ),
-    "flask-run": lambda port: (
-        ["-m", "flask", "--app", "spucsvi:create_app()", "run"]
-        + ["--host", "127.0.0.1", "--port", str(port)]
-    ),
-}
+def flask_run(workdir: Path, spuc_url: str) -> ServerProcess:
+    port = free_port()
+    return ServerProcess(
+        [sys.executable, "-m", "flask", "--app", "spucsvi:create_app()", "run"]
+        + ["--host", "127.0.0.1", "--port", str(port)],
+        url=f"http://127.0.0.1:{port}",
+        log=workdir / "flask-run.log",
+        env=child_env(SPUC_URL=spuc_url, SPUCSVI_SUBMIT_LOCK=str(workdir / "lock")),
+        cwd=workdir,
+    ).wait_until_up()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", OTHER_SERVERS)
-def test_other_wsgi_servers(tmp_path, spuc, name):
-    port = free_port()
-    server = ServerProcess(
-        [sys.executable, *OTHER_SERVERS[name](port)],
-        url=f"http://127.0.0.1:{port}",
-        log=tmp_path / f"{name}.log",
-        env=child_env(SPUC_URL=spuc.url, SPUCSVI_SUBMIT_LOCK=str(tmp_path / "lock")),
-        cwd=tmp_path,
-    ).wait_until_up()
+@pytest.mark.parametrize("name, start", [("waitress", waitress), ("flask-run", flask_run)])
+def test_other_wsgi_servers(tmp_path, spuc, name, start):
+    server = start(tmp_path, spuc.url)
     with running(server):
         assert_every_visitor_is_accepted(server.url, spuc, name)
         assert_a_sighting_sent_to_spuc_appears(server.url, spuc)

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Slow clients against SPUCSVi: does a normal visitor still get an answer?
+
+    .venv/bin/python benchmarks/slow_clients.py [--sightings 100000] [--seconds 20]
+        [--workers 2] [--threads 4] [--servers gthread,patient,waitress,waitress-1000]
+
+Issue 13's scenario. SPUC's emulator holds --sightings sightings; SPUCSVi
+runs under gunicorn with the project's gunicorn.conf.py (2 workers x 4
+threads, as in the container), once with gunicorn's own gthread worker and
+once with the project's PatientWorker (spucsvi/server/worker.py); then under
+waitress (one process, as many threads), which buffers requests and answers
+in its own event loop, with its default limit of 100 connections and with
+1,000. Two
+scenarios, each for --seconds: the issue's (tests/attackers.py keeps 50
+slow-header, 50 silent and 8 slow-body connections open, opening a new one
+whenever the server cuts one), then the same with 8 slow readers of
+/sightings.csv and 8 clients that do not close after `Connection: close`.
+Meanwhile a visitor asks for /healthz and / in turn, each on a new
+connection, up to four times a second. It prints each answer's latency
+(median, worst), the failures, how often the server cut each kind of slow
+client, and the workers' resident memory after the attack; then the target:
+every answer within 1 s throughout. A benchmark, not a test: exit 0 whatever
+the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from bench import UNITS, write_sightings
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from attackers import KINDS, Attack  # noqa: E402 - the tests' own attackers
+from servers import (  # noqa: E402 - the tests' own way
+    ServerProcess,
+    emulator,
+    gunicorn,
+    rss_kib,
+    running,
+    waitress,
+)
+
+SCENARIOS = {
+    "issue 13": {"slow_header": 50, "silent": 50, "slow_body": 8},
+    "all kinds": {"slow_header": 50, "silent": 50, "slow_body": 8, "slow_reader": 8, "lingerer": 8},
+}
+WORKER_CLASSES = {"gthread": "gthread", "patient": "spucsvi.server.worker.PatientWorker"}
+TARGET_SECONDS = 1.0
+
+
+@dataclass
+class Visits:
+    """What the normal visitor saw, per path."""
+
+    seconds: dict[str, list[float]] = field(default_factory=lambda: {"/healthz": [], "/": []})
+    failures: list[str] = field(default_factory=list)
+
+    def visit(self, url: str, until: float) -> None:
+        while time.monotonic() < until:
+            for path in self.seconds:
+                started = time.monotonic()
+                try:
+                    with requests.get(url + path, timeout=60) as answer:
+                        answer.raise_for_status()
+                    self.seconds[path].append(time.monotonic() - started)
+                except requests.RequestException as exc:
+                    self.failures.append(f"{path}: {type(exc).__name__}")
+                time.sleep(0.125)
+
+
+def attack(url: str, counts: dict[str, int], seconds: float) -> tuple[Visits, Attack]:
+    visits = Visits()
+    with Attack(url, counts, seconds=seconds, read_path="/sightings.csv") as attack:
+        visitor = threading.Thread(target=visits.visit, args=(url, time.monotonic() + seconds))
+        visitor.start()
+        visitor.join()
+    return visits, attack
+
+
+def report(name: str, visits: Visits, attack: Attack, rss: list[int]) -> bool:
+    print(f"\n{name}:")
+    worst_of_all = 0.0
+    for path, seconds in visits.seconds.items():
+        if not seconds:
+            print(f"  {path:<9} no answer")
+            continue
+        worst = max(seconds)
+        worst_of_all = max(worst_of_all, worst)
+        print(
+            f"  {path:<9} {len(seconds):>3} answers, median {statistics.median(seconds):.3f} s,"
+            f" worst {worst:.3f} s"
+        )
+    if visits.failures:
+        print(f"  failures: {len(visits.failures)} ({', '.join(sorted(set(visits.failures)))})")
+    for kind in KINDS:
+        if attack.opened[kind]:
+            print(f"  {kind:<12} {attack.opened[kind]:>4} opened, {attack.cut[kind]:>4} cut")
+    print(f"  worker memory after: {', '.join(f'{kib / 1024:.0f} MB' for kib in rss)}")
+    passed = not visits.failures and all(visits.seconds.values()) and worst_of_all < TARGET_SECONDS
+    print(f"  target (every answer within {TARGET_SECONDS:.0f} s): {'PASS' if passed else 'FAIL'}")
+    return passed
+
+
+def serve(name: str, workdir: Path, spuc_url: str, args: argparse.Namespace) -> ServerProcess:
+    if name.startswith("waitress"):  # waitress-1000: --connection-limit 1000
+        limit = name.partition("-")[2]
+        extra = ["--connection-limit", limit] if limit else []
+        return waitress(workdir, spuc_url, threads=args.workers * args.threads, extra_argv=extra)
+    return gunicorn(
+        workdir,
+        spuc_url,
+        workers=args.workers,
+        threads=args.threads,
+        config=ROOT / "gunicorn.conf.py",
+        extra_argv=["--worker-class", WORKER_CLASSES[name]],
+        name=name,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sightings", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--servers", default="gthread,patient,waitress,waitress-1000")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="spucsvi-slow-") as folder:
+        workdir = Path(folder)
+        data_file = workdir / "spuc" / "unicorn_sightings.txt"
+        data_file.parent.mkdir(parents=True)
+        write_sightings(data_file, args.sightings)
+        with running(spuc := emulator(data_file, workdir, units=UNITS)):
+            for name in args.servers.split(","):
+                with running(served := serve(name, workdir, spuc.url, args)):
+                    for _ in range(4 * args.workers):  # every worker has loaded the data
+                        requests.get(f"{served.url}/", timeout=600).raise_for_status()
+                    size = len(requests.get(f"{served.url}/sightings.csv", timeout=600).content)
+                    print(f"{name}: /sightings.csv is {size / 1e6:.1f} MB", flush=True)
+                    for scenario, counts in SCENARIOS.items():
+                        visits, done = attack(served.url, counts, args.seconds)
+                        rss = [rss_kib(pid) for pid in served.workers() or [served.pid]]
+                        report(f"{name}, {scenario}", visits, done, rss)
+                        time.sleep(3)  # the last attackers' connections are gone
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
