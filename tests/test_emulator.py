@@ -223,29 +223,40 @@ def test_restart_continues_the_count(start_spuc: StartSpuc) -> None:
 @pytest.mark.parametrize(
     ("existing", "next_count"),
     [
-        (b"", "1"),
+        (b"", "0"),
         (HEADER.encode(), "1"),
         (HEADER.encode() + b"1,2026-11-27 18:02:00.027188,moon,5,iuhc\n", "2"),
-        (
-            HEADER.encode() + b"4,2026-11-27 18:02:00.027188,new\nline,5,iuhc\n",
-            "5",
-        ),
+        (HEADER.encode() + b"4,2026-11-27 18:02:00.027188,new\nline,5,iuhc\n", "3"),
+        (HEADER.encode() + b"1,2026-11-27 18:02:00.027188,mo\ron,5,iuhc\n", "3"),
         (
             HEADER.encode() + b"2,2026-11-27 18:02:00,moon,5,iuhc\n\xff\xfe junk\n7,not a time\n",
-            "3",
+            "4",
         ),
     ],
-    ids=["empty-file", "header-only", "clean", "broken-record", "junk-after"],
+    ids=["empty-file", "header-only", "clean", "broken-record", "carriage-return", "junk-after"],
 )
-def test_startup_count_comes_from_the_last_good_record(
+def test_the_count_after_a_start_is_the_files_lines_as_spuc_counts_them(
     start_spuc: StartSpuc, data_file: Path, existing: bytes, next_count: str
 ) -> None:
+    """SPUC's source: on the first sighting after a start, `count = num_lines - 1`,
+    lines as Python's text mode reads them; then the count goes up by one."""
     data_file.parent.mkdir()
     data_file.write_bytes(existing)
     spuc = start_spuc()
     assert put(spuc, location="mars", brightness="9").status_code == 200
     last_line = data_file.read_bytes().splitlines()[-1].decode("utf-8")
     assert last_line.split(",")[0] == next_count
+
+
+def test_a_file_deleted_while_running_starts_the_count_again(
+    start_spuc: StartSpuc, data_file: Path
+) -> None:
+    spuc = start_spuc()
+    put(spuc, location="moon", brightness="5")
+    put(spuc, location="venus", brightness="7")
+    data_file.unlink()  # `docker compose down -v` under a running SPUC, say
+    put(spuc, location="mars", brightness="9")
+    assert data_file.read_text().splitlines()[1].startswith("1,")
 
 
 # --- SPUC's race, reproduced on purpose ------------------------------------------------

@@ -39,26 +39,13 @@ HEADER = "count,time,location,brightness,units\n"
 MISSING_DATA = "Missing data: Need location and brightness."
 
 
-def _last_count(data_file: Path) -> int:
-    """The count of the last well-formed record, so a restart continues it.
-
-    A line counts when it starts with an integer and a timestamp; the tail of a
-    record broken by a newline inside a location, junk and bad bytes are
-    skipped rather than allowed to stop the emulator from starting.
-    """
-    if not data_file.exists():
-        return 0
-    text = data_file.read_text(encoding="utf-8", errors="replace")
-    for line in reversed(text.splitlines()):
-        fields = line.split(",", 2)
-        if len(fields) < 3:  # a record always has count,time,location...
-            continue
-        try:
-            datetime.fromisoformat(fields[1])
-            return int(fields[0])
-        except ValueError:
-            continue
-    return 0
+def _count_from_lines(data_file: Path) -> int:
+    """SPUC's count when its first sighting after a start finds the file there:
+    the file's lines less the header, as Python's text mode counts them (a
+    newline, a carriage return or both end a line). A record broken across
+    lines by its location counts once per line, so the count jumps after it."""
+    with data_file.open(encoding="utf-8", errors="replace") as lines:
+        return sum(1 for _ in lines) - 1
 
 
 class _Sightings:
@@ -68,10 +55,14 @@ class _Sightings:
         self.data_file = data_file
         self.units = units
         self.write_delay = write_delay
-        self.count = _last_count(data_file)  # shared by all threads, no lock: as SPUC
+        self.count: int | None = None  # shared by all threads, no lock: as SPUC
 
     def record(self, location: str, brightness: str) -> int:
         exists = self.data_file.exists()
+        if not exists:
+            self.count = 0
+        elif self.count is None:  # the first sighting since the start
+            self.count = _count_from_lines(self.data_file)
         count = self.count + 1
         time.sleep(self.write_delay)
         self.count = count

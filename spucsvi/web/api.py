@@ -226,8 +226,8 @@ def _csv_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[str]:
     """RFC 4180: CRLF line ends, fields with commas, quotes or newlines quoted;
     every cell neutralised for spreadsheets (`csv_cell`); times in UTC, as the
     header says. Made from the columns, each distinct location, brightness and
-    unit made a cell once: 100,000 rows in a third of the time of csv.writer over
-    Sighting objects (0.19 s against 0.68 s here), for a download a few clients may ask for at once."""
+    unit made a cell once: 100,000 rows in 0.19 s here, against 0.68 s with
+    csv.writer over Sighting objects, for a download a few may ask for at once."""
     columns = snapshot.columns
     location, brightness, units = (
         _cells(interned.values)
