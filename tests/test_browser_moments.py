@@ -69,7 +69,8 @@ def x_span_minutes(page: Page, chart_id: str) -> float:
 
 
 def tick_label_problems(page: Page, chart_id: str) -> list[str]:
-    """Rotated, overlapping or cut-off tick labels of a chart's x axis."""
+    """Rotated, overlapping or cut-off tick labels of a chart's x axis, or fewer
+    than two shown (a narrow chart once left its only label out)."""
     return page.evaluate(
         """(id) => {
           const chart = document.getElementById(id);
@@ -78,7 +79,7 @@ def tick_label_problems(page: Page, chart_id: str) -> list[str]:
             const r = t.getBoundingClientRect();  // left out (display: none): not shown
             return r.width > 0 && getComputedStyle(t).display !== "none";
           });
-          const problems = [];
+          const problems = labels.length < 2 ? [labels.length + " labels shown"] : [];
           const rects = labels.map((t) => t.getBoundingClientRect());
           labels.forEach((t, i) => {
             if ((t.getAttribute("transform") || "").includes("rotate")) {

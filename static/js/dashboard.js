@@ -214,13 +214,15 @@
     return layout;
   }
 
-  // Upright date labels: as many ticks as fit the chart's width.
+  // Upright date labels: about one tick per 100 px, and at least four, so that a
+  // narrow chart of a few minutes still gets labels inside it (with two, its only
+  // tick fell at the edge, and a label that would stick out is left out).
   function fitTicks(layout, element) {
     var width = element.getBoundingClientRect().width || 600;
     ["xaxis", "yaxis"].forEach(function (name) {
       var axis = layout[name];
       if (axis && axis.type === "date") {
-        axis.nticks = Math.max(2, Math.min(8, Math.floor(width / 120)));
+        axis.nticks = Math.max(4, Math.min(8, Math.floor(width / 100)));
       }
     });
   }
