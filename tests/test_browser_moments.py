@@ -419,12 +419,18 @@ def test_live_refresh_keeps_zoom_and_typing_marks_new_rows_and_says_when_stale(
                 timeout=5,
             ).raise_for_status()
         status = page.locator("#refresh-status")
+        # The visitor reads the table; the refresh must leave it where it is on screen.
+        table = page.locator("table.sightings")
+        table.scroll_into_view_if_needed()
+        assert page.evaluate("window.scrollY") > 0
+        where = table.evaluate("(t) => t.getBoundingClientRect().top")
         for _ in range(20):
-            page.get_by_role("button", name="Refresh now").click()
+            page.evaluate("document.getElementById('refresh-now').click()")  # no scrolling
             page.wait_for_timeout(300)
             if "3 new since you looked" in status.inner_text():
                 break
         expect(status).to_contain_text("3 new since you looked")
+        assert abs(table.evaluate("(t) => t.getBoundingClientRect().top") - where) <= 2
         expect(page.locator("table.sightings tr.is-new")).to_have_count(3)
         wait_for_charts(page)
         page.wait_for_timeout(300)
