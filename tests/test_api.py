@@ -483,8 +483,9 @@ def test_post_continues_spucs_count(seeded):
     client, spuc = seeded(DATA, units="iulu")
     response = client.post("/api/sightings", json={"location": "venus", "brightness": "2"})
     sighting = response.get_json()["sighting"]
-    assert (sighting["count"], sighting["units"]) == (7, "iulu")
-    assert last_line(spuc) == f"7,{sighting['time']},venus,2,iulu"
+    # 8: SPUC counts the file's lines, and the broken record 6 takes two.
+    assert (sighting["count"], sighting["units"]) == (8, "iulu")
+    assert last_line(spuc) == f"8,{sighting['time']},venus,2,iulu"
 
 
 @pytest.mark.parametrize(
@@ -545,13 +546,14 @@ def test_post_follows_the_same_cross_origin_rule_as_the_form(client, spuc):
 
 
 def test_post_answers_with_spucs_record_even_where_it_repeats_a_count(seeded):
-    # A record #7 at venus is already there: the answer is the new one, with its own time.
-    client, spuc = seeded(HEADER + "7,2099-01-01 00:00:00,venus,2,iuhc\n6,2099-01-01,x,1,iuhc\n")
+    # A record #3 at venus is already there, and SPUC, counting 3 lines, writes #3
+    # again: the answer is the new one, with its own time.
+    client, spuc = seeded(HEADER + "3,2099-01-01 00:00:00,venus,2,iuhc\n6,2099-01-01,x,1,iuhc\n")
     response = client.post("/api/sightings", json={"location": "venus", "brightness": "2"})
     assert response.status_code == 201
     sighting = response.get_json()["sighting"]
-    assert sighting["count"] == 7 and not sighting["time"].startswith("2099")
-    assert last_line(spuc) == f"7,{sighting['time']},venus,2,iuhc"
+    assert sighting["count"] == 3 and not sighting["time"].startswith("2099")
+    assert last_line(spuc) == f"3,{sighting['time']},venus,2,iuhc"
 
 
 LOCATION_MISSING = "Please say where you saw the unicorn."

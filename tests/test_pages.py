@@ -120,18 +120,18 @@ def test_over_https_the_cookie_is_secure(client, spuc):
 
 
 def test_a_repeated_count_and_a_clock_behind_still_highlight_the_new_row(seeded):
-    # SPUC's file already holds a "7, venus" (a count repeated after a volume reset)
-    # and 20 records from a clock ahead: the new record is #7 again, the oldest by time.
+    # SPUC's file already holds a "21, venus" (a count repeated after a volume reset)
+    # and 20 records from a clock ahead: SPUC counts the file's 21 lines, so the new
+    # record is #21 again, the oldest by time.
     future = [
-        f"{i if i != 14 else 7},2099-01-01 00:00:{i:02d},venus,7,iuhc\n" for i in range(1, 21)
+        f"{i if i != 14 else 21},2099-01-01 00:00:{i:02d},venus,7,iuhc\n" for i in range(1, 21)
     ]
-    future[-1] = "6,2099-01-01 00:00:20,venus,7,iuhc\n"
     client, spuc = seeded(HEADER + "".join(future))
     assert post_sighting(client, "venus", "7").status_code == 303
     html = client.get("/").get_data(as_text=True)
-    at = recorded_time(spuc, 7)
+    at = recorded_time(spuc, 21)
     assert not at.startswith("2099")
-    assert '#7: venus, brightness 7 iuhc, at <time class="when" datetime="' in html
+    assert '#21: venus, brightness 7 iuhc, at <time class="when" datetime="' in html
     assert f">{at} UTC</time>." in html
     # Newest first, 15 to a page: it is on page 2, which the note links to.
     assert 'It is on <a href="/?page=2">page 2</a> of the table.' in html
@@ -146,7 +146,7 @@ def test_a_repeated_count_and_a_clock_behind_still_highlight_the_new_row(seeded)
     )
     assert len(rows) == 1
     count, when = rows[0]
-    assert count == "8" and not when.startswith("2099")
+    assert count == "22" and not when.startswith("2099")
 
 
 @pytest.mark.parametrize(
