@@ -55,6 +55,8 @@ WORKER_BUFFER = 64 * 1024 * 1024
 # After a last answer, how long the client has to close its side.
 LINGER_SECONDS = 2.0
 LINGER_LIMIT = 64 * 1024
+# How often the deadlines are checked (gunicorn's loop turns at every event).
+CHECK_SECONDS = 0.25
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -257,6 +259,7 @@ class PatientWorker(ThreadWorker):
         self.arriving: set[PatientConnection] = set()
         self.sending: dict[PatientConnection, RateFloor] = {}
         self.lingering: dict[socket.socket, float] = {}
+        self.next_check = 0.0
 
     def init_process(self):
         if self.cfg.is_ssl:
@@ -393,9 +396,12 @@ class PatientWorker(ThreadWorker):
         sock.close()
 
     def murder_pending(self):
-        """Every turn of gunicorn's loop: cut what is too slow."""
+        """On gunicorn's loop, at most every CHECK_SECONDS: cut what is too slow."""
         super().murder_pending()
         now = time.monotonic()
+        if now < self.next_check:
+            return
+        self.next_check = now + CHECK_SECONDS
         for conn in list(self.arriving):
             idle = not conn.arrival.data
             if idle and not self.alive:  # stopping: nothing asked yet
