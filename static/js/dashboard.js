@@ -302,43 +302,41 @@
   }
 
   function drawChart(element) {
-    {
-      var source = document.getElementById(element.id + "-data");
-      if (!source || !window.Plotly || !element.isConnected) {
-        return;
-      }
-      var figure = chartZone(JSON.parse(source.textContent));
-      var layout = applyTheme(figure.layout);
-      fitTicks(layout, element);
-      var traces = dataColours(figure.data).concat(yourSighting(element));
-      window.Plotly.react(element, traces, layout, figure.config).then(function () {
-        untabToolbar(element);
-        if (keepZoom[element.id]) {
-          element.dataset.zoomed = "true";
-          window.Plotly.relayout(element, keepZoom[element.id]);
-          delete keepZoom[element.id];
-        }
-        if (!element.dataset.watchesZoom) {
-          element.dataset.watchesZoom = "true";
-          element.on("plotly_relayout", function (change) {
-            if (change["xaxis.range[0]"] !== undefined || change["xaxis.range"] !== undefined) {
-              element.dataset.zoomed = "true";
-            } else if (change["xaxis.autorange"]) {
-              delete element.dataset.zoomed;
-            }
-          });
-        }
-        if (element.id === "locations-chart" && !element.dataset.clickable) {
-          element.dataset.clickable = "true";
-          element.on("plotly_click", function (event) {
-            var name = event.points && event.points[0] && event.points[0].customdata;
-            if (name) {
-              filterByLocation(name);
-            }
-          });
-        }
-      });
+    var source = document.getElementById(element.id + "-data");
+    if (!source || !window.Plotly || !element.isConnected) {
+      return;
     }
+    var figure = chartZone(JSON.parse(source.textContent));
+    var layout = applyTheme(figure.layout);
+    fitTicks(layout, element);
+    var traces = dataColours(figure.data).concat(yourSighting(element));
+    window.Plotly.react(element, traces, layout, figure.config).then(function () {
+      untabToolbar(element);
+      if (keepZoom[element.id]) {
+        element.dataset.zoomed = "true";
+        window.Plotly.relayout(element, keepZoom[element.id]);
+        delete keepZoom[element.id];
+      }
+      if (!element.dataset.watchesZoom) {
+        element.dataset.watchesZoom = "true";
+        element.on("plotly_relayout", function (change) {
+          if (change["xaxis.range[0]"] !== undefined || change["xaxis.range"] !== undefined) {
+            element.dataset.zoomed = "true";
+          } else if (change["xaxis.autorange"]) {
+            delete element.dataset.zoomed;
+          }
+        });
+      }
+      if (element.id === "locations-chart" && !element.dataset.clickable) {
+        element.dataset.clickable = "true";
+        element.on("plotly_click", function (event) {
+          var name = event.points && event.points[0] && event.points[0].customdata;
+          if (name) {
+            filterByLocation(name);
+          }
+        });
+      }
+    });
   }
 
   // Plotly keeps listeners (window resize) for each chart until purged.
