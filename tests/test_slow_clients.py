@@ -11,10 +11,13 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+import h11
 import pytest
 import requests
 from attackers import Attack
 from servers import ServerProcess, emulator, running, spucsvi_serve
+
+from spucsvi.server import worker
 
 pytestmark = pytest.mark.slow
 
@@ -156,3 +159,79 @@ def test_a_body_over_the_servers_limit_is_refused_before_it_arrives(served):
 def test_a_head_that_never_ends_gets_408_and_a_closed_connection(served):
     answer = exchange(served, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: z", timeout=10)
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+
+
+# --- the worker's parts, on a socket pair --------------------------------------------
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A server side with a small send buffer, and a client side that reads slowly."""
+    server, client = socket.socketpair()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    with server, client:
+        yield server, client
+
+
+def test_what_the_client_does_not_take_at_once_is_kept_for_the_poller(pair):
+    server, client = pair
+    budget = worker.Budget(1_000_000)
+    patient = worker.PatientSocket(server, budget)
+    answer = bytes(range(256)) * 1200  # 300 KB, far more than the buffers hold
+    patient.sendall(answer)  # returns at once: the thread is free
+    assert 0 < patient.kept_bytes == budget.used < len(answer)
+    received = b""
+    while len(received) < len(answer):
+        received += client.recv(65536)
+        patient.send_kept()  # as the poller does when the socket is writable
+    assert received == answer
+    assert patient.kept_bytes == budget.used == 0
+
+
+def test_over_the_budget_the_thread_sends_and_cuts_a_slow_reader(pair, monkeypatch):
+    server, _ = pair  # the client never reads
+    monkeypatch.setattr(worker, "SEND_GRACE_SECONDS", 0.5)
+    budget = worker.Budget(10_000)
+    patient = worker.PatientSocket(server, budget)
+    started = time.monotonic()
+    with pytest.raises(worker.SlowClient):
+        patient.sendall(b"x" * 300_000)
+    assert time.monotonic() - started < 5
+    assert budget.used == 0
+
+
+def test_a_request_arrives_in_pieces_and_is_complete_only_at_its_end():
+    arrival = worker.Arrival(started=0.0)
+    head = b"POST /sightings HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+    assert not arrival.feed(head[:10], now=0.1)
+    assert arrival.late(now=worker.HEAD_SECONDS + 0.2)  # a head not done in time
+    assert not arrival.feed(head[10:], now=0.2)
+    assert not arrival.late(now=worker.HEAD_SECONDS + 0.2)  # the body has its own floor
+    assert not arrival.feed(b"3\r\nabc\r\n", now=0.3)
+    assert arrival.feed(b"0\r\n\r\n", now=0.4)
+    assert bytes(arrival.data).endswith(b"abc\r\n0\r\n\r\n")
+
+
+def test_a_body_below_the_rate_floor_is_late():
+    arrival = worker.Arrival(started=0.0)
+    arrival.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\nab", now=1.0)
+    grace = 1.0 + worker.BODY_GRACE_SECONDS
+    assert not arrival.late(now=grace + 0.001)  # 2 bytes, within the grace
+    assert arrival.late(now=grace + 1.0)  # 2 bytes in a second after it: under 1 KB/s
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n", 413),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 70_000, 431),
+        (b"GET / HTTP/1.1\r\n\r\n", 400),  # no Host
+        (b"NOT HTTP\r\n\r\n", 400),
+    ],
+    ids=["body-over-limit", "head-over-limit", "no-host", "garbage"],
+)
+def test_requests_the_worker_refuses(data, status):
+    with pytest.raises(h11.RemoteProtocolError) as refused:
+        worker.Arrival(started=0.0).feed(data, now=0.0)
+    assert refused.value.error_status_hint == status
