@@ -380,11 +380,11 @@ def highlighted(document: Element) -> list[tuple[int, str]]:
 
 def test_just_submitted_sighting_is_highlighted_once(seeded):
     client, _ = seeded(DATA)
-    # A sighting like an older one (2: venus, 7): only the new one (7, after the
-    # broken record 6) is marked.
+    # A sighting like an older one (2: venus, 7): only the new one is marked (8:
+    # SPUC counts the file's lines, and the broken record 6 takes two).
     assert post_sighting(client, "venus", "7").status_code == 303
     document = page(client)
-    assert highlighted(document) == [(7, "venus your sighting")]
+    assert highlighted(document) == [(8, "venus your sighting")]
     assert document.find("strong", class_="badge").text == "your sighting"
     assert highlighted(page(client)) == []
 
@@ -394,7 +394,7 @@ def test_highlight_is_only_for_the_visitor_who_sent_it(seeded):
     post_sighting(client, "venus", "8")
     other = make_app(spuc.url, spuc.data_file.parent).test_client()
     assert highlighted(page(other)) == []
-    assert highlighted(page(client)) == [(7, "venus your sighting")]
+    assert highlighted(page(client)) == [(8, "venus your sighting")]
 
 
 # --- filters in the URL -------------------------------------------------------------------
