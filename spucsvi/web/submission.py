@@ -18,7 +18,6 @@ others stay free for /healthz and the pages.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -29,6 +28,7 @@ from spucsvi.data.store import SightingsStore
 from spucsvi.settings import Settings, UnsafeFolder
 from spucsvi.spuc.client import SpucClient, SpucError
 from spucsvi.web.confirmation import Recorded
+from spucsvi.web.per_process import per_process
 from spucsvi.web.validation import SightingInput
 
 log = logging.getLogger(__name__)
@@ -78,14 +78,7 @@ class _Turns:
             self.changed.notify()
 
 
-_turns: dict[int, _Turns] = {}
-_turns_lock = threading.Lock()
-
-
-def _process_turns() -> _Turns:
-    """This process's turns, made after a fork, not inherited."""
-    with _turns_lock:
-        return _turns.setdefault(os.getpid(), _Turns())
+_process_turns = per_process(_Turns)
 
 
 class SubmissionsBusy(SpucError):
