@@ -396,6 +396,45 @@ def test_a_flood_is_cut_while_another_visitor_still_submits(tmp_path, spuc):
     assert recorded == [f"flood {i}" for i in range(5)] + ["neighbour"]
 
 
+def test_downloads_made_at_once_are_bounded_and_every_slot_comes_back(client, spuc):
+    """A file of 10,000,000 sightings takes a thread about 20 s: at most two are
+    made at once in a process, so a handful of clients asking for files cannot
+    take every request thread from the pages."""
+    from spucsvi.web.api import DOWNLOADS
+
+    put(spuc.url, "moon")
+    paths = ["/sightings.csv", "/sightings.json"]
+    # Answers begun and not yet read to their end each hold a slot.
+    started = [client.get(paths[i % 2], buffered=False) for i in range(DOWNLOADS)]
+    assert [a.status_code for a in started] == [200] * DOWNLOADS
+    busy = client.get("/sightings.csv")
+    assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
+    assert "try again in a few seconds" in busy.get_json()["error"]
+    assert client.get("/").status_code == 200  # the page is not a download
+    # (Closed last first: each holds a request context of this one thread.)
+    started[1].close()  # as a server does when the answer is sent
+    assert client.get("/sightings.csv").status_code == 200  # read to its end: given back
+    started[0].get_data()
+    for _ in range(3 * DOWNLOADS):  # HEAD never reads the file: given back on close
+        with client.head("/sightings.json") as answer:
+            assert answer.status_code == 200
+    assert client.get("/sightings.json").get_json()["total"] == 1
+
+
+def test_download_slots_come_back_under_a_real_server(tmp_path, spuc):
+    from spucsvi.web.api import DOWNLOADS
+
+    put(spuc.url, "moon")
+    with running(server := gunicorn(tmp_path, spuc.url, workers=1, threads=2)):
+        for _ in range(3 * DOWNLOADS):
+            for path in ("/sightings.csv", "/sightings.json"):
+                assert requests.head(server.url + path, timeout=10).status_code == 200
+                with requests.get(server.url + path, stream=True, timeout=10) as cut:
+                    assert cut.status_code == 200  # left after its first bytes
+                    next(cut.iter_content(16))
+        assert requests.get(f"{server.url}/sightings.json", timeout=10).json()["total"] == 1
+
+
 class _SourceAdapter(requests.adapters.HTTPAdapter):
     """Connections from another local address (127.0.0.2 is loopback too)."""
 

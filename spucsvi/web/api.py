@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 
 import orjson
@@ -32,6 +33,7 @@ from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
 from spucsvi.web.pages import page_key
+from spucsvi.web.per_process import per_process
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
 from spucsvi.web.validation import InvalidSighting, validate_sighting
@@ -41,6 +43,11 @@ blueprint = Blueprint("api", __name__)
 # SPUC's columns; times are UTC (or SPUC_TIMEZONE's, converted), and say so.
 CSV_COLUMNS = ("count", "time_utc", "location", "brightness", "units")
 CSV_BATCH = 2000
+# Downloads made at once in a process: a file of 1,000,000 sightings takes a
+# thread about 2 s, and 10,000,000 about 20 s.
+DOWNLOADS = 2
+DOWNLOADS_RETRY = 5
+DOWNLOADS_BUSY = "Other downloads are being made right now; please try again in a few seconds."
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP,
 # "CSV Injection"): =HYPERLINK(...) could send the sheet's data elsewhere.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -57,7 +64,10 @@ class ApiError(Exception):
 
 @blueprint.errorhandler(ApiError)
 def api_error(exc: ApiError):
-    return jsonify(error=exc.message, status=exc.status, **exc.extra), exc.status
+    response = jsonify(error=exc.message, status=exc.status, **exc.extra)
+    if "retry_after" in exc.extra:
+        response.headers["Retry-After"] = str(exc.extra["retry_after"])
+    return response, exc.status
 
 
 @blueprint.errorhandler(SpucError)
@@ -147,16 +157,53 @@ def sightings_csv():
 
 
 def download(extension: str, mimetype: str, chunks: Callable) -> Response:
-    """The (filtered) sightings as a file named for what it holds, streamed."""
+    """The (filtered) sightings as a file named for what it holds, streamed;
+    at most DOWNLOADS at once in a process, so that the other request threads
+    stay free for the pages however many clients ask for files."""
     query = _query()
-    snapshot = services.store().current()
-    rows = selection(snapshot, query.filter)
-    name = download_name(query, extension)
-    return Response(
-        stream_with_context(chunks(snapshot, rows)),
+    slots = _download_slots()
+    if not slots.acquire(blocking=False):
+        raise ApiError(503, DOWNLOADS_BUSY, retry_after=DOWNLOADS_RETRY)
+    slot = _Slot(slots)
+    try:
+        snapshot = services.store().current()
+        rows = selection(snapshot, query.filter)
+        name = download_name(query, extension)
+    except BaseException:
+        slot.release()
+        raise
+    response = Response(
+        stream_with_context(slot.held_while(chunks(snapshot, rows))),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+    response.call_on_close(slot.release)  # also when never iterated (HEAD)
+    return response
+
+
+class _Slot:
+    """One of the process's download slots, given back once, whichever comes first:
+    the file made to its end (a client that never closes the answer, such as
+    Flask's test client), the server closing the answer, or an error."""
+
+    def __init__(self, slots: threading.BoundedSemaphore):
+        self._slots, self._held = slots, True
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            held, self._held = self._held, False
+        if held:
+            self._slots.release()
+
+    def held_while(self, chunks: Iterator) -> Iterator:
+        try:
+            yield from chunks
+        finally:
+            self.release()
+
+
+_download_slots = per_process(lambda: threading.BoundedSemaphore(DOWNLOADS))
 
 
 def csv_cell(value: object) -> str:
