@@ -29,6 +29,7 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
     wait_for_charts,
     watch,
 )
+from test_browser_numbers import clipped_titles
 
 pytestmark = pytest.mark.browser
 
@@ -97,6 +98,23 @@ def test_a_visitor_in_berlin_sees_their_own_clock_and_can_switch_to_utc(
     assert " UTC" in hover
     berlin.get_by_role("button", name="your time").click()  # back to the default
     assert_clean(seen)
+
+
+def test_on_a_phone_in_india_the_zone_fits_in_the_axis_titles(browser: Browser, server: Server):
+    """The visitor's zone makes a time axis's title longer ("GMT+5:30")."""
+    context = browser.new_context(
+        timezone_id="Asia/Kolkata", locale="en-US", viewport={"width": 375, "height": 800}
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    seen = watch(page)
+    page.goto(f"{server.url}/")
+    wait_for_charts(page)
+    title = page.evaluate("document.getElementById('brightness-chart').layout.xaxis.title.text")
+    assert "GMT+5:30" in title
+    assert clipped_titles(page) == []
+    assert_clean(seen)
+    context.close()
 
 
 def test_filter_times_mean_the_visitors_clock_and_a_date_alone_is_accepted(

@@ -216,13 +216,18 @@
 
   // Upright date labels: about one tick per 100 px, and at least four, so that a
   // narrow chart of a few minutes still gets labels inside it (with two, its only
-  // tick fell at the edge, and a label that would stick out is left out).
-  function fitTicks(layout, element) {
+  // tick fell at the edge, and a label that would stick out is left out). On a
+  // narrow chart "Time of sighting" is "Time", so a zone such as
+  // "(your time, GMT+5:30)" still fits on a phone.
+  function fitTimeAxis(layout, element) {
     var width = element.getBoundingClientRect().width || 600;
     ["xaxis", "yaxis"].forEach(function (name) {
       var axis = layout[name];
       if (axis && axis.type === "date") {
         axis.nticks = Math.max(4, Math.min(8, Math.floor(width / 100)));
+        if (width < 500 && axis.title && axis.title.text) {
+          axis.title.text = axis.title.text.replace("Time of sighting (", "Time (");
+        }
       }
     });
   }
@@ -308,7 +313,7 @@
     }
     var figure = chartZone(JSON.parse(source.textContent));
     var layout = applyTheme(figure.layout);
-    fitTicks(layout, element);
+    fitTimeAxis(layout, element);
     var traces = dataColours(figure.data).concat(yourSighting(element));
     window.Plotly.react(element, traces, layout, figure.config).then(function () {
       untabToolbar(element);
