@@ -294,9 +294,17 @@
   }
 
   // One chart per task, the first at once: typing in the form is never held
-  // up for longer than one chart takes to draw.
+  // up for longer than one chart takes to draw. The smallest figure goes first:
+  // plotly.js's first draw also sets plotly.js up, so that cost lands beside
+  // the lightest chart rather than the heaviest.
+  function figureSize(element) {
+    var source = document.getElementById(element.id + "-data");
+    return source ? source.textContent.length : 0;
+  }
+
   function drawCharts(root) {
     var charts = Array.prototype.slice.call(root.querySelectorAll(".chart[id]"));
+    charts.sort(function (a, b) { return figureSize(a) - figureSize(b); });
     charts.forEach(function (element, index) {
       if (index === 0) {
         drawChart(element);
