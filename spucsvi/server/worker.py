@@ -241,6 +241,7 @@ class PatientConnection(TConn):
         self.sock = PatientSocket(sock, worker.budget)
         self.worker = worker
         self.arrival: Arrival | None = None
+        self.sent = 0  # of the answer the poller is sending
 
     def close(self, graceful: bool = False) -> None:
         if graceful:
