@@ -45,13 +45,14 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bench import HEADER
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from servers import emulator, gunicorn, running  # noqa: E402 - the tests' own way
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
-HEADER = "count,time,location,brightness,units\n"
 
 WATCH = """
 window.__bench = {charts: [], keys: [], tasks: [], lastKey: 0};

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from conftest import HEADER
 from playwright.sync_api import Browser, Page, expect
 from servers import gunicorn, running
 
@@ -106,7 +107,7 @@ REALISTIC = [
 
 def realistic_export(last_day: datetime) -> str:
     """SPUC's export file holding the REALISTIC sightings, ending on `last_day`."""
-    lines = ["count,time,location,brightness,units\n"]
+    lines = [HEADER]
     for count, (days_before, clock, location, brightness) in enumerate(REALISTIC, start=1):
         day = (last_day - timedelta(days=days_before)).date().isoformat()
         lines.append(f"{count},{day} {clock},{location},{brightness},iuhc\n")

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from conftest import HEADER
 from playwright.sync_api import Browser, Page, Request, Response, expect
 from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
     ROOT,
@@ -84,7 +85,7 @@ ROWS = known_rows()
 
 
 def export_of(rows: list[Row], units: str = "iuhc") -> str:
-    lines = ["count,time,location,brightness,units\n"]
+    lines = [HEADER]
     lines += [f"{r.count},{r.time},{r.location},{r.brightness},{units}\n" for r in rows]
     return "".join(lines)
 
@@ -596,7 +597,7 @@ def busy_export(last_day: datetime, seed: int = 2026) -> str:
     )
     outliers = set(rng.sample(range(BUSY_READABLE + 1), 6))
     broken = 1234
-    lines = ["count,time,location,brightness,units\n"]
+    lines = [HEADER]
     for i, when in enumerate(times):
         location = rng.choices(BUSY_LOCATIONS, weights)[0]
         if i == broken:

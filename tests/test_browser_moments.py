@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from conftest import HEADER
 from playwright.sync_api import Browser, Page, expect
 from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
     RECORDED,
@@ -38,8 +39,6 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
 from test_browser_dashboard import contrast
 
 pytestmark = pytest.mark.browser
-
-HEADER = "count,time,location,brightness,units\n"
 
 
 def five_sightings() -> str:

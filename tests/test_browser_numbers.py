@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import HEADER
 from playwright.sync_api import Page, expect
 from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
     Server,
@@ -30,8 +31,6 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
 )
 
 pytestmark = pytest.mark.browser
-
-HEADER = "count,time,location,brightness,units\n"
 
 
 def export_of_many(n: int, *, iulu_from: int | None = None, locations: int = 40) -> str:

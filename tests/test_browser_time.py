@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import HEADER
 from playwright.sync_api import Browser, Page, expect
 from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
     TIMEOUT_MS,
@@ -32,8 +33,6 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
 from test_browser_numbers import clipped_titles
 
 pytestmark = pytest.mark.browser
-
-HEADER = "count,time,location,brightness,units\n"
 
 
 def export() -> str:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import requests
+from conftest import HEADER
 
 from spucsvi.spuc.emulator import EmulatorServer
 
-HEADER = "count,time,location,brightness,units\n"
 MISSING = {"ERROR": "Missing data: Need location and brightness."}
 RECORDED = {"message": "Unicorn sighting recorded!"}
 NO_SIGHTINGS = {"message": "No unicorn sightings yet!"}

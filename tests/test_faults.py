@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
+from conftest import HEADER as TEXT_HEADER
 from conftest import make_app, post_sighting
 from fakes import FakeRequest, FakeSpuc, closed_port_url, http_response, json_response
 
 from spucsvi.spuc.emulator import EmulatorServer
 
-HEADER = b"count,time,location,brightness,units\n"
+HEADER = TEXT_HEADER.encode()
 EMPTY = '{"message": "No unicorn sightings yet!"}'
 RECORDED = '{"message": "Unicorn sighting recorded!"}'
 FLASK_404 = (

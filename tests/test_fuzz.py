@@ -19,7 +19,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, quote_from_bytes, urlencode
 
 import pytest
-from conftest import export_text, make_app
+from conftest import HEADER, export_text, make_app
 from fakes import FakeSpuc, http_response, json_response
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
@@ -30,7 +30,6 @@ from spucsvi.spuc.records import parse_line
 from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
 
 NOTHING_YET = '{"message":"No unicorn sightings yet!"}\n'
-HEADER = "count,time,location,brightness,units\n"
 
 LOCATION_MISSING = "Please say where you saw the unicorn."
 BRIGHTNESS_MISSING = "Please say how bright the unicorn was."

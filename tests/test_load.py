@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from conftest import HEADER as TEXT_HEADER
 from conftest import make_app
 from servers import cpu_seconds, gunicorn, running
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -38,7 +39,7 @@ from spucsvi.spuc.emulator import EmulatorServer
 
 pytestmark = pytest.mark.slow
 
-HEADER = b"count,time,location,brightness,units\n"
+HEADER = TEXT_HEADER.encode()
 WRITE_DELAY = 0.02  # widens SPUC's race window: concurrent first writes truncate each other
 CLIENTS = 8
 SUBMISSIONS = 200

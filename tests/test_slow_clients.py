@@ -15,6 +15,7 @@ import h11
 import pytest
 import requests
 from attackers import Attack
+from conftest import HEADER
 from servers import ServerProcess, emulator, running, spucsvi_serve
 
 from spucsvi.server import worker
@@ -31,7 +32,7 @@ def served(tmp_path_factory) -> Iterator[ServerProcess]:
     data_file = workdir / "spuc" / "unicorn_sightings.txt"
     data_file.parent.mkdir()
     start = datetime.now() - timedelta(minutes=SIGHTINGS)
-    lines = ["count,time,location,brightness,units\n"]
+    lines = [HEADER]
     lines += [
         f"{i},{start + timedelta(minutes=i)},crater {i % 40},{i % 97},iuhc\n"
         for i in range(1, SIGHTINGS + 1)

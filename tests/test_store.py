@@ -10,7 +10,7 @@ import threading
 import warnings
 
 import pytest
-from conftest import every_sighting
+from conftest import HEADER, every_sighting
 from fakes import FakeSpuc, http_response
 
 from spucsvi.data import derived
@@ -20,7 +20,6 @@ from spucsvi.data.store import Memo, SightingsStore, StillLoading
 from spucsvi.spuc.client import SpucClient, SpucUnreachable
 from spucsvi.spuc.emulator import EmulatorServer
 
-HEADER = "count,time,location,brightness,units\n"
 WAIT = 10.0  # seconds a test waits for a background revalidation before failing
 
 
