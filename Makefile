@@ -33,7 +33,7 @@ lint: $(STAMP)
 
 ## Measure throughput, latency and memory at 1,000 to 1,000,000 sightings.
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python -m benchmarks.bench
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark SPUCSVi as a new user serves it, at 100,000 to 10,000,000 sightings.
 
-    .venv/bin/python benchmarks/bench.py [--sizes 100000,1000000] [--seconds 5]
+    .venv/bin/python -m benchmarks.bench [--sizes 100000,1000000] [--seconds 5]
         [--trials 8] [--workers 2] [--threads 4]
 
 For each size N it writes SPUC's file with N sightings (SPUC's exact format),
@@ -48,9 +48,9 @@ from pathlib import Path
 
 import requests
 
+from tests.support.servers import emulator, gunicorn, rss_kib, running
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from servers import emulator, gunicorn, rss_kib, running  # noqa: E402 - the tests' own way
 
 HEADER = "count,time,location,brightness,units\n"
 UNITS = "iulu"  # as SPUC runs in the lesson's compose file (--units iulu)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How fast the dashboard appears in headless Chromium, and how it answers typing.
 
-    .venv/bin/python benchmarks/browser.py [--sizes 2000,100000] [--trials 3]
+    .venv/bin/python -m benchmarks.browser [--sizes 2000,100000] [--trials 3]
 
 For each size N it writes SPUC's file with N sightings, starts the SPUC
 emulator and SPUCSVi under `gunicorn -w 2 --threads 4 'spucsvi:create_app()'`
@@ -47,9 +47,9 @@ from pathlib import Path
 
 from bench import HEADER
 
+from tests.support.servers import emulator, gunicorn, running
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from servers import emulator, gunicorn, running  # noqa: E402 - the tests' own way
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]

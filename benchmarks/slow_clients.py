@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Slow clients against SPUCSVi: does a normal visitor still get an answer?
 
-    .venv/bin/python benchmarks/slow_clients.py [--sightings 100000] [--seconds 20]
+    .venv/bin/python -m benchmarks.slow_clients [--sightings 100000] [--seconds 20]
         [--workers 2] [--threads 4] [--servers gthread,patient,waitress,waitress-1000]
 
 Issue 13's scenario. SPUC's emulator holds --sightings sightings; SPUCSVi
@@ -37,10 +37,8 @@ from pathlib import Path
 import requests
 from bench import UNITS, write_sightings
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from attackers import KINDS, Attack  # noqa: E402 - the tests' own attackers
-from servers import (  # noqa: E402 - the tests' own way
+from tests.support.attackers import KINDS, Attack
+from tests.support.servers import (
     ServerProcess,
     emulator,
     gunicorn,
@@ -48,6 +46,8 @@ from servers import (  # noqa: E402 - the tests' own way
     running,
     waitress,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SCENARIOS = {
     "issue 13": {"slow_header": 50, "silent": 50, "slow_body": 8},

@@ -37,12 +37,10 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-# This checkout's spucsvi (the one the server runs, see servers.child_env) and the tests' servers.
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-from servers import ServerProcess, cpu_seconds, rss_kib, spucsvi_serve  # noqa: E402
+from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.servers import ServerProcess, cpu_seconds, rss_kib, spucsvi_serve
 
-from spucsvi.spuc.emulator import EmulatorServer  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 HEADER = b"count,time,location,brightness,units\n"
 # What a browser sends with a form posted from the page itself.

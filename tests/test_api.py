@@ -8,10 +8,11 @@ import io
 import json
 
 import pytest
-from conftest import DATA, HEADER, export_text, make_app, post_sighting
-from fakes import closed_port_url
 
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.apps import export_text, make_app, post_sighting
+from tests.support.fakes import closed_port_url
+from tests.support.records import DATA, HEADER
 
 S1 = {
     "count": 1,

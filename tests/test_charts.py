@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 import pytest
-from conftest import snapshot_of
 
 from spucsvi.data import charts
 from spucsvi.data.charts import (
@@ -22,6 +21,7 @@ from spucsvi.data.derived import overview
 from spucsvi.data.query import SightingFilter
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.records import Sighting, parse_line
+from tests.support.records import snapshot_of
 
 START = datetime(2026, 11, 27, 10, 0, 0)
 

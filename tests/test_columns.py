@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from conftest import sighting
-
 from spucsvi.data.columns import EXTREME_LEVELS, Columns
 from spucsvi.spuc.records import parse_line
+from tests.support.records import sighting
 
 
 def columns_of(sightings) -> Columns:

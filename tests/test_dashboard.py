@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
-from conftest import DATA, HEADER, make_app, post_sighting
+
+from tests.support.apps import make_app, post_sighting
+from tests.support.records import DATA, HEADER
 
 TITLES = {
     "brightness-chart": "Brightness over time",

@@ -9,7 +9,6 @@ rows: every summary here is computed both ways and must come out the same.
 from __future__ import annotations
 
 import pytest
-from conftest import at, sighting, snapshot_of
 
 from spucsvi.data.derived import (
     FIND_ROW_DEPTH,
@@ -28,6 +27,7 @@ from spucsvi.data.derived import (
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.records import Sighting
+from tests.support.records import at, sighting, snapshot_of
 
 LATER = sighting(999, "2030-01-01 00:00:00", "pluto", "1e6", "iulu")
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import HEADER
 
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.records import HEADER
 
 MISSING = {"ERROR": "Missing data: Need location and brightness."}
 RECORDED = {"message": "Unicorn sighting recorded!"}

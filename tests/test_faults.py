@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
-from conftest import HEADER as TEXT_HEADER
-from conftest import make_app, post_sighting
-from fakes import FakeRequest, FakeSpuc, closed_port_url, http_response, json_response
 
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.apps import make_app, post_sighting
+from tests.support.fakes import FakeRequest, FakeSpuc, closed_port_url, http_response, json_response
+from tests.support.records import HEADER as TEXT_HEADER
 
 HEADER = TEXT_HEADER.encode()
 EMPTY = '{"message": "No unicorn sightings yet!"}'

@@ -19,8 +19,6 @@ from html.parser import HTMLParser
 from urllib.parse import quote, quote_from_bytes, urlencode
 
 import pytest
-from conftest import HEADER, export_text, make_app
-from fakes import FakeSpuc, http_response, json_response
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
@@ -28,6 +26,9 @@ from markupsafe import escape
 from spucsvi.spuc.emulator import EmulatorServer
 from spucsvi.spuc.records import parse_line
 from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
+from tests.support.apps import export_text, make_app
+from tests.support.fakes import FakeSpuc, http_response, json_response
+from tests.support.records import HEADER
 
 NOTHING_YET = '{"message":"No unicorn sightings yet!"}\n'
 

@@ -1,9 +1,8 @@
 """Liveness, readiness and the info endpoint."""
 
-from conftest import make_app
-from fakes import closed_port_url
-
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.apps import make_app
+from tests.support.fakes import closed_port_url
 
 
 def test_healthz_does_not_call_spuc(tmp_path):

@@ -16,9 +16,10 @@ import time
 
 import pytest
 import requests
-from conftest import make_app, post_sighting
-from fakes import FakeSpuc, closed_port_url, http_response
-from servers import ROOT, gunicorn, running
+
+from tests.support.apps import make_app, post_sighting
+from tests.support.fakes import FakeSpuc, closed_port_url, http_response
+from tests.support.servers import ROOT, gunicorn, running
 
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
 FORMULAS = [

@@ -29,13 +29,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import HEADER as TEXT_HEADER
-from conftest import make_app
-from servers import cpu_seconds, gunicorn, running
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import spucsvi.web.submission
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.apps import make_app
+from tests.support.records import HEADER as TEXT_HEADER
+from tests.support.servers import cpu_seconds, gunicorn, running
 
 pytestmark = pytest.mark.slow
 

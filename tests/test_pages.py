@@ -8,11 +8,12 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from conftest import HEADER, export_text, make_app, post_sighting
-from fakes import closed_port_url
 
 from spucsvi.spuc.emulator import EmulatorServer
 from spucsvi.web import confirmation
+from tests.support.apps import export_text, make_app, post_sighting
+from tests.support.fakes import closed_port_url
+from tests.support.records import HEADER
 
 COOKIE = "spucsvi-recorded"
 TOTAL = '<span class="stat-number" data-testid="total">{}</span>'

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from conftest import at, sighting, snapshot_of
 from werkzeug.datastructures import MultiDict
 
 from spucsvi.data.derived import selection
@@ -23,6 +22,7 @@ from spucsvi.data.query import (
     TableQuery,
     parse_query,
 )
+from tests.support.records import at, sighting, snapshot_of
 
 
 def keeps(sighting_filter: SightingFilter, time: str) -> bool:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import export_text, make_app, post_sighting
 from werkzeug.serving import make_server
 
 from spucsvi.settings import SettingsError
 from spucsvi.web.logs import RequestIdFilter
+from tests.support.apps import export_text, make_app, post_sighting
 
 PLOTLY_SHA256 = "99784e3abfb07b142a15e521a439e6d9addceadb3f79553fd24c72774f0649ba"
 PATHS = [

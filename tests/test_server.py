@@ -17,9 +17,17 @@ from pathlib import Path
 
 import pytest
 import requests
-from servers import ROOT, ServerProcess, child_env, free_port, gunicorn, running, waitress
 
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.servers import (
+    ROOT,
+    ServerProcess,
+    child_env,
+    free_port,
+    gunicorn,
+    running,
+    waitress,
+)
 
 SPUCSVI = [sys.executable, "-m", "spucsvi"]
 VISITORS = 12

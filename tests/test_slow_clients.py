@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 import h11
 import pytest
 import requests
-from attackers import Attack
-from conftest import HEADER
-from servers import ServerProcess, emulator, running, spucsvi_serve
 
 from spucsvi.server import worker
+from tests.support.attackers import Attack
+from tests.support.records import HEADER
+from tests.support.servers import ServerProcess, emulator, running, spucsvi_serve
 
 pytestmark = pytest.mark.slow
 

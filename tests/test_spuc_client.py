@@ -7,7 +7,6 @@ import time
 
 import pytest
 import responses
-from fakes import FakeSpuc, closed_port_url, http_response, json_response
 
 from spucsvi.spuc.client import (
     ExportDisabled,
@@ -18,6 +17,7 @@ from spucsvi.spuc.client import (
     SpucTimeout,
     SpucUnreachable,
 )
+from tests.support.fakes import FakeSpuc, closed_port_url, http_response, json_response
 
 SPUC = "http://spuc.test:8321"
 

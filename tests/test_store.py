@@ -10,8 +10,6 @@ import threading
 import warnings
 
 import pytest
-from conftest import HEADER, every_sighting
-from fakes import FakeSpuc, http_response
 
 from spucsvi.data import derived
 from spucsvi.data import store as store_module
@@ -19,6 +17,8 @@ from spucsvi.data.query import SightingFilter
 from spucsvi.data.store import Memo, SightingsStore, StillLoading
 from spucsvi.spuc.client import SpucClient, SpucUnreachable
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.fakes import FakeSpuc, http_response
+from tests.support.records import HEADER, every_sighting
 
 WAIT = 10.0  # seconds a test waits for a background revalidation before failing
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from container.engine_helpers import (
+from tests.container.engine_helpers import (
     COMPOSE_FILE,
     HERE,
     ROOT,

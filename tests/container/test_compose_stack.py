@@ -17,7 +17,7 @@ from datetime import datetime
 import pytest
 import requests
 
-from container.engine_helpers import (
+from tests.container.engine_helpers import (
     COMPOSE_FILE,
     ROOT,
     base_image_name,

@@ -14,7 +14,7 @@ import json
 import pytest
 import requests
 
-from container.engine_helpers import (
+from tests.container.engine_helpers import (
     HERE,
     publish_locally,
     record_tail,

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from container.engine_helpers import (
+from tests.container.engine_helpers import (
     COMPOSE_FILE,
     REPLICAS_FILE,
     clean_env,

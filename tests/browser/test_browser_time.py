@@ -18,19 +18,19 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import HEADER
 from playwright.sync_api import Browser, Page, expect
-from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
+
+from tests.support.browser import (
     TIMEOUT_MS,
     Server,
     assert_clean,
-    browser_type_launch_args,
+    clipped_titles,
     in_place,
     running_spucsvi,
     wait_for_charts,
     watch,
 )
-from test_browser_numbers import clipped_titles
+from tests.support.records import HEADER
 
 pytestmark = pytest.mark.browser
 

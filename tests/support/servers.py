@@ -22,7 +22,7 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Variables of the developer's shell that would change what a server does.
 _UNSET = ("SPUC_URL", "SPUC_HOST", "SPUCSVI_BIND", "SPUCSVI_FRESHNESS", "WEB_CONCURRENCY")
 

@@ -27,17 +27,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from conftest import HEADER
 from playwright.sync_api import Browser, Page, Request, Response, expect
-from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
+
+from tests.support.browser import (
     ROOT,
     Server,
     assert_clean,
-    browser_type_launch_args,
     chart_points,
+    contrast,
     describe,
     first_row_location,
     in_place,
+    luminance,
     running_spucsvi,
     serious,
     take_screenshots,
@@ -45,6 +46,7 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
     wait_for_charts,
     watch,
 )
+from tests.support.records import HEADER
 
 pytestmark = pytest.mark.browser
 
@@ -174,22 +176,6 @@ def is_poll(response: Response) -> bool:
 
 def is_poll_request(request: Request) -> bool:
     return urlsplit(request.url).path == "/api/dashboard"
-
-
-def luminance(css_color: str) -> float:
-    """WCAG relative luminance of an `rgb(...)`/`rgba(...)` computed colour."""
-    red, green, blue = (float(c) / 255 for c in re.findall(r"\d+(?:\.\d+)?", css_color)[:3])
-
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
-
-
-def contrast(one: str, other: str) -> float:
-    """WCAG contrast ratio of two computed colours."""
-    light, dark = sorted((luminance(one), luminance(other)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
 
 
 def report_to_spuc(server: Server, location: str, brightness: str) -> None:

@@ -18,17 +18,18 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import HEADER
 from playwright.sync_api import Page, expect
-from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
+
+from tests.support.browser import (
     Server,
     assert_clean,
-    browser_type_launch_args,
+    clipped_titles,
     in_place,
     running_spucsvi,
     wait_for_charts,
     watch,
 )
+from tests.support.records import HEADER
 
 pytestmark = pytest.mark.browser
 
@@ -53,20 +54,6 @@ def hundred_thousand(tmp_path_factory) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("hundred-thousand")
     with running_spucsvi(workdir, export_of_many(100_000)) as server:
         yield server
-
-
-def clipped_titles(page: Page) -> list[str]:
-    """Axis titles of any chart not wholly inside that chart's box."""
-    return page.evaluate(
-        """() => [...document.querySelectorAll(".chart.js-plotly-plot")].flatMap((chart) => {
-          const box = chart.getBoundingClientRect();
-          return [...chart.querySelectorAll(".g-xtitle text, .g-ytitle text")].filter((t) => {
-            const r = t.getBoundingClientRect();
-            return r.left < box.left - 1 || r.right > box.right + 1
-              || r.top < box.top - 1 || r.bottom > box.bottom + 1;
-          }).map((t) => chart.id + ": " + t.textContent);
-        })"""
-    )
 
 
 def test_mixed_units_are_never_averaged_together(page: Page, tmp_path):

@@ -20,14 +20,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import HEADER
 from playwright.sync_api import Browser, Page, expect
-from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture for this module
+
+from tests.support.browser import (
     RECORDED,
     ROOT,
     TIMEOUT_MS,
     assert_clean,
-    browser_type_launch_args,
+    contrast,
     describe,
     in_place,
     running_spucsvi,
@@ -36,7 +36,7 @@ from test_browser import (  # noqa: F401 - browser_type_launch_args is a fixture
     wait_for_charts,
     watch,
 )
-from test_browser_dashboard import contrast
+from tests.support.records import HEADER
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,1 @@
+"""Code the tests and the benchmarks share: servers, fake SPUCs, attackers, records."""
