@@ -9,6 +9,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import socket
 import stat
 import threading
@@ -86,6 +87,21 @@ def test_csv_cells_never_start_a_formula_and_json_keeps_the_value(client, spuc):
     assert rows[-1][2:4] == ["'=1+2", "+5"]  # +5 is the number 5
     sightings = client.get("/api/sightings?per_page=200&sort=time&order=asc").get_json()
     assert [s["location"] for s in sightings["sightings"]][: len(FORMULAS)] == FORMULAS
+
+
+def test_csv_cells_split_on_semicolons_or_tabs_never_start_a_formula(client, spuc):
+    """A spreadsheet in a `;` locale (or reading tabs) starts a cell after each separator."""
+    hostile = ["x;=1+1;", "moon;@SUM(A1)", "a\t=HYPERLINK(1)", "b;-2+3;-3"]
+    for location in hostile:
+        assert put(spuc.url, location).status_code == 200
+    text = client.get("/sightings.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    locations = [row[2] for row in rows[1:]]
+    assert locations == ["x;'=1+1;", "moon;'@SUM(A1)", "a\t'=HYPERLINK(1)", "b;'-2+3;-3"]
+    for cell in (cell for row in rows[1:] for cell in row):
+        for part in re.split(r"[;\t]", cell):
+            if part[:1] in ("=", "+", "-", "@"):
+                float(part)  # only a plain number may start with a sign
 
 
 # --- 4. no secret shown -------------------------------------------------------------

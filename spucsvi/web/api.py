@@ -54,6 +54,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # A cell that is a plain number is a constant to every spreadsheet, not a formula,
 # even with its sign: -3 stays -3 (a number), not the text '-3.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# Where a spreadsheet in a `;` locale, or one reading tab-separated text, starts a cell.
+_LOCALE_SEPARATORS = re.compile(r"([;\t])")
 
 
 class ApiError(Exception):
@@ -208,8 +210,15 @@ _download_slots = per_process(lambda: threading.BoundedSemaphore(DOWNLOADS))
 
 def csv_cell(value: object) -> str:
     """A value as a CSV cell a spreadsheet shows and never runs: text that starts like
-    a formula gets a leading ' (OWASP); plain numbers, negative ones too, are kept."""
-    text = str(value)
+    a formula gets a leading ' (OWASP); plain numbers, negative ones too, are kept.
+    A spreadsheet that splits on `;` or tabs (many locales) starts a cell after each
+    of them, so every such part is neutralised the same way."""
+    parts = _LOCALE_SEPARATORS.split(_neutralised(str(value)))
+    parts[2::2] = map(_neutralised, parts[2::2])
+    return "".join(parts)
+
+
+def _neutralised(text: str) -> str:
     if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
