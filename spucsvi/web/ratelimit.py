@@ -11,13 +11,14 @@ file beside the submit lock (the same private folder, or SPUCSVI_SUBMIT_LOCK's
 folder), which every worker of a server shares: `SqliteStorage`, a fixed-window
 storage for the `limits` package that Flask-Limiter builds on.
 
-The client is the connection's address (REMOTE_ADDR). Forwarded headers are
+The client is the connection's address (REMOTE_ADDR; for IPv6 its /64). Forwarded headers are
 not read: behind a proxy every visitor shares the proxy's address (and limit)
 unless the server is configured to pass the real one on.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import sqlite3
@@ -31,6 +32,11 @@ from flask_limiter import Limiter
 from limits.storage import Storage
 
 SCHEME = "spucsvi-sqlite"
+# Counters kept at most; past this the ones closest to expiring go first, so that a
+# flood of client addresses cannot grow the file without bound.
+MAX_COUNTERS = 100_000
+# Seconds between checks of that bound in a process (a count of rows reads them all).
+BOUND_EVERY = 60.0
 # The views that record a sighting; they share one count per client.
 SUBMIT_ENDPOINTS = ("pages.submit", "api.create_sighting")
 
@@ -44,6 +50,7 @@ class SqliteStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = Path(unquote(urlsplit(uri or "").path))
         self._local = threading.local()
+        self._bounded_at = 0.0
 
     @property
     def base_exceptions(self) -> type[Exception]:
@@ -59,6 +66,8 @@ class SqliteStorage(Storage):
                 "CREATE TABLE IF NOT EXISTS counters"
                 " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
             )
+            # Expired counters are found through this index, not by reading every row.
+            db.execute("CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)")
             self._local.db, self._local.pid = db, os.getpid()
         return db
 
@@ -73,11 +82,25 @@ class SqliteStorage(Storage):
                 (key, amount, now + expiry),
             )
             (count,) = db.execute("SELECT count FROM counters WHERE key = ?", (key,)).fetchone()
+            if now - self._bounded_at >= BOUND_EVERY:
+                self._bounded_at = now
+                self._bound(db)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return count
+
+    @staticmethod
+    def _bound(db: sqlite3.Connection) -> None:
+        """Keep at most MAX_COUNTERS, dropping those closest to expiring."""
+        (rows,) = db.execute("SELECT count(*) FROM counters").fetchone()
+        if rows > MAX_COUNTERS:
+            db.execute(
+                "DELETE FROM counters WHERE key IN"
+                " (SELECT key FROM counters ORDER BY expires LIMIT ?)",
+                (rows - MAX_COUNTERS,),
+            )
 
     def _row(self, key: str) -> tuple[int, float] | None:
         row = (
@@ -113,7 +136,18 @@ class SqliteStorage(Storage):
 
 
 def client_address() -> str:
-    return request.remote_addr or "unknown"
+    """The client a count belongs to: its IPv4 address, or its IPv6 /64 (one holder of
+    a /64 has every address in it, so counting per address would not limit it)."""
+    remote = request.remote_addr or "unknown"
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return remote
 
 
 def install(app: Flask, rate: str | None, storage: Path | None) -> None:
