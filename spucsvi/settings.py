@@ -285,30 +285,32 @@ class ServerSettings:
     threads: int = setting("SPUCSVI_THREADS", 4, "threads per worker", read=_count)
 
 
-def _rows(cls: type) -> tuple[Setting, ...]:
-    return tuple(f.metadata["setting"] for f in dataclasses.fields(cls) if "setting" in f.metadata)
+def _declared(cls: type) -> dict[str, Setting]:
+    """The settings of a settings class, by attribute."""
+    fields = dataclasses.fields(cls)
+    return {f.name: f.metadata["setting"] for f in fields if "setting" in f.metadata}
 
 
-SETTINGS: tuple[Setting, ...] = _rows(Settings) + _rows(ServerSettings)
+SETTINGS: tuple[Setting, ...] = (*_declared(Settings).values(), *_declared(ServerSettings).values())
 # The app's variables: `create_app(config)` takes these keys as the environment's.
-ENV_NAMES = frozenset(name for row in _rows(Settings) for name in row.names)
+ENV_NAMES = frozenset(name for row in _declared(Settings).values() for name in row.names)
 # Every variable SPUCSVi reads.
 NAMES = frozenset(name for row in SETTINGS for name in row.names)
 
 
-def _values(fields: tuple[dataclasses.Field, ...], env: Mapping[str, str] | None) -> dict:
+def _values(cls: type, env: Mapping[str, str] | None) -> dict[str, Any]:
     env = os.environ if env is None else env
-    return {f.name: f.metadata["setting"].value(env) for f in fields if "setting" in f.metadata}
+    return {attribute: row.value(env) for attribute, row in _declared(cls).items()}
 
 
 def from_env(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment, raising SettingsError on a bad value."""
-    return Settings(**_values(dataclasses.fields(Settings), env))
+    return Settings(**_values(Settings, env))
 
 
 def server_from_env(env: Mapping[str, str] | None = None) -> ServerSettings:
     """Build ServerSettings from the environment, raising SettingsError on a bad value."""
-    return ServerSettings(**_values(dataclasses.fields(ServerSettings), env))
+    return ServerSettings(**_values(ServerSettings, env))
 
 
 def markdown_table() -> str:
