@@ -1,40 +1,39 @@
-"""Settings: the only place that reads the environment.
+"""Settings: every environment variable SPUCSVi reads, declared once.
+
+Each setting is one field of `Settings` (the app's) or `ServerSettings` (gunicorn's,
+read by spucsvi/server/gunicorn_settings.py), declared with `setting(...)`: its
+variable, its default, how its text is read and checked, and its sentence in
+docs/settings.md (`markdown_table`; a test keeps the page equal to it). The test
+servers clear every one of them (`NAMES`) from the developer's environment.
 
 Every value is checked once, at start, so that a typo in a compose file fails
 loudly with the variable's name instead of surfacing later as a broken page.
+Outside this table SPUCSVi's code reads only the system's XDG_RUNTIME_DIR
+(`private_dir`); gunicorn reads its own (FORWARDED_ALLOW_IPS, SCRIPT_NAME), and
+`spucsvi demo` sets SPUC_URL for the server it starts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from functools import partial
 from hashlib import sha256
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SPUC_URL = "http://spuc:8321"
 DEFAULT_SUBMIT_RATE = "30/minute;300/hour"
-ENV_NAMES = frozenset(
-    {
-        "SPUC_URL",
-        "SPUC_HOST",
-        "SPUC_CONNECT_TIMEOUT",
-        "SPUC_READ_TIMEOUT",
-        "SPUCSVI_FRESHNESS",
-        "SPUCSVI_SUBMIT_LOCK",
-        "SPUCSVI_TRUSTED_ORIGINS",
-        "SPUCSVI_SUBMIT_RATE",
-        "SPUC_TIMEZONE",
-    }
-)
 
 
 class SettingsError(ValueError):
@@ -42,20 +41,210 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class Setting:
+    """One row of the settings table (docs/settings.md)."""
+
+    name: str
+    default: Any
+    help: str
+    # Reads the variable's text, given (text, variable name); raises SettingsError.
+    read: Callable[[str, str], Any]
+    # The default as the docs show it, when `default` itself would not say it.
+    shown: str | None
+    # A deprecated name still read when `name` is unset.
+    old_name: str | None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, self.old_name) if self.old_name else (self.name,)
+
+    def value(self, env: Mapping[str, str]) -> Any:
+        """The variable's value; an unset or blank variable means the default."""
+        raw = env.get(self.name, "")
+        name = self.name
+        if not raw.strip() and self.old_name and env.get(self.old_name, "").strip():
+            log.warning("%s is deprecated: set %s instead", self.old_name, self.name)
+            name, raw = self.old_name, env[self.old_name]
+        return self.read(raw, name) if raw.strip() else self.default
+
+    def markdown_row(self) -> str:
+        if self.shown is not None:
+            default = self.shown
+        elif isinstance(self.default, float):
+            default = f"`{self.default:g}`"
+        else:
+            default = f"`{self.default}`"
+        return f"| `{self.name}` | {default} | {self.help} |"
+
+
+def setting(
+    name: str,
+    default: Any,
+    help: str,
+    *,
+    read: Callable[[str, str], Any] = lambda text, _name: text.strip(),
+    shown: str | None = None,
+    old_name: str | None = None,
+) -> Any:
+    """A settings field read from the environment variable `name`."""
+    row = Setting(name, default, help, read, shown, old_name)
+    return dataclasses.field(default=default, metadata={"setting": row})
+
+
+def validate_spuc_url(value: str, name: str = "SPUC_URL") -> str:
+    """Accept only http(s)://host[:port][/path]; return it without a trailing slash."""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError as exc:
+        raise SettingsError(f"{name}={value!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"{name}={value!r} is not a valid URL: expected http://host:port, "
+            "for example http://spuc:8321"
+        )
+    if parts.query or parts.fragment:
+        raise SettingsError(f"{name}={value!r} must not contain a query or fragment")
+    return value.rstrip("/")
+
+
+def _seconds(raw: str, name: str, *, minimum: float = 0.001) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+    if not minimum <= value <= 300:
+        raise SettingsError(f"{name}={raw!r} must be between {minimum:g} and 300 seconds")
+    return value
+
+
+def _count(raw: str, name: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value < 1:
+        raise SettingsError(f"{name}={raw!r} must be 1 or more")
+    return value
+
+
+def _origins(raw: str, name: str) -> frozenset[str]:
+    """scheme://host[:port] entries, separated by commas or spaces."""
+    origins = set()
+    for entry in raw.replace(",", " ").split():
+        try:
+            parts = urlsplit(entry)
+            parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+        ):
+            raise SettingsError(f"{name}: {entry!r} is not an origin like https://example.org")
+        origins.add(f"{parts.scheme}://{parts.netloc.lower()}")
+    return frozenset(origins)
+
+
+def _rate(raw: str, name: str) -> str | None:
+    """ "10/minute", "30/minute;300/hour", or "off" (None)."""
+    raw = raw.strip()
+    if raw.lower() == "off":
+        return None
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise SettingsError(
+            f"{name}={raw!r} is not a rate like 10/minute or 30/minute;300/hour (or off)"
+        ) from None
+    return raw
+
+
+def _timezone(raw: str, name: str) -> tzinfo:
+    """An IANA name such as Europe/Berlin."""
+    raw = raw.strip()
+    if raw in ("UTC", "Etc/UTC"):
+        return UTC
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(raw)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        pass
+    raise SettingsError(
+        f"{name}={raw!r} is not an IANA time zone name such as UTC or Europe/Berlin"
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
-    spuc_url: str = DEFAULT_SPUC_URL
-    connect_timeout: float = 2.0
-    read_timeout: float = 5.0
+    """What the app needs to know, read by `from_env` (and `create_app(config)`)."""
+
+    spuc_url: str = setting(
+        "SPUC_URL",
+        DEFAULT_SPUC_URL,
+        "where SPUC is; `SPUC_HOST` is the deprecated old name (`SPUC_URL` wins)",
+        read=validate_spuc_url,
+        old_name="SPUC_HOST",
+    )
+    connect_timeout: float = setting(
+        "SPUC_CONNECT_TIMEOUT",
+        2.0,
+        "seconds to wait for SPUC to accept a connection",
+        read=_seconds,
+    )
+    read_timeout: float = setting(
+        "SPUC_READ_TIMEOUT", 5.0, "seconds to wait for each answer from SPUC", read=_seconds
+    )
+    spuc_timezone: tzinfo = setting(
+        "SPUC_TIMEZONE",
+        UTC,
+        "the IANA zone of SPUC's clock (`Europe/Berlin`): SPUC writes times without one",
+        read=_timezone,
+    )
+    freshness_seconds: float = setting(
+        "SPUCSVI_FRESHNESS",
+        1.0,
+        "seconds a view may show before SPUC is asked again (in the background; a copy "
+        "twice as old is revalidated first; `0`: ask SPUC on every view)",
+        read=partial(_seconds, minimum=0),
+    )
+    trusted_origins: frozenset[str] = setting(
+        "SPUCSVI_TRUSTED_ORIGINS",
+        frozenset(),
+        "origins (`https://example.org`, comma-separated) whose form posts pass the "
+        "cross-origin check although their host differs from the request's: for a proxy "
+        "that rewrites `Host`",
+        read=_origins,
+        shown="none",
+    )
+    submit_lock_path: Path | None = setting(
+        "SPUCSVI_SUBMIT_LOCK",
+        None,
+        "the lock that serialises submissions across workers; the submission counts of "
+        "`SPUCSVI_SUBMIT_RATE` live beside it",
+        read=lambda text, _name: Path(text),
+        shown="a file per SPUC URL in a private folder (`$XDG_RUNTIME_DIR/spucsvi`, else "
+        "`spucsvi-<uid>` in the temp folder, mode 0700, checked to be this user's)",
+    )
+    submit_rate: str | None = setting(
+        "SPUCSVI_SUBMIT_RATE",
+        DEFAULT_SUBMIT_RATE,
+        "submissions per client address (form, `/put_unicorn` and the JSON API together), "
+        "shared by the workers of a server; `off` turns the limit off. Over it: 429 with "
+        "`Retry-After`",
+        read=_rate,
+    )
+    # Fixed, not read from the environment: the largest request body the app reads.
     max_body_bytes: int = 16 * 1024
-    freshness_seconds: float = 1.0
-    submit_lock_path: Path | None = None
-    # Origins whose unsafe requests pass the cross-origin check although their
-    # host differs from the request's (a proxy that rewrites Host).
-    trusted_origins: frozenset[str] = frozenset()
-    # Submissions per client address (web/ratelimit.py), in the `limits` notation; None: off.
-    submit_rate: str | None = DEFAULT_SUBMIT_RATE
-    # The zone of SPUC's clock: it writes its times without one.
-    spuc_timezone: tzinfo = UTC
 
     @property
     def rate_path(self) -> Path:
@@ -73,6 +262,61 @@ class Settings:
             return self.submit_lock_path
         digest = sha256(self.spuc_url.encode()).hexdigest()[:16]
         return private_dir() / f"submit-{digest}.lock"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """gunicorn's settings in gunicorn.conf.py; the app is correct without them."""
+
+    forwarder_headers: str = setting(
+        "SPUCSVI_FORWARDER_HEADERS",
+        "",
+        "gunicorn.conf.py only: request headers a proxy in `FORWARDED_ALLOW_IPS` may use to "
+        "set `SCRIPT_NAME`/`PATH_INFO` (gunicorn trusts `SCRIPT_NAME` and `PATH_INFO` headers "
+        "by default; SPUCSVi does not)",
+        shown="none",
+    )
+    bind: str = setting(
+        "SPUCSVI_BIND",
+        "0.0.0.0:8322",  # noqa: S104 - served in a container
+        "gunicorn's address in gunicorn.conf.py (`spucsvi serve --bind` overrides it)",
+    )
+    workers: int = setting("WEB_CONCURRENCY", 2, "gunicorn worker processes", read=_count)
+    threads: int = setting("SPUCSVI_THREADS", 4, "threads per worker", read=_count)
+
+
+def _declared(cls: type) -> dict[str, Setting]:
+    """The settings of a settings class, by attribute."""
+    fields = dataclasses.fields(cls)
+    return {f.name: f.metadata["setting"] for f in fields if "setting" in f.metadata}
+
+
+SETTINGS: tuple[Setting, ...] = (*_declared(Settings).values(), *_declared(ServerSettings).values())
+# The app's variables: `create_app(config)` takes these keys as the environment's.
+ENV_NAMES = frozenset(name for row in _declared(Settings).values() for name in row.names)
+# Every variable SPUCSVi reads.
+NAMES = frozenset(name for row in SETTINGS for name in row.names)
+
+
+def _values(cls: type, env: Mapping[str, str] | None) -> dict[str, Any]:
+    env = os.environ if env is None else env
+    return {attribute: row.value(env) for attribute, row in _declared(cls).items()}
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment, raising SettingsError on a bad value."""
+    return Settings(**_values(Settings, env))
+
+
+def server_from_env(env: Mapping[str, str] | None = None) -> ServerSettings:
+    """Build ServerSettings from the environment, raising SettingsError on a bad value."""
+    return ServerSettings(**_values(ServerSettings, env))
+
+
+def markdown_table() -> str:
+    """The settings table of docs/settings.md."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    return "\n".join(lines + [row.markdown_row() for row in SETTINGS]) + "\n"
 
 
 class UnsafeFolder(RuntimeError):
@@ -97,122 +341,3 @@ def private_dir() -> Path:
             "can open (mode 0700): remove it, or set SPUCSVI_SUBMIT_LOCK"
         )
     return folder
-
-
-def _spuc_url(env: Mapping[str, str]) -> str:
-    if env.get("SPUC_URL"):
-        name, value = "SPUC_URL", env["SPUC_URL"]
-    elif env.get("SPUC_HOST"):
-        log.warning("SPUC_HOST is deprecated: set SPUC_URL instead")
-        name, value = "SPUC_HOST", env["SPUC_HOST"]
-    else:
-        return DEFAULT_SPUC_URL
-    return validate_spuc_url(value, name)
-
-
-def validate_spuc_url(value: str, name: str = "SPUC_URL") -> str:
-    """Accept only http(s)://host[:port][/path]; return it without a trailing slash."""
-    value = value.strip()
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
-    except ValueError as exc:
-        raise SettingsError(f"{name}={value!r} is not a valid URL: {exc}") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(
-            f"{name}={value!r} is not a valid URL: expected http://host:port, "
-            "for example http://spuc:8321"
-        )
-    if parts.query or parts.fragment:
-        raise SettingsError(f"{name}={value!r} must not contain a query or fragment")
-    return value.rstrip("/")
-
-
-def _origins(env: Mapping[str, str]) -> frozenset[str]:
-    """SPUCSVI_TRUSTED_ORIGINS: scheme://host[:port] entries, separated by commas or spaces."""
-    raw = env.get("SPUCSVI_TRUSTED_ORIGINS", "")
-    origins = set()
-    for entry in raw.replace(",", " ").split():
-        try:
-            parts = urlsplit(entry)
-            parts.port  # noqa: B018 - raises ValueError on a non-numeric port
-        except ValueError:
-            parts = None
-        if (
-            parts is None
-            or parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.path not in ("", "/")
-            or parts.query
-            or parts.fragment
-            or parts.username is not None
-        ):
-            raise SettingsError(
-                f"SPUCSVI_TRUSTED_ORIGINS: {entry!r} is not an origin like https://example.org"
-            )
-        origins.add(f"{parts.scheme}://{parts.netloc.lower()}")
-    return frozenset(origins)
-
-
-def _rate(env: Mapping[str, str]) -> str | None:
-    """SPUCSVI_SUBMIT_RATE: "10/minute", "30/minute;300/hour", or "off"."""
-    raw = env.get("SPUCSVI_SUBMIT_RATE", "").strip()
-    if not raw:
-        return DEFAULT_SUBMIT_RATE
-    if raw.lower() == "off":
-        return None
-    from limits import parse_many
-
-    try:
-        parse_many(raw)
-    except ValueError:
-        raise SettingsError(
-            f"SPUCSVI_SUBMIT_RATE={raw!r} is not a rate like 10/minute or 30/minute;300/hour "
-            "(or off)"
-        ) from None
-    return raw
-
-
-def _timezone(env: Mapping[str, str]) -> tzinfo:
-    """SPUC_TIMEZONE: an IANA name such as Europe/Berlin; UTC when unset."""
-    raw = env.get("SPUC_TIMEZONE", "").strip()
-    if raw in ("", "UTC", "Etc/UTC"):
-        return UTC
-    from zoneinfo import ZoneInfo
-
-    try:
-        return ZoneInfo(raw)
-    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        pass
-    raise SettingsError(
-        f"SPUC_TIMEZONE={raw!r} is not an IANA time zone name such as UTC or Europe/Berlin"
-    )
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.001) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
-    if not minimum <= value <= 300:
-        raise SettingsError(f"{name}={raw!r} must be between {minimum:g} and 300 seconds")
-    return value
-
-
-def from_env(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment, raising SettingsError on a bad value."""
-    env = os.environ if env is None else env
-    lock = env.get("SPUCSVI_SUBMIT_LOCK")
-    return Settings(
-        spuc_url=_spuc_url(env),
-        connect_timeout=_seconds(env, "SPUC_CONNECT_TIMEOUT", 2.0),
-        read_timeout=_seconds(env, "SPUC_READ_TIMEOUT", 5.0),
-        freshness_seconds=_seconds(env, "SPUCSVI_FRESHNESS", 1.0, minimum=0),
-        submit_lock_path=Path(lock) if lock else None,
-        trusted_origins=_origins(env),
-        submit_rate=_rate(env),
-        spuc_timezone=_timezone(env),
-    )

@@ -1,8 +1,20 @@
 """Settings come from the environment, checked once, named in every error."""
 
+import re
+from pathlib import Path
+
 import pytest
 
-from spucsvi.settings import DEFAULT_SPUC_URL, SettingsError, from_env
+from spucsvi.settings import (
+    DEFAULT_SPUC_URL,
+    NAMES,
+    SettingsError,
+    from_env,
+    markdown_table,
+    server_from_env,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults():
@@ -118,3 +130,51 @@ def test_a_bad_spuc_timezone_is_refused_in_one_line_naming_it(value):
     message = str(error.value)
     assert message.startswith(f"SPUC_TIMEZONE={value!r} is not an IANA time zone name")
     assert "\n" not in message
+
+
+def test_server_settings_default_to_what_gunicorn_conf_promises():
+    server = server_from_env({})
+    assert (server.bind, server.workers, server.threads) == ("0.0.0.0:8322", 2, 4)
+    assert server.forwarder_headers == ""
+    server = server_from_env({"WEB_CONCURRENCY": "3", "SPUCSVI_THREADS": " 8 "})
+    assert (server.workers, server.threads) == (3, 8)
+
+
+@pytest.mark.parametrize(("name", "value"), [("WEB_CONCURRENCY", "two"), ("SPUCSVI_THREADS", "0")])
+def test_a_bad_server_setting_fails_in_one_line_naming_it(name, value):
+    with pytest.raises(SettingsError) as error:
+        server_from_env({name: value})
+    message = str(error.value)
+    assert message.startswith(f"{name}={value!r}")
+    assert "\n" not in message
+
+
+def test_a_blank_variable_means_the_default():
+    assert from_env({name: " " for name in NAMES}) == from_env({})
+    assert server_from_env({name: "" for name in NAMES}) == server_from_env({})
+
+
+def test_docs_settings_table_is_the_declared_one():
+    """docs/settings.md shows the table made from the declarations, row for row."""
+    doc = (ROOT / "docs" / "settings.md").read_text()
+    start = doc.index("| variable |")
+    end = doc.find("\n\n", start)
+    table = doc[start : end + 1] if end != -1 else doc[start:]
+    assert table == markdown_table(), (
+        "docs/settings.md's table differs from spucsvi/settings.py: replace it with "
+        "spucsvi.settings.markdown_table()"
+    )
+
+
+def test_every_variable_the_code_reads_is_declared():
+    """A variable read anywhere in spucsvi/ is a row of the table (or the system's own)."""
+    pattern = re.compile(r"""os\.(?:environ\.get\(|environ\[|getenv\()\s*["'](\w+)["']""")
+    read = {
+        (path.name, name)
+        for path in (ROOT / "spucsvi").rglob("*.py")
+        for name in pattern.findall(path.read_text())
+    }
+    assert read, "the pattern finds the reads"
+    assert {(file, name) for file, name in read if name not in NAMES} == {
+        ("settings.py", "XDG_RUNTIME_DIR")
+    }

@@ -4,19 +4,19 @@ the container image and `spucsvi serve` / `spucsvi demo`.
 Server settings and the banner only: the app is correct without this file.
 """
 
-import os
 import sys
 
 from spucsvi.server.banner import banner
-from spucsvi.settings import SettingsError, from_env
+from spucsvi.settings import SettingsError, from_env, server_from_env
 from spucsvi.web.logs import ACCESS_LOG_FORMAT
 
-bind = os.environ.get("SPUCSVI_BIND", "0.0.0.0:8322")  # noqa: S104 - served in a container
+_server = server_from_env()
+bind = _server.bind
 # gthread, with slow clients waited for in the poller instead of in a thread
 # (spucsvi/server/worker.py): a request reaches a thread only once it has arrived.
 worker_class = "spucsvi.server.worker.PatientWorker"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("SPUCSVI_THREADS", "4"))
+workers = _server.workers
+threads = _server.threads
 timeout = 30
 graceful_timeout = 10
 keepalive = 5
@@ -30,7 +30,7 @@ control_socket_disable = True
 # made the page's links point to another site. A path prefix is set by the
 # SCRIPT_NAME environment variable; SPUCSVI_FORWARDER_HEADERS names headers to
 # trust from a proxy in forwarded_allow_ips (e.g. SCRIPT_NAME), when one sets them.
-forwarder_headers = os.environ.get("SPUCSVI_FORWARDER_HEADERS", "")
+forwarder_headers = _server.forwarder_headers
 # Bounded request size: SPUC itself stops at 256 KB of headers.
 limit_request_line = 8190
 limit_request_fields = 100

@@ -22,9 +22,11 @@ from pathlib import Path
 
 import requests
 
+from spucsvi.settings import NAMES
+
 ROOT = Path(__file__).resolve().parents[2]
-# Variables of the developer's shell that would change what a server does.
-_UNSET = ("SPUC_URL", "SPUC_HOST", "SPUCSVI_BIND", "SPUCSVI_FRESHNESS", "WEB_CONCURRENCY")
+# Every setting in the developer's shell would change what a server does.
+_UNSET = NAMES
 
 
 def free_port() -> int:
