@@ -25,7 +25,7 @@ from markupsafe import escape
 
 from spucsvi.spuc.emulator import EmulatorServer
 from spucsvi.spuc.records import parse_line
-from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
+from spucsvi.sightings.validation import InvalidSighting, SightingInput, validate_sighting
 from tests.support.apps import export_text, make_app
 from tests.support.fakes import FakeSpuc, http_response, json_response
 from tests.support.records import HEADER

@@ -2,7 +2,7 @@
 
 import pytest
 
-from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
+from spucsvi.sightings.validation import InvalidSighting, SightingInput, validate_sighting
 
 
 @pytest.mark.parametrize(
