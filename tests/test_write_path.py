@@ -7,11 +7,17 @@ import base64
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from spucsvi.data.columns import Columns
+from spucsvi.data.store import Snapshot
+from spucsvi.sightings.recorded import SEARCH_DEPTH, Identity, Recorded, find_recorded
+from spucsvi.sightings.validation import SightingInput
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import export_text, make_app, post_sighting
+from tests.support.records import at, sighting, snapshot_of
 
 COOKIE = "spucsvi-recorded"
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Kolkata"]
@@ -72,3 +78,170 @@ def test_the_json_api_answers_with_the_utc_time(zoned):
 
 def note(value: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+# --- the confirmation note: only what SPUCSVi writes --------------------------------------
+
+
+DELETED = f"{COOKIE}=;"
+FORGED = [
+    # The shape SPUCSVi wrote before, with a zoned time: answered 500, never deleted.
+    {"location": "venus", "brightness": "7", "count": 1, "time": "2026-11-27 10:00:00+02:00"},
+    # ...and any text in the green banner.
+    {"location": "Your account is locked: call +1 555 0100", "brightness": "7"},
+    {"count": 1, "time_utc": "2026-11-27T10:00:00+02:00"},
+    {"count": 1, "time_utc": "2026-11-27T10:00:00Z"},
+    {"count": 1, "time_utc": "2026-11-27 10:00:00"},
+    {"count": 1, "time_utc": "2026-13-27T10:00:00"},
+    {"count": 1, "time_utc": "yesterday"},
+    {"count": True, "time_utc": "2026-11-27T10:00:00"},
+    {"count": "1", "time_utc": "2026-11-27T10:00:00"},
+    {"count": 2**64, "time_utc": "2026-11-27T10:00:00"},
+    {"count": 1, "time_utc": "2026-11-27T10:00:00", "location": "venus"},
+    {"time_utc": "2026-11-27T10:00:00", "count": 1},  # not the order SPUCSVi writes
+    {"count": 1},
+    [],
+    None,
+]
+
+
+def deletes_note(response) -> bool:
+    return any(
+        c.startswith(DELETED) and "Max-Age=0" in c for c in response.headers.getlist("Set-Cookie")
+    )
+
+
+@pytest.mark.parametrize("forged", FORGED)
+def test_a_forged_note_is_ignored_and_deleted(client, spuc, forged):
+    post_sighting(client, "venus", "7")
+    client.get("/")
+    client.set_cookie(COOKIE, note(forged))
+    response = client.get("/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Unicorn sighting recorded!" not in html and "just-added" not in html
+    assert "call +1 555" not in html
+    assert deletes_note(response)
+    assert client.get_cookie(COOKIE) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # What SPUCSVi writes, but spelt otherwise: other spacing, no padding.
+        base64.urlsafe_b64encode(b'{"count":1,"time_utc":"2026-11-27T10:00:00"}').decode(),
+        note({"count": 1, "time_utc": "2026-11-27T10:00:00"}).rstrip("="),
+        note({"count": 1, "time_utc": "2026-11-27T10:00:00"}) + "AAAA",
+        "x" * 300,
+        "\u00e9t\u00e9",
+    ],
+)
+def test_a_note_spelt_otherwise_is_ignored_and_deleted(client, raw):
+    client.set_cookie(COOKIE, raw)
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "Unicorn sighting recorded!" not in response.get_data(as_text=True)
+    assert deletes_note(response)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/nowhere", 404),
+        ("GET", "/?page=0", 400),
+        ("GET", "/api/summary", 200),
+        ("POST", "/api/sightings", 422),
+        ("GET", "/healthz", 200),
+    ],
+)
+def test_a_forged_note_is_deleted_by_every_answer(client, spuc, method, path, status):
+    client.set_cookie(COOKIE, note(FORGED[1]))
+    kwargs = {"json": {"location": ""}} if method == "POST" else {}
+    response = client.open(path, method=method, **kwargs)
+    assert response.status_code == status
+    assert deletes_note(response)
+
+
+def test_a_note_of_ours_waits_for_the_page_that_shows_it(client, spuc):
+    post_sighting(client, "venus", "7")
+    assert not deletes_note(client.get("/api/summary"))
+    page = client.get("/")
+    assert deletes_note(page)
+    assert "#1: venus, brightness 7 iuhc" in page.get_data(as_text=True)
+
+
+def test_a_note_of_a_record_spuc_does_not_hold_says_only_its_count_and_time(client, spuc):
+    post_sighting(client, "venus", "7")
+    client.get("/")
+    client.set_cookie(COOKIE, note({"count": 99, "time_utc": "2026-11-27T10:00:00"}))
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(
+        r'id="recorded"><strong>Unicorn sighting recorded!</strong>\s+#99, at '
+        r'<time class="when" datetime="2026-11-27T10:00:00Z">2026-11-27 10:00:00 UTC</time>\.'
+        r"\s+</p>",
+        html,
+    )
+    assert "just-added" not in html
+
+
+def test_a_note_of_a_sighting_the_export_could_not_show_says_only_that_it_was_recorded(client):
+    client.set_cookie(COOKIE, note({}))
+    html = client.get("/").get_data(as_text=True)
+    assert re.search(
+        r'id="recorded"><strong>Unicorn sighting recorded!</strong>\s+</p>',
+        html,
+    )
+
+
+def test_with_the_export_off_the_note_is_empty_and_the_page_says_recorded(tmp_path):
+    with EmulatorServer(tmp_path / "off.txt", export_enabled=False) as spuc:
+        client = make_app(spuc.url, tmp_path).test_client()
+        response = post_sighting(client, "venus", "4")
+        assert response.status_code == 303
+        assert client.get_cookie(COOKIE).value == note({})
+        html = client.get("/").get_data(as_text=True)
+    assert "Unicorn sighting recorded!" in html
+
+
+# --- one search for SPUC's record ---------------------------------------------------------
+
+
+def test_the_record_is_found_by_what_was_sent_or_by_count_and_time_from_the_newest():
+    repeated = [
+        sighting(1, "2026-11-27 10:00:00", "venus"),
+        sighting(1, "2026-11-27 10:00:00", "mars"),  # SPUC repeated its count
+        sighting(2, "2026-11-27 09:00:00", "venus", "8"),  # SPUC's clock went back
+        sighting(1, "2026-11-27 10:00:00", "venus"),  # the very same again
+    ]
+    snapshot = snapshot_of(repeated)
+    found = find_recorded(snapshot, Identity(1, at("2026-11-27 10:00:00")))
+    assert found == Recorded(1, at("2026-11-27 10:00:00"), "venus", "7", "iuhc", 3)
+    assert find_recorded(snapshot, Identity(2, at("2026-11-27 09:00:00"))).row == 2
+    assert find_recorded(snapshot, Identity(2, at("2026-11-27 09:00:00.000001"))) is None
+    assert find_recorded(snapshot, Identity(3, at("2026-11-27 10:00:00"))) is None
+    assert find_recorded(snapshot, SightingInput("venus", "7")).row == 3
+    assert find_recorded(snapshot, SightingInput("venus", "8")).row == 2
+    assert find_recorded(snapshot, SightingInput("mars", "8")) is None
+    assert find_recorded(snapshot, SightingInput("pluto", "7")) is None
+
+
+def test_the_search_looks_only_at_its_snapshot_and_its_newest_rows():
+    records = [sighting(1, "2026-11-27 10:00:00", "venus")] + [
+        sighting(i, "2026-11-27 11:00:00", "mars") for i in range(2, SEARCH_DEPTH + 2)
+    ]
+    snapshot = snapshot_of(records)
+    assert find_recorded(snapshot, Identity(1, at("2026-11-27 10:00:00"))) is None  # too deep
+    assert find_recorded(snapshot, SightingInput("venus", "7")) is None
+    assert find_recorded(snapshot, Identity(2, at("2026-11-27 11:00:00"))).row == 1
+    columns = snapshot_of([sighting(1, "2026-11-27 10:00:00")]).columns
+    columns.extend([sighting(2, "2026-11-27 11:00:00", "mars")])
+    older = Snapshot(columns, 1, 0, 1)
+    assert find_recorded(older, SightingInput("mars", "7")) is None
+    assert find_recorded(older, Identity(2, at("2026-11-27 11:00:00"))) is None
+
+
+def test_the_time_is_converted_to_utc_once_by_the_columns():
+    columns = Columns(ZoneInfo("Europe/Berlin"))
+    columns.extend([sighting(1, "2026-12-03 19:03:00", "venus")])
+    found = find_recorded(Snapshot(columns, 1, 0, 1), SightingInput("venus", "7"))
+    assert found.time_utc == at("2026-12-03 18:03:00")
