@@ -245,3 +245,30 @@ def test_the_time_is_converted_to_utc_once_by_the_columns():
     columns.extend([sighting(1, "2026-12-03 19:03:00", "venus")])
     found = find_recorded(Snapshot(columns, 1, 0, 1), SightingInput("venus", "7"))
     assert found.time_utc == at("2026-12-03 18:03:00")
+
+
+# --- locations that would look like another -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "reason"),
+    [
+        ("moon\u034f", "invisible or text-direction characters"),
+        ("moon\ufe0f", "invisible or text-direction characters"),
+        ("\u3164moon", "invisible or text-direction characters"),
+        ("moon\u2800", "invisible or text-direction characters"),
+        ("moon" + "\u0336" * 8, "cannot stack more than 3 accents"),
+    ],
+)
+def test_a_lookalike_location_is_refused_next_to_the_field_with_the_values_kept(
+    client, spuc, location, reason
+):
+    form = post_sighting(client, location, "3")
+    html = form.get_data(as_text=True)
+    assert form.status_code == 422
+    assert re.search(rf'<p class="field-error" id="location-error">[^<]*{reason}', html)
+    assert f'value="{location}"' in html and 'value="3"' in html
+    api = client.post("/api/sightings", json={"location": location, "brightness": 3})
+    assert api.status_code == 422
+    assert reason in api.get_json()["fields"]["location"]
+    assert not spuc.data_file.exists()
