@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import stat
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -272,3 +275,63 @@ def test_a_lookalike_location_is_refused_next_to_the_field_with_the_values_kept(
     assert api.status_code == 422
     assert reason in api.get_json()["fields"]["location"]
     assert not spuc.data_file.exists()
+
+
+# --- the submit lock's folder -------------------------------------------------------------
+
+
+def take_name(folder: Path, how: str) -> None:
+    """Make `folder`'s name unusable as SPUCSVi's private folder, as another local
+    user could in a shared temp folder."""
+    if how == "a file":
+        folder.write_text("")
+    elif how == "a link":
+        (folder.parent / "elsewhere").mkdir(mode=0o700)
+        folder.symlink_to(folder.parent / "elsewhere")
+    else:  # another user's folder, or one that others can enter
+        folder.mkdir(mode=0o777)
+        folder.chmod(0o777)
+        if os.getuid() == 0:
+            os.chown(folder, 65534, 65534)
+
+
+@pytest.mark.parametrize("how", ["another user's folder", "a file", "a link"])
+def test_spucsvi_starts_and_submits_when_the_lock_folders_name_is_taken(
+    spuc, tmp_path, monkeypatch, caplog, how
+):
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(shared))
+    taken = shared / f"spucsvi-{os.getuid()}"
+    take_name(taken, how)
+    # The default lock place, and a submission limit (whose counts live beside the lock).
+    app = make_app(spuc.url, tmp_path, SPUCSVI_SUBMIT_LOCK="", SPUCSVI_SUBMIT_RATE="30/minute")
+    assert post_sighting(app.test_client(), "venus", "1").status_code == 303
+    (folder,) = shared.glob(f"spucsvi-{os.getuid()}-*")
+    info = folder.lstat()
+    assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o700
+    assert info.st_uid == os.getuid()
+    assert {".lock", ".since", ".sqlite"} <= {p.suffix for p in folder.iterdir()}
+    if how == "a link":
+        assert not list((shared / "elsewhere").iterdir())
+    assert "set SPUCSVI_SUBMIT_LOCK" in caplog.text and str(folder) in caplog.text
+    # Every worker finds the same folder.
+    again = make_app(spuc.url, tmp_path, SPUCSVI_SUBMIT_LOCK="", SPUCSVI_SUBMIT_RATE="30/minute")
+    assert post_sighting(again.test_client(), "mars", "2").status_code == 303
+    assert list(shared.glob(f"spucsvi-{os.getuid()}-*")) == [folder]
+    assert export_text(spuc).count("\n") == 3
+
+
+def test_a_folder_of_the_unpredictable_name_that_is_not_private_is_passed_over(
+    spuc, tmp_path, monkeypatch
+):
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(shared))
+    take_name(shared / f"spucsvi-{os.getuid()}", "another user's folder")
+    take_name(shared / f"spucsvi-{os.getuid()}-0", "another user's folder")
+    app = make_app(spuc.url, tmp_path, SPUCSVI_SUBMIT_LOCK="")
+    assert post_sighting(app.test_client(), "venus", "1").status_code == 303
+    assert not list((shared / f"spucsvi-{os.getuid()}-0").iterdir())
