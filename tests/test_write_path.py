@@ -17,7 +17,7 @@ import pytest
 from spucsvi.data.columns import Columns
 from spucsvi.data.store import Snapshot
 from spucsvi.sightings.recorded import SEARCH_DEPTH, Identity, Recorded, find_recorded
-from spucsvi.sightings.validation import SightingInput
+from spucsvi.sightings.validation import MAX_LOCATION_LENGTH, SightingInput
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import export_text, make_app, post_sighting
 from tests.support.records import at, sighting, snapshot_of
@@ -335,3 +335,12 @@ def test_a_folder_of_the_unpredictable_name_that_is_not_private_is_passed_over(
     app = make_app(spuc.url, tmp_path, SPUCSVI_SUBMIT_LOCK="")
     assert post_sighting(app.test_client(), "venus", "1").status_code == 303
     assert not list((shared / f"spucsvi-{os.getuid()}-0").iterdir())
+
+
+def test_the_forms_limit_is_the_validations_and_the_pages(client, spuc):
+    html = client.get("/").get_data(as_text=True)
+    assert f'maxlength="{MAX_LOCATION_LENGTH}"' in html
+    longest = "x" * MAX_LOCATION_LENGTH
+    assert post_sighting(client, longest, "1").status_code == 303
+    assert f">{longest}" in client.get("/").get_data(as_text=True)
+    assert "characters or fewer" in post_sighting(client, longest + "x", "1").get_data(as_text=True)

@@ -45,7 +45,6 @@ from spucsvi.web.shared_body import SharedBody
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
-blueprint.add_app_template_global(MAX_LOCATION_LENGTH, "MAX_LOCATION_LENGTH")
 blueprint.after_app_request(confirmation.forget)
 
 
@@ -209,8 +208,7 @@ def submit():
     # Back to that view, at the form, where the confirmation is.
     back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
     response = redirect(back, code=303)
-    identity = None if recorded is None else Identity(recorded.count, recorded.time_utc)
-    confirmation.give(response, Note(identity), request)
+    confirmation.give(response, Note(recorded), request)
     return response
 
 
@@ -245,14 +243,13 @@ def personal_page(
     board = highlight = None
     # The visitor's record as SPUC wrote it, or only its count and time when the
     # records cannot be read or no longer hold it.
-    recorded: Recorded | Identity | None = None if note is None else note.identity
+    recorded: Identity | None = None if note is None else note.identity
     try:
         snapshot = services.store().current(fresh=fresh)
         board = dashboard(snapshot, query)
-        if isinstance(recorded, Identity):
-            recorded = find_recorded(snapshot, recorded) or recorded
-        if isinstance(recorded, Recorded):
-            highlight = your_row(snapshot, query, recorded)
+        found = None if recorded is None else find_recorded(snapshot, recorded)
+        if found is not None:
+            recorded, highlight = found, your_row(snapshot, query, found)
     except ExportDisabled as exc:
         export_disabled = exc.reason
     except StillLoading as exc:
@@ -300,6 +297,7 @@ def page_html(query: Query, board: Dashboard | None, **context) -> str:
         "index.html",
         query=query,
         board=board,
+        max_location_length=MAX_LOCATION_LENGTH,
         spuc_url=services.client().shown_url,
         **context,
     )
