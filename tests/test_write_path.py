@@ -155,6 +155,7 @@ def test_a_note_spelt_otherwise_is_ignored_and_deleted(client, raw):
         ("GET", "/api/summary", 200),
         ("POST", "/api/sightings", 422),
         ("GET", "/healthz", 200),
+        ("GET", "/assets/nowhere.js", 404),
     ],
 )
 def test_a_forged_note_is_deleted_by_every_answer(client, spuc, method, path, status):
@@ -163,6 +164,8 @@ def test_a_forged_note_is_deleted_by_every_answer(client, spuc, method, path, st
     response = client.open(path, method=method, **kwargs)
     assert response.status_code == status
     assert deletes_note(response)
+    assert "private" in response.headers["Cache-Control"]
+    assert "public" not in response.headers["Cache-Control"]
 
 
 def test_a_note_of_ours_waits_for_the_page_that_shows_it(client, spuc):
@@ -344,3 +347,15 @@ def test_the_forms_limit_is_the_validations_and_the_pages(client, spuc):
     assert post_sighting(client, longest, "1").status_code == 303
     assert f">{longest}" in client.get("/").get_data(as_text=True)
     assert "characters or fewer" in post_sighting(client, longest + "x", "1").get_data(as_text=True)
+
+
+def test_an_asset_answering_a_forged_note_is_kept_by_no_shared_cache(client, spuc):
+    html = client.get("/").get_data(as_text=True)
+    asset = re.search(r'src="(/assets/[^"]+\.js)"', html)[1]
+    with client.get(asset) as response:
+        assert "public" in response.headers["Cache-Control"]
+    client.set_cookie(COOKIE, note(FORGED[0]))
+    with client.get(asset) as response:
+        assert response.status_code == 200 and deletes_note(response)
+        assert "private" in response.headers["Cache-Control"]
+        assert "public" not in response.headers["Cache-Control"]

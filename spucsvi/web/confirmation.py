@@ -110,4 +110,7 @@ def forget(response: Response) -> Response:
     if any(c.startswith(f"{COOKIE}=") for c in response.headers.getlist("Set-Cookie")):
         return response
     response.delete_cookie(COOKIE, path=request.script_root or "/")
+    # This visitor's answer now: no shared cache may hand its Set-Cookie to others.
+    response.cache_control.public = False
+    response.cache_control.private = True
     return response
