@@ -111,6 +111,7 @@ def forget(response: Response) -> Response:
         return response
     response.delete_cookie(COOKIE, path=request.script_root or "/")
     # This visitor's answer now: no shared cache may hand its Set-Cookie to others.
-    response.cache_control.public = False
-    response.cache_control.private = True
+    if not response.cache_control.no_store:
+        response.cache_control.public = False
+        response.cache_control.private = True
     return response
