@@ -41,6 +41,11 @@ _IGNORABLE_RANGES = (
     (0xFFF0, 0xFFF8),  # unassigned, default ignorable
     (0xE0000, 0xE0FFF),  # tags and variation selectors supplement
 )
+_IGNORABLE = re.compile(
+    "["
+    + "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in _IGNORABLE_RANGES)
+    + "]"
+)
 ZERO_WIDTH_JOINER = "\u200d"
 # Text and emoji presentation selectors: visible in what they select, after a symbol.
 _PRESENTATION = ("\ufe0e", "\ufe0f")
@@ -92,11 +97,6 @@ def _location_text(value: object) -> str:
     return unicodedata.normalize("NFC", _text(value))
 
 
-def _ignorable(ch: str) -> bool:
-    code = ord(ch)
-    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
-
-
 def _selects_presentation(location: str, i: int) -> bool:
     """Whether the selector at `i` picks how a symbol is drawn (as in "\u2764\ufe0f")
     or makes a keycap emoji, rather than sitting invisibly after a letter."""
@@ -110,11 +110,9 @@ def _invisible(location: str) -> bool:
     than a zero-width joiner between two emoji (as in "\U0001f984\u200d\U0001f308"),
     which draws one picture, or a default-ignorable one other than an emoji's
     presentation selector."""
+    if any(not _selects_presentation(location, m.start()) for m in _IGNORABLE.finditer(location)):
+        return True
     for i, ch in enumerate(location):
-        if _ignorable(ch):
-            if not _selects_presentation(location, i):
-                return True
-            continue
         if unicodedata.category(ch) != _INVISIBLE:
             continue
         joins_emoji = (
