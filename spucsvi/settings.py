@@ -233,7 +233,8 @@ class Settings:
         "`SPUCSVI_SUBMIT_RATE` live beside it",
         read=lambda text, _name: Path(text),
         shown="a file per SPUC URL in a private folder (`$XDG_RUNTIME_DIR/spucsvi`, else "
-        "`spucsvi-<uid>` in the temp folder, mode 0700, checked to be this user's)",
+        "`spucsvi-<uid>` in the temp folder, mode 0700, checked to be this user's; when another "
+        "user took that name, a `spucsvi-<uid>-<random>` folder of this user's)",
     )
     submit_rate: str | None = setting(
         "SPUCSVI_SUBMIT_RATE",
@@ -326,18 +327,66 @@ class UnsafeFolder(RuntimeError):
 def private_dir() -> Path:
     """SPUCSVi's folder for this user: $XDG_RUNTIME_DIR/spucsvi when that is set (a
     per-user folder of mode 0700), else spucsvi-<uid> in the temp folder, made with
-    mode 0700 and checked to be this user's own and closed to everyone else."""
+    mode 0700 and checked to be this user's own and closed to everyone else.
+
+    Anyone can make that predictable name first in a shared temp folder: then the
+    folder is one of unpredictable name (`_unpredictable_dir`) instead."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and Path(runtime).is_dir():
-        folder = Path(runtime) / "spucsvi"
-    else:
-        folder = Path(tempfile.gettempdir()) / f"spucsvi-{os.getuid()}"
+        return _checked(Path(runtime) / "spucsvi")
+    temp = Path(tempfile.gettempdir())
+    try:
+        return _checked(temp / f"spucsvi-{os.getuid()}")
+    except UnsafeFolder as exc:
+        folder = _unpredictable_dir(temp)
+        if folder not in _announced:
+            _announced.add(folder)
+            log.warning("%s; using %s instead", exc, folder)
+        return folder
+
+
+_announced: set[Path] = set()
+
+
+def _checked(folder: Path) -> Path:
+    """`folder`, made if missing, provided it is this user's and closed to others."""
     with contextlib.suppress(FileExistsError):
         folder.mkdir(mode=0o700)
-    info = os.lstat(folder)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+    if not _is_private(folder):
         raise UnsafeFolder(
             f"{folder} must be a folder of this user (uid {os.getuid()}) that no one else "
             "can open (mode 0700): remove it, or set SPUCSVI_SUBMIT_LOCK"
         )
     return folder
+
+
+def _is_private(folder: Path) -> bool:
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def _unpredictable_dir(temp: Path) -> Path:
+    """The first by name of this user's private folders spucsvi-<uid>-<random> in
+    `temp`, made if there is none: every worker of this user finds the same one
+    once they have all started, and no one else can make a folder this user owns."""
+    prefix = f"spucsvi-{os.getuid()}-"
+
+    def first() -> Path | None:
+        return min((p for p in temp.glob(f"{prefix}*") if _is_private(p)), default=None)
+
+    found = first()
+    if found is not None:
+        return found
+    try:
+        tempfile.mkdtemp(prefix=prefix, dir=temp)
+    except OSError as exc:
+        raise UnsafeFolder(
+            f"cannot make a private folder in {temp} ({exc}): set SPUCSVI_SUBMIT_LOCK"
+        ) from None
+    made = first()  # another worker's, should it have made one at the same time
+    if made is None:
+        raise UnsafeFolder(f"the private folder made in {temp} vanished: set SPUCSVI_SUBMIT_LOCK")
+    return made

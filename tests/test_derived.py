@@ -11,12 +11,10 @@ from __future__ import annotations
 import pytest
 
 from spucsvi.data.derived import (
-    FIND_ROW_DEPTH,
     Summary,
     UnitSummary,
     counted_locations,
     dashboard,
-    find_row,
     ordered_rows,
     overview,
     position,
@@ -444,35 +442,6 @@ def test_table_of_a_filter_counts_only_its_rows():
         2,
         2,
     )
-
-
-# --- finding the visitor's own row -------------------------------------------------------
-
-
-def test_find_row_is_by_count_time_and_location_from_the_newest():
-    repeated = [
-        sighting(1, "2026-11-27 10:00:00", "venus"),
-        sighting(1, "2026-11-27 10:00:00", "mars"),  # SPUC repeated its count
-        sighting(2, "2026-11-27 09:00:00", "venus"),  # SPUC's clock went back
-        sighting(1, "2026-11-27 10:00:00", "venus"),  # the very same again
-    ]
-    snapshot = snapshot_of(repeated)
-    assert find_row(snapshot, 1, at("2026-11-27 10:00:00"), "venus") == 3
-    assert find_row(snapshot, 1, at("2026-11-27 10:00:00"), "mars") == 1
-    assert find_row(snapshot, 2, at("2026-11-27 09:00:00"), "venus") == 2
-    assert find_row(snapshot, 2, at("2026-11-27 09:00:00.000001"), "venus") is None
-    assert find_row(snapshot, 3, at("2026-11-27 10:00:00"), "venus") is None
-
-
-def test_find_row_looks_only_at_this_snapshot_and_its_newest_rows():
-    records = [sighting(1, "2026-11-27 10:00:00", "venus")] + [
-        sighting(i, "2026-11-27 11:00:00", "mars") for i in range(2, FIND_ROW_DEPTH + 2)
-    ]
-    snapshot = snapshot_of(records)
-    assert find_row(snapshot, 1, at("2026-11-27 10:00:00"), "venus") is None  # too deep
-    assert find_row(snapshot, 2, at("2026-11-27 11:00:00"), "mars") == 1
-    older = older_snapshot_of([sighting(1, "2026-11-27 10:00:00")])
-    assert find_row(older, LATER.count, LATER.time, LATER.location) is None
 
 
 def test_position_in_a_table_order():

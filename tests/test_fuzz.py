@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from spucsvi.sightings.validation import InvalidSighting, SightingInput, validate_sighting
 from spucsvi.spuc.emulator import EmulatorServer
 from spucsvi.spuc.records import parse_line
-from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
 from tests.support.apps import export_text, make_app
 from tests.support.fakes import FakeSpuc, http_response, json_response
 from tests.support.records import HEADER

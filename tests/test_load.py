@@ -3,7 +3,7 @@
 SPUC (and its faithful emulator) loses records when concurrent PUTs arrive
 while its file does not exist yet: every thread that saw the file missing
 opens it with "w" and truncates what the others wrote (docs/spuc.md). SPUCSVi
-sends submissions one at a time across all its workers (spucsvi/web/submission.py).
+sends submissions one at a time across all its workers (spucsvi/sightings/submission.py).
 
 - the gunicorn test: 2 workers x 4 threads, 8 concurrent browsers, 200
   submissions with tricky locations, SPUC's file missing at the start: the
@@ -31,7 +31,7 @@ import pytest
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-import spucsvi.web.submission
+import spucsvi.sightings.submission
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import make_app
 from tests.support.records import HEADER as TEXT_HEADER
@@ -300,7 +300,7 @@ class _NoLock:
 @pytest.mark.parametrize("protected", [True, False], ids=["with-lock", "without-lock"])
 def test_in_process_the_submit_lock_is_what_prevents_the_loss(protected, tmp_path, monkeypatch):
     if not protected:
-        monkeypatch.setattr(spucsvi.web.submission, "FileLock", _NoLock)
+        monkeypatch.setattr(spucsvi.sightings.submission, "FileLock", _NoLock)
     data_file = tmp_path / "spuc" / "unicorn_sightings.txt"
     sent = sightings(48)
     with EmulatorServer(data_file, write_delay=WRITE_DELAY) as spuc:

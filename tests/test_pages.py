@@ -10,7 +10,6 @@ from html.parser import HTMLParser
 import pytest
 
 from spucsvi.spuc.emulator import EmulatorServer
-from spucsvi.web import confirmation
 from tests.support.apps import export_text, make_app, post_sighting
 from tests.support.fakes import closed_port_url
 from tests.support.records import HEADER
@@ -99,13 +98,9 @@ def test_the_redirect_carries_the_note_in_a_short_lived_cookie(client, spuc):
     assert {"HttpOnly", "SameSite=Lax", "Max-Age=120", "Path=/"} <= set(attributes)
     assert not any(a.lower() == "secure" for a in attributes)  # plain http here
     note = json.loads(base64.urlsafe_b64decode(value))
-    assert note == {
-        "location": "moon, crater",
-        "brightness": "7.5",
-        "count": 1,
-        "time": export_text(spuc).splitlines()[1].split(",")[1],
-        "units": "iuhc",
-    }
+    # Only what tells the record apart: the page looks up the rest.
+    written = export_text(spuc).splitlines()[1].split(",")[1]
+    assert note == {"count": 1, "time_utc": written.replace(" ", "T")}
     # The next page deletes it from the browser.
     page = client.get("/")
     assert any(
@@ -182,38 +177,6 @@ def test_a_forged_or_garbage_cookie_is_ignored_and_removed(client, spuc, value):
     assert "Unicorn sighting recorded!" not in html and "just-added" not in html
     assert TOTAL.format(1) in html
     assert client.get_cookie(COOKIE) is None
-
-
-def test_a_forged_note_is_only_text_on_the_forgers_own_page(client, spuc):
-    note = {
-        "location": "<script>alert(1)</script>",
-        "brightness": '7" onmouseover="x',
-        "count": 99,
-        "time": "2026-11-27 10:00:00",
-        "units": "<b>iuhc</b>",
-    }
-    client.set_cookie(COOKIE, base64.urlsafe_b64encode(json.dumps(note).encode()).decode())
-    response = client.get("/")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
-    assert "<script>alert(1)</script>" not in html and "<b>iuhc</b>" not in html
-    assert (
-        "#99: &lt;script&gt;alert(1)&lt;/script&gt;, brightness 7&#34; onmouseover=&#34;x" in html
-    )
-    assert "just-added" not in html  # SPUC holds no such record
-
-
-def test_the_note_without_spucs_record_says_what_was_sent(client):
-    recorded = confirmation.Recorded("venus", "4")
-    client.set_cookie(
-        COOKIE, base64.urlsafe_b64encode(json.dumps(recorded.__dict__).encode()).decode()
-    )
-    html = client.get("/").get_data(as_text=True)
-    assert re.search(
-        r'id="recorded"><strong>Unicorn sighting recorded!</strong>\s+venus, brightness 4\.\s+</p>',
-        html,
-    )
 
 
 def test_original_put_unicorn_path_still_records(client, spuc):

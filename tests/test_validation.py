@@ -1,8 +1,10 @@
 """The rules that keep SPUC's unquoted, line-based file readable."""
 
+import unicodedata
+
 import pytest
 
-from spucsvi.web.validation import InvalidSighting, SightingInput, validate_sighting
+from spucsvi.sightings.validation import InvalidSighting, SightingInput, validate_sighting
 
 
 @pytest.mark.parametrize(
@@ -100,3 +102,61 @@ def test_a_comma_before_three_digits_may_separate_thousands_so_it_is_refused():
         "brightness": "Is that 1000 or 1.000? "
         "Please write it without the comma, with a point for decimals."
     }
+
+
+INVISIBLE = (
+    "The location cannot contain invisible or text-direction characters "
+    "(such as zero-width spaces, fillers or right-to-left marks)."
+)
+STACKED = "The location cannot stack more than 3 accents or other marks on one letter."
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "moon\u034f",  # combining grapheme joiner
+        "moon\ufe0f",  # an emoji selector after a letter draws nothing
+        "mo\ufe0eon",
+        "moon\ufe00",
+        "moon\U000e0100",  # variation selectors supplement
+        "moon\U000e0041",  # a tag
+        "\u115fmoon",  # Hangul fillers
+        "moon\u1160",
+        "moon\u3164",
+        "\uffa0moon",
+        "moon\u2800",  # braille blank
+        "\u2800",
+        "moon\u17b4",  # Khmer inherent vowel
+        "moon\u180b",  # Mongolian free variation selector
+        "1\ufe0f",  # a keycap's selector without the keycap
+    ],
+)
+def test_invisible_characters_beyond_format_ones_are_refused(location):
+    with pytest.raises(InvalidSighting) as error:
+        validate_sighting(location, "7")
+    assert error.value.errors == {"location": INVISIBLE}
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "\u2764\ufe0f moon",  # a red heart, drawn as an emoji
+        "\u2600\ufe0e over the crater",  # a sun, drawn as text
+        "\U0001f3f3\ufe0f\u200d\U0001f308 parade",  # rainbow flag
+        "\U0001f441\ufe0f\u200d\U0001f5e8\ufe0f",  # eye in a speech bubble
+        "gate 1\ufe0f\u20e3",  # keycap one
+        "\U0001f3c3\u200d\u2640\ufe0f",  # woman running
+        "Vi\u1ec7t Nam",  # one precomposed letter with two marks
+        "a\u0323\u0302\u0301",  # three marks on one letter, which NFC cannot compose
+        "\u05e9\u05c1\u05b8",  # Hebrew letter with two points
+    ],
+)
+def test_emoji_selectors_and_a_few_marks_are_welcome(location):
+    assert validate_sighting(location, "7").location == unicodedata.normalize("NFC", location)
+
+
+@pytest.mark.parametrize("location", ["q\u0301\u0300\u0302\u0303", "moon" + "\u0336" * 20])
+def test_more_than_three_marks_in_a_row_are_refused(location):
+    with pytest.raises(InvalidSighting) as error:
+        validate_sighting(location, "7")
+    assert error.value.errors == {"location": STACKED}

@@ -17,7 +17,6 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import reduce
 from math import ceil
 
@@ -27,9 +26,6 @@ from spucsvi.data.display import is_shortened, shown_location
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
 from spucsvi.spuc.records import Sighting
-
-# How far back from the newest record a just-submitted one is looked for.
-FIND_ROW_DEPTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -425,21 +421,6 @@ def _time_order(snapshot: Snapshot, rows: Sequence[int]) -> Sequence[int]:
             if columns.is_latest(snapshot.length) and columns.time_order is not None:
                 return array("I", columns.time_order)
     return sorted(rows, key=columns.times.__getitem__)
-
-
-def find_row(snapshot: Snapshot, count: int, time: datetime, location: str) -> int | None:
-    """The row of a record known by its count, time and location, searched from the
-    newest: SPUC may repeat a count, and its clock may put a record anywhere in time."""
-    columns = snapshot.columns
-    moment = micros(time)
-    for row in range(snapshot.length - 1, max(-1, snapshot.length - 1 - FIND_ROW_DEPTH), -1):
-        if (
-            columns.counts[row] == count
-            and columns.times[row] == moment
-            and columns.location(row) == location
-        ):
-            return row
-    return None
 
 
 def position(ordered: Sequence[int], row: int) -> int | None:

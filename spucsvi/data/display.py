@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-# SPUCSVi's own limit for a location typed into the form (web/validation.py).
-MAX_SHOWN = 200
+from spucsvi.sightings.validation import MAX_LOCATION_LENGTH as MAX_SHOWN
+
 _MARK = "\N{HORIZONTAL ELLIPSIS} ("
 
 

@@ -12,6 +12,10 @@ not exist yet), exactly as SPUC does, so a test can show that SPUCSVi never
 sends SPUC concurrent submissions while that can lose sightings.
 `write_delay` widens that race window so the test does not depend on luck.
 
+SPUC writes its clock's time without a zone (`str(datetime.now())`); `zone`
+(an IANA name) sets that clock, to stand in for a SPUC whose container does
+not run on UTC. Unset, it is this machine's local clock, as SPUC's is.
+
 Faithful at the edges too: a request line and headers of up to 256 KB in all
 are read (SPUC's waitress, max_request_header_size), 431 beyond.
 """
@@ -29,6 +33,7 @@ import zlib
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
+from zoneinfo import ZoneInfo
 
 import flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -51,10 +56,11 @@ def _count_from_lines(data_file: Path) -> int:
 class _Sightings:
     """SPUC's recording logic, race included (see the module docstring)."""
 
-    def __init__(self, data_file: Path, units: str, write_delay: float):
+    def __init__(self, data_file: Path, units: str, write_delay: float, zone: str | None):
         self.data_file = data_file
         self.units = units
         self.write_delay = write_delay
+        self.zone = None if zone is None else ZoneInfo(zone)
         self.count: int | None = None  # shared by all threads, no lock: as SPUC
 
     def record(self, location: str, brightness: str) -> int:
@@ -66,7 +72,7 @@ class _Sightings:
         count = self.count + 1
         time.sleep(self.write_delay)
         self.count = count
-        line = f"{count},{datetime.now()},{location},{brightness},{self.units}\n"
+        line = f"{count},{self.now()},{location},{brightness},{self.units}\n"
         if exists:
             with self.data_file.open("a", encoding="utf-8", newline="") as f:
                 f.write(line)
@@ -76,6 +82,12 @@ class _Sightings:
                 f.write(line)
         return count
 
+    def now(self) -> datetime:
+        """SPUC's clock: its local time, with no zone."""
+        if self.zone is None:
+            return datetime.now()
+        return datetime.now(self.zone).replace(tzinfo=None)
+
 
 def create_emulator_app(
     data_file: Path,
@@ -83,16 +95,18 @@ def create_emulator_app(
     export_enabled: bool = True,
     units: str = "iuhc",
     write_delay: float = 0.0,
+    zone: str | None = None,
 ) -> flask.Flask:
     """A Flask app answering like SPUC, storing sightings in `data_file`.
 
     `export_enabled` mirrors SPUC's EXPORT variable: when off, /export is not
     a route at all (Flask's HTML 404). `write_delay` seconds are slept between
     SPUC's "does the file exist" check and its write, to widen the race.
+    `zone` is the IANA name of SPUC's clock (this machine's when None).
     """
     # send_file resolves relative paths against the app's root, not the cwd.
     data_file = Path(data_file).resolve()
-    sightings = _Sightings(data_file, units, write_delay)
+    sightings = _Sightings(data_file, units, write_delay, zone)
     app = flask.Flask(__name__)
 
     @app.put("/unicorn_spotted")
@@ -213,6 +227,7 @@ class EmulatorServer:
         export_enabled: bool = True,
         units: str = "iuhc",
         write_delay: float = 0.0,
+        zone: str | None = None,
         allow_public: bool = False,
     ):
         if not allow_public and not _is_loopback(host):
@@ -226,6 +241,7 @@ class EmulatorServer:
         self.export_enabled = export_enabled
         self.units = units
         self.write_delay = write_delay
+        self.zone = zone
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -243,6 +259,7 @@ class EmulatorServer:
             export_enabled=self.export_enabled,
             units=self.units,
             write_delay=self.write_delay,
+            zone=self.zone,
         )
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=_QuietRequestHandler

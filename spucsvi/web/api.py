@@ -29,14 +29,14 @@ from spucsvi.data.derived import table as table_page
 from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
+from spucsvi.sightings.submission import submit_sighting
+from spucsvi.sightings.validation import NUMBER, InvalidSighting, validate_sighting
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
 from spucsvi.web.pages import page_key
 from spucsvi.web.per_process import per_process
 from spucsvi.web.shared_body import SharedBody
-from spucsvi.web.submission import submit_sighting
-from spucsvi.web.validation import InvalidSighting, validate_sighting
 
 blueprint = Blueprint("api", __name__)
 
@@ -51,9 +51,6 @@ DOWNLOADS_BUSY = "Other downloads are being made right now; please try again in 
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP,
 # "CSV Injection"): =HYPERLINK(...) could send the sheet's data elsewhere.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# A cell that is a plain number is a constant to every spreadsheet, not a formula,
-# even with its sign: -3 stays -3 (a number), not the text '-3.
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 # Where a spreadsheet in a `;` locale, or one reading tab-separated text, starts a cell.
 _LOCALE_SEPARATORS = re.compile(r"([;\t])")
 
@@ -219,7 +216,9 @@ def csv_cell(value: object) -> str:
 
 
 def _neutralised(text: str) -> str:
-    if text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text):
+    # A plain number is a constant to every spreadsheet, even with its sign: -3
+    # stays -3 (a number), not the text '-3.
+    if text.startswith(FORMULA_STARTS) and not NUMBER.fullmatch(text):
         return "'" + text
     return text
 
@@ -342,13 +341,13 @@ def create_sighting():
     except InvalidSighting as exc:
         raise ApiError(422, "The sighting is not valid.", fields=exc.errors) from None
     recorded = submit_sighting(sighting, services.client(), services.store(), services.settings())
-    if recorded.count is None:
+    if recorded is None:
         # Recorded, but the export cannot show it: answer with what was sent.
-        shown = {"location": recorded.location, "brightness": recorded.brightness}
+        shown = {"location": sighting.location, "brightness": sighting.brightness}
     else:
         shown = {
             "count": recorded.count,
-            "time": recorded.time,
+            "time": recorded.time_utc.isoformat(sep=" "),
             "location": recorded.location,
             "brightness": float(recorded.brightness),
             "raw_brightness": recorded.brightness,

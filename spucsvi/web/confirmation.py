@@ -1,11 +1,15 @@
 """ "Your sighting was recorded": a one-shot note in a cookie, not in a session.
 
-After a submission the visitor's own browser carries what SPUC recorded to
-the next page, whichever worker or replica serves it, with no secret to
+After a submission the visitor's own browser carries which record is theirs
+to the next page, whichever worker or replica serves it, with no secret to
 share between them: the note is read once and deleted, so a shared or
-bookmarked link never shows anyone else a confirmation. It is not signed:
-a visitor can only forge a note for their own eyes, and its contents are
-checked and escaped like any other input.
+bookmarked link never shows anyone else a confirmation.
+
+It is not signed, so it carries no text: only SPUC's count and UTC time of
+the record (or nothing, when SPUC's export could not show it), and the page
+looks up the rest in SPUC's records. A note that is not byte for byte one
+SPUCSVi writes is ignored, and deleted from the browser by whatever answer it
+came with, errors included.
 """
 
 from __future__ import annotations
@@ -13,36 +17,40 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Request, Response
+from flask import Request, Response, g, request
+
+from spucsvi.sightings.recorded import Identity
 
 COOKIE = "spucsvi-recorded"
 MAX_AGE = 120  # seconds: from the redirect to the next page, with room for a slow phone
-MAX_BYTES = 2048
+MAX_BYTES = 256
+_TIME_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?", re.ASCII)
+_COUNT_LIMIT = 2**63  # SPUC's counts as the columns hold them
 
 
 @dataclass(frozen=True)
-class Recorded:
-    """What the visitor sent, and SPUC's record of it when the export shows it."""
+class Note:
+    """A sighting SPUC took: which record is the visitor's, or None when its
+    export could not show it."""
 
-    location: str
-    brightness: str
-    count: int | None = None
-    time: str | None = None  # as SPUC wrote it
-    units: str | None = None
-
-    @property
-    def moment(self) -> datetime | None:
-        return datetime.fromisoformat(self.time) if self.time else None
+    identity: Identity | None = None
 
 
-def give(response: Response, recorded: Recorded, request: Request) -> None:
-    value = base64.urlsafe_b64encode(json.dumps(asdict(recorded)).encode()).decode()
+def _encoded(note: Note) -> str:
+    fields = {}
+    if note.identity is not None:
+        fields = {"count": note.identity.count, "time_utc": note.identity.time_utc.isoformat()}
+    return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode()
+
+
+def give(response: Response, note: Note, request: Request) -> None:
     response.set_cookie(
         COOKIE,
-        value,
+        _encoded(note),
         max_age=MAX_AGE,
         path=request.script_root or "/",
         secure=request.is_secure,
@@ -51,26 +59,59 @@ def give(response: Response, recorded: Recorded, request: Request) -> None:
     )
 
 
-def take(request: Request, response: Response) -> Recorded | None:
-    """The note this browser carries, deleted from it on `response`; None when
-    there is none or it is not one of ours."""
-    raw = request.cookies.get(COOKIE)
-    if raw is None:
-        return None
-    response.delete_cookie(COOKIE, path=request.script_root or "/")
+def read(raw: str) -> Note | None:
+    """The note in a cookie's value, or None unless it is exactly one `give` writes."""
     if len(raw) > MAX_BYTES:
         return None
     try:
         fields = json.loads(base64.urlsafe_b64decode(raw.encode("ascii")))
-        recorded = Recorded(**fields)
-        recorded.moment  # noqa: B018 - raises ValueError on a malformed time
-    except (ValueError, TypeError, UnicodeError, binascii.Error):
+    except (ValueError, UnicodeError, binascii.Error):
         return None
-    typed = (
-        isinstance(recorded.location, str)
-        and isinstance(recorded.brightness, str)
-        and isinstance(recorded.count, int | None)
-        and isinstance(recorded.time, str | None)
-        and isinstance(recorded.units, str | None)
-    )
-    return recorded if typed else None
+    if fields == {}:
+        note = Note()
+    else:
+        count, time_utc = _fields(fields)
+        if count is None or time_utc is None:
+            return None
+        try:
+            note = Note(Identity(count, datetime.fromisoformat(time_utc)))
+        except ValueError:  # a day or an hour out of range
+            return None
+    return note if _encoded(note) == raw else None
+
+
+def _fields(fields: object) -> tuple[int | None, str | None]:
+    if not isinstance(fields, dict) or fields.keys() != {"count", "time_utc"}:
+        return None, None
+    count, time_utc = fields["count"], fields["time_utc"]
+    if type(count) is not int or not -_COUNT_LIMIT <= count < _COUNT_LIMIT:
+        return None, None
+    if not isinstance(time_utc, str) or not _TIME_UTC.fullmatch(time_utc):
+        return None, None
+    return count, time_utc
+
+
+def take(request: Request) -> Note | None:
+    """The note this browser carries, if it is one of ours; it is deleted from
+    the browser by this request's answer (`forget`)."""
+    raw = request.cookies.get(COOKIE)
+    if raw is None:
+        return None
+    g.note_taken = True
+    return read(raw)
+
+
+def forget(response: Response) -> Response:
+    """After every request: delete a note that was taken or is not one of ours,
+    unless this answer gives a new one."""
+    raw = request.cookies.get(COOKIE)
+    if raw is None or not (g.get("note_taken") or read(raw) is None):
+        return response
+    if any(c.startswith(f"{COOKIE}=") for c in response.headers.getlist("Set-Cookie")):
+        return response
+    response.delete_cookie(COOKIE, path=request.script_root or "/")
+    # This visitor's answer now: no shared cache may hand its Set-Cookie to others.
+    if not response.cache_control.no_store:
+        response.cache_control.public = False
+        response.cache_control.private = True
+    return response

@@ -30,21 +30,22 @@ from werkzeug.datastructures import MultiDict
 
 from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
-from spucsvi.data.columns import as_utc, from_micros
-from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
+from spucsvi.data.derived import Dashboard, dashboard, ordered_rows, position
 from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
+from spucsvi.sightings.recorded import Identity, Recorded, find_recorded
+from spucsvi.sightings.submission import submit_sighting
+from spucsvi.sightings.validation import MAX_LOCATION_LENGTH, InvalidSighting, validate_sighting
 from spucsvi.spuc.client import ExportDisabled, SpucError
 from spucsvi.web import confirmation, services
-from spucsvi.web.confirmation import Recorded
+from spucsvi.web.confirmation import Note
 from spucsvi.web.shared_body import SharedBody
-from spucsvi.web.submission import submit_sighting
-from spucsvi.web.validation import InvalidSighting, validate_sighting
 
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
+blueprint.after_app_request(confirmation.forget)
 
 
 @blueprint.app_template_filter("thousands")
@@ -94,13 +95,12 @@ def index():
         query = parse_query(request.args)
     except InvalidQuery as exc:
         return personal_page(query_error=str(exc), status=400)
-    response = Response()
-    recorded = confirmation.take(request, response)
-    if recorded is not None:
+    note = confirmation.take(request)
+    if note is not None:
         # The redirect may land on another worker, whose snapshot predates the sighting.
-        return personal_page(query, recorded=recorded, response=response, fresh=True)
+        return personal_page(query, note=note, fresh=True)
     if request.cookies.get(confirmation.COOKIE) is not None:
-        return personal_page(query, response=response)
+        return personal_page(query)  # it answers deleting a note not of ours
     try:
         snapshot = services.store().current()
     except SpucError:
@@ -208,7 +208,7 @@ def submit():
     # Back to that view, at the form, where the confirmation is.
     back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
     response = redirect(back, code=303)
-    confirmation.give(response, recorded, request)
+    confirmation.give(response, Note(recorded), request)
     return response
 
 
@@ -229,8 +229,7 @@ def personal_page(
     field_errors: dict[str, str] | None = None,
     submit_error: str | None = None,
     query_error: str | None = None,
-    recorded: Recorded | None = None,
-    response: Response | None = None,
+    note: Note | None = None,
     fresh: bool = False,
     status: int = 200,
 ) -> Response:
@@ -242,10 +241,15 @@ def personal_page(
     query = query or Query()
     data_error = export_disabled = loading = None
     board = highlight = None
+    # The visitor's record as SPUC wrote it, or only its count and time when the
+    # records cannot be read or no longer hold it.
+    recorded: Identity | None = None if note is None else note.identity
     try:
         snapshot = services.store().current(fresh=fresh)
         board = dashboard(snapshot, query)
-        highlight = your_row(snapshot, query, recorded)
+        found = None if recorded is None else find_recorded(snapshot, recorded)
+        if found is not None:
+            recorded, highlight = found, your_row(snapshot, query, found)
     except ExportDisabled as exc:
         export_disabled = exc.reason
     except StillLoading as exc:
@@ -265,45 +269,25 @@ def personal_page(
         data_error=data_error,
         loading=loading,
         export_disabled=export_disabled,
+        confirmed=note is not None,
         recorded=recorded,
         highlight=highlight,
-        recorded_at=recorded_time(recorded),
     )
-    response = response or Response()
-    response.set_data(html)
+    response = Response(html)
     response.mimetype = "text/html"
     response.status_code = status
     response.cache_control.no_store = True
     return response
 
 
-def recorded_time(recorded: Recorded | None) -> datetime | None:
-    """When SPUC recorded the visitor's sighting, in UTC."""
-    if recorded is None or recorded.moment is None:
-        return None
-    return as_utc(recorded.moment, services.settings().spuc_timezone)
-
-
-def your_row(snapshot: Snapshot, query: Query, recorded: Recorded | None) -> dict | None:
-    """Where the visitor's own sighting is: its row, and its page in this table."""
-    if recorded is None or recorded.count is None or recorded.moment is None:
-        return None
-    moment = as_utc(recorded.moment, snapshot.columns.zone)
-    row = find_row(snapshot, recorded.count, moment, recorded.location)
-    if row is None:
-        return None
-    place = position(ordered_rows(snapshot, query), row)
+def your_row(snapshot: Snapshot, query: Query, recorded: Recorded) -> dict:
+    """Where the visitor's own sighting is: its row, its page in this table, and
+    its point in the brightness chart, to ring it there."""
+    place = position(ordered_rows(snapshot, query), recorded.row)
     page = None if place is None else place // query.table.per_page + 1
-    return {"row": row, "page": page, "point": your_point(snapshot, row)}
-
-
-def your_point(snapshot: Snapshot, row: int) -> dict | None:
-    """The visitor's own sighting in the brightness chart, to ring it there."""
-    columns = snapshot.columns
-    value = columns.brightness(row)
-    if value is None:
-        return None
-    return {"x": str(from_micros(columns.times[row])), "y": value}
+    value = snapshot.columns.brightness(recorded.row)
+    point = None if value is None else {"x": str(recorded.time_utc), "y": value}
+    return {"row": recorded.row, "page": page, "point": point}
 
 
 def page_html(query: Query, board: Dashboard | None, **context) -> str:
@@ -313,6 +297,7 @@ def page_html(query: Query, board: Dashboard | None, **context) -> str:
         "index.html",
         query=query,
         board=board,
+        max_location_length=MAX_LOCATION_LENGTH,
         spuc_url=services.client().shown_url,
         **context,
     )

@@ -4,8 +4,12 @@ SPUC stores whatever strings arrive, unquoted, one record per line; so the
 rules here are what keeps its file readable: a newline in a location would
 forge a second record, and brightness must be a plain, finite number.
 A location is stored in Unicode's composed form (NFC) and may not hold
-invisible or text-direction characters (category Cf), which would make two
-locations that look the same, or one that reads backwards, on the page.
+invisible or text-direction characters, nor marks stacked on one letter,
+which would make two locations that look the same, or one that reads
+backwards, on the page.
+
+This module is the one home of the location's length limit and of the shape
+of a number: the page, the form and the CSV download import them.
 """
 
 from __future__ import annotations
@@ -17,13 +21,41 @@ from dataclasses import dataclass
 
 MAX_LOCATION_LENGTH = 200
 MAX_BRIGHTNESS_LENGTH = 32
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+# A plain number, as Python's float() and every spreadsheet read it.
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
 # Invisible format characters: zero-width spaces, byte-order marks, and the
 # bidirectional overrides that make "\u202egnp.exe" read as "exe.png".
 _INVISIBLE = "Cf"
+# Invisible characters of other categories: Unicode's default-ignorable code points
+# (DerivedCoreProperties.txt) that are not Cf, and the braille blank, which draws nothing.
+_IGNORABLE_RANGES = (
+    (0x034F, 0x034F),  # combining grapheme joiner
+    (0x115F, 0x1160),  # Hangul choseong and jungseong fillers
+    (0x17B4, 0x17B5),  # Khmer inherent vowels
+    (0x180B, 0x180F),  # Mongolian variation selectors and vowel separator
+    (0x2800, 0x2800),  # braille pattern blank
+    (0x3164, 0x3164),  # Hangul filler
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
+    (0xFFF0, 0xFFF8),  # unassigned, default ignorable
+    (0xE0000, 0xE0FFF),  # tags and variation selectors supplement
+)
+_IGNORABLE = re.compile(
+    "["
+    + "".join(f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in _IGNORABLE_RANGES)
+    + "]"
+)
 ZERO_WIDTH_JOINER = "\u200d"
+# Text and emoji presentation selectors: visible in what they select, after a symbol.
+_PRESENTATION = ("\ufe0e", "\ufe0f")
 _EMOJI_CATEGORIES = {"So", "Sk", "Mn"}
+_SYMBOLS = {"So", "Sk"}
+# Keycap emoji: a digit, # or *, an emoji selector, and the enclosing keycap.
+_KEYCAP = re.compile(r"[0-9#*]\ufe0f\u20e3")
+# Marks stacked on one character beyond this ("Zalgo" text) are refused.
+MAX_MARKS = 3
+_MARKS = {"Mn", "Me"}
 # "7,5" from a keypad that writes a decimal comma.
 _DECIMAL_COMMA = re.compile(r"(\d+),(\d+)", re.ASCII)
 
@@ -65,9 +97,21 @@ def _location_text(value: object) -> str:
     return unicodedata.normalize("NFC", _text(value))
 
 
+def _selects_presentation(location: str, i: int) -> bool:
+    """Whether the selector at `i` picks how a symbol is drawn (as in "\u2764\ufe0f")
+    or makes a keycap emoji, rather than sitting invisibly after a letter."""
+    if location[i] not in _PRESENTATION or i == 0:
+        return False
+    return unicodedata.category(location[i - 1]) in _SYMBOLS or bool(_KEYCAP.match(location, i - 1))
+
+
 def _invisible(location: str) -> bool:
-    """Whether a format character (Cf) is in the text, other than a zero-width joiner
-    between two emoji (as in "\U0001f984\u200d\U0001f308"), which draws one picture."""
+    """Whether an invisible character is in the text: a format character (Cf) other
+    than a zero-width joiner between two emoji (as in "\U0001f984\u200d\U0001f308"),
+    which draws one picture, or a default-ignorable one other than an emoji's
+    presentation selector."""
+    if any(not _selects_presentation(location, m.start()) for m in _IGNORABLE.finditer(location)):
+        return True
     for i, ch in enumerate(location):
         if unicodedata.category(ch) != _INVISIBLE:
             continue
@@ -78,6 +122,16 @@ def _invisible(location: str) -> bool:
             and unicodedata.category(location[i + 1]) in _EMOJI_CATEGORIES
         )
         if not joins_emoji:
+            return True
+    return False
+
+
+def _stacked_marks(location: str) -> bool:
+    """Whether more than MAX_MARKS combining marks follow one another."""
+    run = 0
+    for ch in location:
+        run = run + 1 if unicodedata.category(ch) in _MARKS else 0
+        if run > MAX_MARKS:
             return True
     return False
 
@@ -103,7 +157,11 @@ def location_error(location: str) -> str | None:
     if _invisible(location):
         return (
             "The location cannot contain invisible or text-direction characters "
-            "(such as zero-width spaces or right-to-left marks)."
+            "(such as zero-width spaces, fillers or right-to-left marks)."
+        )
+    if _stacked_marks(location):
+        return (
+            f"The location cannot stack more than {MAX_MARKS} accents or other marks on one letter."
         )
     return None
 
@@ -117,7 +175,7 @@ def brightness_error(brightness: str) -> str | None:
             f"Is that {whole}{fraction} or {whole}.{fraction}? "
             "Please write it without the comma, with a point for decimals."
         )
-    if len(brightness) > MAX_BRIGHTNESS_LENGTH or not _NUMBER.fullmatch(brightness):
+    if len(brightness) > MAX_BRIGHTNESS_LENGTH or not NUMBER.fullmatch(brightness):
         return "Brightness must be a number, such as 7 or 12.5."
     value = float(brightness)
     if not math.isfinite(value):

@@ -26,15 +26,13 @@ from filelock import FileLock, Timeout
 
 from spucsvi.data.store import SightingsStore
 from spucsvi.settings import Settings, UnsafeFolder
+from spucsvi.sightings.recorded import Recorded, find_recorded
+from spucsvi.sightings.validation import SightingInput
 from spucsvi.spuc.client import SpucClient, SpucError
-from spucsvi.web.confirmation import Recorded
 from spucsvi.web.per_process import per_process
-from spucsvi.web.validation import SightingInput
 
 log = logging.getLogger(__name__)
 
-# How many of the newest records are searched for the one just sent.
-RECENT = 50
 # Submissions of one process under way at once: one sending, one waiting for the lock.
 SUBMITTING = 2
 # Seconds a submission waits for the lock, at most; and the age of a turn after
@@ -115,9 +113,9 @@ def _take_lock(lock: FileLock, since: Path) -> None:
 
 def submit_sighting(
     sighting: SightingInput, client: SpucClient, store: SightingsStore, settings: Settings
-) -> Recorded:
-    """Record the sighting at SPUC and return SPUC's record of it, as far as
-    its export shows it; the next view then shows it too."""
+) -> Recorded | None:
+    """Record the sighting at SPUC and return SPUC's record of it, None when its
+    export cannot show it (turned off, down); the next view then shows it too."""
     try:
         path = settings.lock_path
     except UnsafeFolder as exc:
@@ -145,20 +143,8 @@ def submit_sighting(
         turns.give_back(turn)
     # Outside the lock, which serialises what SPUC must not get at once (the PUTs),
     # not the reading back of its export.
-    return find_recorded(sighting, store)
-
-
-def find_recorded(sighting: SightingInput, store: SightingsStore) -> Recorded:
-    """The newest record matching what was sent. Should the same location and
-    brightness arrive from someone else meanwhile, either record is the visitor's
-    to see: they read the same."""
-    recorded = Recorded(sighting.location, sighting.brightness)
     try:
         snapshot = store.current(fresh=True)
     except SpucError:
-        return recorded  # recorded, but the export cannot show it (turned off, down)
-    for row in range(len(snapshot) - 1, max(-1, len(snapshot) - 1 - RECENT), -1):
-        s = snapshot.sighting(row)
-        if s.location == sighting.location and s.raw_brightness == sighting.brightness:
-            return Recorded(s.location, s.raw_brightness, s.count, str(s.time), s.units)
-    return recorded
+        return None
+    return find_recorded(snapshot, sighting)
