@@ -277,7 +277,7 @@ def test_plotly_is_the_vendored_basic_bundle_precompressed_and_immutable(client)
     html = client.get("/").get_data(as_text=True)
     url = html.split('<script src="')[1].split('"')[0]
     assert url.startswith("/assets/") and url.endswith("/vendor/plotly.js/plotly-basic.min.js")
-    response = client.get(url, headers={"Accept-Encoding": "gzip, br"})
+    response = client.get(url, headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"

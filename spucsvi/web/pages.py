@@ -171,7 +171,7 @@ def prerender(app: Flask) -> Callable[[Snapshot], None]:
         derived.prepare(snapshot)
         for environ in recent.environs():
             with app.request_context({**environ, "wsgi.input": io.BytesIO()}):
-                shared_page(snapshot, parse_query(request.args)).gzipped  # noqa: B018
+                shared_page(snapshot, parse_query(request.args)).prepare()
 
     return prepare
 
