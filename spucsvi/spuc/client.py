@@ -26,12 +26,13 @@ MAY_BE_RECORDED = (
 
 
 def redact_url(url: str) -> str:
-    """The URL as it may be shown or logged: a password becomes ***."""
+    """The URL as it may be shown or logged: its user part (a token, or a user
+    and password) becomes ***."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 class SpucError(Exception):
@@ -134,6 +135,7 @@ class SpucClient:
                 f"{self.base_url}/unicorn_spotted",
                 params={"location": location, "brightness": brightness},
                 timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             error = self._transport_error(exc)
@@ -153,6 +155,8 @@ class SpucClient:
                     f"while recording. {MAY_BE_RECORDED}",
                     response.status_code,
                 )
+            if 300 <= response.status_code < 400:
+                raise self._redirected(response, "a sighting")
             raise SpucBadResponse(
                 f"SPUC at {self.shown_url} answered HTTP {response.status_code} "
                 "to a sighting. Is SPUC_URL pointing at SPUC?"
@@ -168,7 +172,11 @@ class SpucClient:
         deadline = time.monotonic() + 4 * self.timeout[1]
         try:
             with self.session.get(
-                f"{self.base_url}/export", headers=headers, timeout=self.timeout, stream=True
+                f"{self.base_url}/export",
+                headers=headers,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
             ) as response:
                 return self._export_response(response, offset, deadline)
         except requests.RequestException as exc:
@@ -192,6 +200,8 @@ class SpucClient:
             raise SpucServerError(
                 f"SPUC at {self.shown_url} failed with HTTP {status} on its export.", status
             )
+        if 300 <= status < 400:
+            raise self._redirected(response, "the export request")
         if status not in (200, 206):
             raise SpucBadResponse(
                 f"SPUC at {self.shown_url} answered HTTP {status} to the export request."
@@ -209,6 +219,15 @@ class SpucClient:
         if start is None:
             raise SpucBadResponse(f"SPUC at {self.shown_url} sent a partial export without range.")
         return ExportResponse(206, body, etag, start, total)
+
+    def _redirected(self, response: requests.Response, asked: str) -> SpucBadResponse:
+        """A redirect is an answer, never followed: SPUC's answers are data, and
+        following one would send SPUCSVi's requests wherever it points."""
+        return SpucBadResponse(
+            f"SPUC at {self.shown_url} answered {asked} with a redirect "
+            f"(HTTP {response.status_code}), which SPUCSVi does not follow. "
+            "Is SPUC_URL SPUC's own address?"
+        )
 
     def _read_limited(self, response: requests.Response, deadline: float) -> bytes:
         """Read the body within the size limit and an overall deadline.
