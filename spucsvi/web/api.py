@@ -32,7 +32,9 @@ from spucsvi.data.store import Snapshot
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
-from spucsvi.web.pages import page_key
+from spucsvi.web.errors import json_error
+from spucsvi.web.json import dumps as json_dumps
+from spucsvi.web.pages import page_key, recorded_time
 from spucsvi.web.per_process import per_process
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
@@ -64,24 +66,20 @@ class ApiError(Exception):
 
 @blueprint.errorhandler(ApiError)
 def api_error(exc: ApiError):
-    response = jsonify(error=exc.message, status=exc.status, **exc.extra)
-    if "retry_after" in exc.extra:
-        response.headers["Retry-After"] = str(exc.extra["retry_after"])
-    return response, exc.status
+    return json_error(exc.status, exc.message, **exc.extra)
 
 
 @blueprint.errorhandler(SpucError)
 def spuc_error(exc: SpucError):
-    response = jsonify(error=exc.reason, status=exc.status, failure=type(exc).__name__)
-    if getattr(exc, "retry_after", None):
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response, exc.status
+    return json_error(
+        exc.status, exc.reason, failure=type(exc).__name__, retry_after=exc.retry_after
+    )
 
 
 def sighting_json(s: Sighting) -> dict:
     return {
         "count": s.count,
-        "time": s.time.isoformat(sep=" "),
+        "time": s.time,  # UTC, written with "Z" (web/json.py)
         "location": s.location,
         "brightness": s.brightness,
         "raw_brightness": s.raw_brightness,
@@ -260,7 +258,7 @@ def _json_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[bytes]:
             }
             for row in rows[start : start + CSV_BATCH]
         ]
-        body = orjson.dumps(batch, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)[1:-1]
+        body = json_dumps(batch)[1:-1]
         yield (b"," if start else b"") + body
     yield b"]}\n"
 
@@ -339,7 +337,7 @@ def create_sighting():
     else:
         shown = {
             "count": recorded.count,
-            "time": recorded.time,
+            "time": recorded_time(recorded),
             "location": recorded.location,
             "brightness": float(recorded.brightness),
             "raw_brightness": recorded.brightness,

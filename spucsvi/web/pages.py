@@ -38,6 +38,7 @@ from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.spuc.client import ExportDisabled, SpucError
 from spucsvi.web import confirmation, services
 from spucsvi.web.confirmation import Recorded
+from spucsvi.web.errors import with_retry_after
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
 from spucsvi.web.validation import InvalidSighting, validate_sighting
@@ -202,9 +203,7 @@ def submit():
         response = personal_page(
             query, values=values, submit_error=exc.reason, status=exc.status, fresh=True
         )
-        if getattr(exc, "retry_after", None):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return with_retry_after(response, exc.retry_after)
     # Back to that view, at the form, where the confirmation is.
     back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
     response = redirect(back, code=303)

@@ -125,7 +125,9 @@ def install(app: Flask, rate: str | None, storage: Path | None) -> None:
         app=app,
         storage_uri=f"{SCHEME}://{storage}",
         strategy="fixed-window",
-        headers_enabled=True,
+        # Its headers would put Retry-After on every answer of the submit views
+        # (a 201 too, and over a busy SPUC's own 2 s): errors.py says when to retry.
+        headers_enabled=False,
         default_limits=[],
     )
     app.extensions["submit_limiter"] = limiter
