@@ -8,7 +8,6 @@ retried: SPUC can answer 500 after it has written the record.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
 
+from spucsvi.per_process import PerProcess
 from spucsvi.spuc.records import is_empty_message
 
 MAX_EXPORT_BYTES = 1024 * 1024 * 1024
@@ -115,19 +115,19 @@ class SpucClient:
         self.timeout = (connect_timeout, read_timeout)
         self.max_export_bytes = max_export_bytes
         self._pool_size = pool_size
-        self._session: requests.Session | None = None
-        self._pid: int | None = None
+        self._session = PerProcess(self._new_session)
 
     @property
     def session(self) -> requests.Session:
         """A pooled session of this process: one made before a fork is not shared."""
-        if self._session is None or self._pid != os.getpid():
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._session, self._pid = session, os.getpid()
-        return self._session
+        return self._session()
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
 
     def record_sighting(self, location: str, brightness: str) -> None:
         """PUT one sighting. Raises a SpucError subclass on any failure."""
@@ -277,8 +277,9 @@ class SpucClient:
         )
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
+        session = self._session.existing()
+        if session is not None:
+            session.close()
 
 
 def _json_field(response: requests.Response, field: str) -> str | None:

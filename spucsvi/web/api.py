@@ -29,13 +29,13 @@ from spucsvi.data.derived import table as table_page
 from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
+from spucsvi.per_process import PerProcess
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
 from spucsvi.web.errors import json_error
 from spucsvi.web.json import dumps as json_dumps
 from spucsvi.web.pages import page_key, recorded_time
-from spucsvi.web.per_process import per_process
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
 from spucsvi.web.validation import InvalidSighting, validate_sighting
@@ -201,7 +201,7 @@ class _Slot:
             self.release()
 
 
-_download_slots = per_process(lambda: threading.BoundedSemaphore(DOWNLOADS))
+_download_slots = PerProcess(lambda: threading.BoundedSemaphore(DOWNLOADS))
 
 
 def csv_cell(value: object) -> str:

@@ -19,9 +19,7 @@ unless the server is configured to pass the real one on.
 from __future__ import annotations
 
 import math
-import os
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -29,6 +27,8 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from limits.storage import Storage
+
+from spucsvi.per_process import PerProcess
 
 SCHEME = "spucsvi-sqlite"
 # The views that record a sighting; they share one count per client.
@@ -43,23 +43,20 @@ class SqliteStorage(Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = Path(unquote(urlsplit(uri or "").path))
-        self._local = threading.local()
+        # One connection per thread and process (a connection must not cross a fork).
+        self._db = PerProcess(self._connect, per_thread=True)
 
     @property
     def base_exceptions(self) -> type[Exception]:
         return sqlite3.Error
 
-    def _db(self) -> sqlite3.Connection:
-        """One connection per thread and process (a connection must not cross a fork)."""
-        db = getattr(self._local, "db", None)
-        if db is None or self._local.pid != os.getpid():
-            db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS counters"
-                " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
-            )
-            self._local.db, self._local.pid = db, os.getpid()
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS counters"
+            " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
+        )
         return db
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:

@@ -25,10 +25,10 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from spucsvi.data.store import SightingsStore
+from spucsvi.per_process import PerProcess
 from spucsvi.settings import Settings, UnsafeFolder
 from spucsvi.spuc.client import SpucClient, SpucError
 from spucsvi.web.confirmation import Recorded
-from spucsvi.web.per_process import per_process
 from spucsvi.web.validation import SightingInput
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class _Turns:
             self.changed.notify()
 
 
-_process_turns = per_process(_Turns)
+_process_turns = PerProcess(_Turns)
 
 
 class SubmissionsBusy(SpucError):
