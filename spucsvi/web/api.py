@@ -59,14 +59,17 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCI
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: object):
+    def __init__(
+        self, status: int, message: str, *, retry_after: int | None = None, **extra: object
+    ):
         super().__init__(message)
         self.status, self.message, self.extra = status, message, extra
+        self.retry_after = retry_after
 
 
 @blueprint.errorhandler(ApiError)
 def api_error(exc: ApiError):
-    return json_error(exc.status, exc.message, **exc.extra)
+    return json_error(exc.status, exc.message, retry_after=exc.retry_after, **exc.extra)
 
 
 @blueprint.errorhandler(SpucError)

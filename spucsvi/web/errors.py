@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    TooManyRequests,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +62,7 @@ def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message = MESSAGES.get(status) or exc.description or "The request failed."
     response = error_response(status, message)
-    if status == 405 and exc.valid_methods:
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
 

@@ -19,7 +19,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 
-import brotli
+import brotli  # type: ignore[import-untyped]
 from flask import Request, Response, request
 
 if sys.version_info >= (3, 14):
@@ -137,7 +137,8 @@ def _labelled(
     if etag is None:
         return response
     response.set_etag(f"{etag}-{encoding}" if encoding else etag)
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 def choose(request: Request) -> str | None:
