@@ -8,6 +8,7 @@ import time
 import pytest
 import responses
 
+from spucsvi.settings import SettingsError
 from spucsvi.spuc.client import (
     ExportDisabled,
     SpucBadResponse,
@@ -221,3 +222,14 @@ def test_the_user_part_of_spuc_url_is_never_shown(url, shown):
     client = SpucClient(url)
     assert client.shown_url == shown
     assert "s3cr3t" not in client.shown_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://s3cr3t-t0ken@spuc:port", "http://u:s3cr3t-t0ken@spuc/?q=1", "ftp://s3cr3t-t0ken@x"],
+)
+def test_a_refused_spuc_url_is_named_without_its_user_part(url, tmp_path):
+    with pytest.raises(SettingsError) as error:
+        make_app(url, tmp_path)
+    assert "SPUC_URL='" in str(error.value) and "***@" in str(error.value)
+    assert "s3cr3t" not in str(error.value)

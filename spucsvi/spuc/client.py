@@ -8,9 +8,9 @@ retried: SPUC can answer 500 after it has written the record.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -20,6 +20,8 @@ from spucsvi.per_process import PerProcess
 from spucsvi.spuc.records import is_empty_message
 
 MAX_EXPORT_BYTES = 1024 * 1024 * 1024
+# scheme://, then a user part: everything up to the authority's last @.
+_USER_PART = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 MAY_BE_RECORDED = (
     "The sighting may have been recorded anyway: check the list before you submit it again."
 )
@@ -27,12 +29,8 @@ MAY_BE_RECORDED = (
 
 def redact_url(url: str) -> str:
     """The URL as it may be shown or logged: its user part (a token, or a user
-    and password) becomes ***."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+    and password) becomes ***. Any text, even one that is not a valid URL."""
+    return _USER_PART.sub(r"\1***@", url)
 
 
 class SpucError(Exception):
