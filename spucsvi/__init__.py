@@ -46,11 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     settings = load_settings(config)
     configure_logging()
-    app = Flask(
-        __name__,
-        template_folder=str(asset_dir("templates")),
-        static_folder=str(asset_dir("static")),
-    )
+    # static/ is served by web/assets.py only, under versioned URLs: not also
+    # by Flask's own /static/ route, unversioned and read for every request.
+    app = Flask(__name__, template_folder=str(asset_dir("templates")), static_folder=None)
     configure_app(app, settings, config)
     register_extensions(app)
     register_blueprints(app)
@@ -79,6 +77,7 @@ def configure_app(app: Flask, settings: settings_module.Settings, config: Mappin
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
         SPUCSVI_SETTINGS=settings,
+        SPUCSVI_STATIC=str(asset_dir("static")),
     )
     app.config.update({k: v for k, v in config.items() if k not in settings_module.ENV_NAMES})
 

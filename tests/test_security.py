@@ -311,3 +311,5 @@ def test_own_assets_have_content_hashed_urls(client):
     stale = css.replace(css.split("/")[2], "000000000000")
     assert client.get(stale).status_code == 404
     assert client.get("/assets/000000000000/../../pyproject.toml").status_code == 404
+    # One way to an asset: not also unversioned under Flask's /static/.
+    assert client.get("/static/css/spucsvi.css").status_code == 404

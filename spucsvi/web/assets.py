@@ -36,9 +36,9 @@ MIMETYPES = {
 
 
 @cache
-def table(static_folder: str) -> dict[str, SharedBody]:
-    """Every file under `static_folder` by its path there, read once per process."""
-    root = Path(static_folder)
+def table(folder: str) -> dict[str, SharedBody]:
+    """Every file under `folder` (static/) by its path there, read once per process."""
+    root = Path(folder)
     return {
         path.relative_to(root).as_posix(): SharedBody(
             path.read_bytes(), _mimetype(path), immutable=True
@@ -50,11 +50,11 @@ def table(static_folder: str) -> dict[str, SharedBody]:
 
 @blueprint.record_once
 def _build_at_start(state: BlueprintSetupState) -> None:
-    table(state.app.static_folder or "")
+    table(state.app.config["SPUCSVI_STATIC"])
 
 
 def _assets() -> dict[str, SharedBody]:
-    return table(current_app.static_folder or "")
+    return table(current_app.config["SPUCSVI_STATIC"])
 
 
 def digest(asset: SharedBody) -> str:
