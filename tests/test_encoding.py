@@ -4,7 +4,8 @@ Each kind (the page, an asset of each type, the plotly bundle, the API's JSON,
 a CSV download) is asked for with the Accept-Encoding headers browsers and
 tools send, and read raw: a refused encoding is never sent (`gzip;q=0`), what
 was sent decodes to the plain answer, and the ETag of what was sent answers
-304. Asset paths are served only as the asset table spells them.
+304 (but for a download, which is streamed as it is made and has no ETag).
+Asset paths are served only as the asset table spells them.
 """
 
 from __future__ import annotations
