@@ -10,8 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
-from flask_compress import Compress
+from flask import Flask
 
 from spucsvi import settings as settings_module
 from spucsvi.data.store import SightingsStore
@@ -47,11 +46,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     config = dict(config or {})
     settings = load_settings(config)
     configure_logging()
-    app = Flask(
-        __name__,
-        template_folder=str(asset_dir("templates")),
-        static_folder=str(asset_dir("static")),
-    )
+    # static/ is served by web/assets.py only, under versioned URLs: not also
+    # by Flask's own /static/ route, unversioned and read for every request.
+    app = Flask(__name__, template_folder=str(asset_dir("templates")), static_folder=None)
     configure_app(app, settings, config)
     register_extensions(app)
     register_blueprints(app)
@@ -80,50 +77,14 @@ def configure_app(app: Flask, settings: settings_module.Settings, config: Mappin
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         MAX_FORM_MEMORY_SIZE=settings.max_body_bytes,
         SPUCSVI_SETTINGS=settings,
-        COMPRESS_MIMETYPES=[
-            "text/html",
-            "text/css",
-            "text/csv",
-            "text/javascript",
-            "application/json",
-            "image/svg+xml",
-        ],
+        SPUCSVI_STATIC=str(asset_dir("static")),
     )
     app.config.update({k: v for k, v in config.items() if k not in settings_module.ENV_NAMES})
 
 
-class NegotiatedCompress(Compress):
-    """Flask-Compress, choosing the encoding by the client's q-values.
-
-    Flask-Compress 1.25 picks from the highest q-value listed even when that is 0,
-    and lets `*` stand for an encoding refused by name: `Accept-Encoding: gzip;q=0`
-    got gzip. Here it sees the header rewritten as only what the client accepts
-    (each encoding it offers, with its q-value by RFC 9110), so it never compresses
-    with a refused encoding. A shared body (web/shared_body.py) chose its own.
-    """
-
-    def after_request(self, response):
-        if getattr(response, "encoding_negotiated", False):
-            return response
-        environ = request.environ
-        original = environ.get("HTTP_ACCEPT_ENCODING")
-        offered = dict.fromkeys((*self.enabled_algorithms, *self.streaming_algorithms))
-        accepted = [(name, shared_body.quality(request, name)) for name in offered]
-        environ["HTTP_ACCEPT_ENCODING"] = (
-            ", ".join(f"{name};q={q:g}" for name, q in accepted if q > 0) or "identity"
-        )
-        try:
-            return super().after_request(response)
-        finally:
-            if original is None:
-                environ.pop("HTTP_ACCEPT_ENCODING", None)
-            else:
-                environ["HTTP_ACCEPT_ENCODING"] = original
-
-
 def register_extensions(app: Flask) -> None:
     app.json = OrjsonProvider(app)
-    NegotiatedCompress(app)
+    app.after_request(shared_body.encode_response)
 
 
 def register_spuc(app: Flask, settings: settings_module.Settings) -> None:

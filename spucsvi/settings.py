@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from spucsvi.spuc.client import redact_url
+
 log = logging.getLogger(__name__)
 
 DEFAULT_SPUC_URL = "http://spuc:8321"
@@ -94,18 +96,19 @@ def setting(
 def validate_spuc_url(value: str, name: str = "SPUC_URL") -> str:
     """Accept only http(s)://host[:port][/path]; return it without a trailing slash."""
     value = value.strip()
+    shown = redact_url(value)  # a token in the user part is never shown
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError on a non-numeric port
     except ValueError as exc:
-        raise SettingsError(f"{name}={value!r} is not a valid URL: {exc}") from None
+        raise SettingsError(f"{name}={shown!r} is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(
-            f"{name}={value!r} is not a valid URL: expected http://host:port, "
+            f"{name}={shown!r} is not a valid URL: expected http://host:port, "
             "for example http://spuc:8321"
         )
     if parts.query or parts.fragment:
-        raise SettingsError(f"{name}={value!r} must not contain a query or fragment")
+        raise SettingsError(f"{name}={shown!r} must not contain a query or fragment")
     return value.rstrip("/")
 
 

@@ -16,7 +16,7 @@ from tests.support.records import DATA, HEADER
 
 S1 = {
     "count": 1,
-    "time": "2026-11-27 18:02:00.027188",
+    "time": "2026-11-27T18:02:00.027188Z",
     "location": 'moon, "big" crater',
     "brightness": 100.0,
     "raw_brightness": "100",
@@ -24,7 +24,7 @@ S1 = {
 }
 S2 = {
     "count": 2,
-    "time": "2026-11-27 18:02:02",
+    "time": "2026-11-27T18:02:02Z",
     "location": "venus",
     "brightness": 7.0,
     "raw_brightness": "7",
@@ -32,7 +32,7 @@ S2 = {
 }
 S3 = {
     "count": 3,
-    "time": "2026-11-27 23:59:59.999999",
+    "time": "2026-11-27T23:59:59.999999Z",
     "location": "venus",
     "brightness": 12.5,
     "raw_brightness": "12.5",
@@ -40,7 +40,7 @@ S3 = {
 }
 S4 = {
     "count": 4,
-    "time": "2026-11-28 00:00:00",
+    "time": "2026-11-28T00:00:00Z",
     "location": "mars",
     "brightness": None,
     "raw_brightness": "junk",
@@ -48,7 +48,7 @@ S4 = {
 }
 S5 = {
     "count": 5,
-    "time": "2026-11-28 09:15:30.500000",
+    "time": "2026-11-28T09:15:30.500000Z",
     "location": "mars",
     "brightness": 3.0,
     "raw_brightness": "3",
@@ -115,7 +115,7 @@ def test_list_keys_come_in_a_stable_order(api):
     body = api.get("/api/sightings?per_page=1").get_data(as_text=True)
     assert body.startswith(
         '{"total":5,"page":1,"per_page":1,"pages":5,"sightings":[{"count":5,'
-        '"time":"2026-11-28 09:15:30.500000","location":"mars",'
+        '"time":"2026-11-28T09:15:30.500000Z","location":"mars",'
         '"brightness":3.0,"raw_brightness":"3","units":"iuhc"}]'
     )
 
@@ -271,9 +271,9 @@ def test_summary_of_everything(api):
 def test_summary_is_compact_json_in_a_stable_key_order(api):
     body = api.get("/api/summary?location=mars").get_data()
     assert body == (
-        b'{"total":2,"latest":{"count":5,"time":"2026-11-28 09:15:30.500000","location":"mars",'
+        b'{"total":2,"latest":{"count":5,"time":"2026-11-28T09:15:30.500000Z","location":"mars",'
         b'"brightness":3.0,"raw_brightness":"3","units":"iuhc"},'
-        b'"brightest":{"count":5,"time":"2026-11-28 09:15:30.500000","location":"mars",'
+        b'"brightest":{"count":5,"time":"2026-11-28T09:15:30.500000Z","location":"mars",'
         b'"brightness":3.0,"raw_brightness":"3","units":"iuhc"},'
         b'"mean_brightness":3.0,"median_brightness":3.0,"locations":1,"units":["iuhc"],'
         b'"unreadable_lines":2}\n'
@@ -460,6 +460,15 @@ def last_line(spuc) -> str:
     return export_text(spuc).splitlines()[-1]
 
 
+def spuc_time(sighting: dict) -> str:
+    return sighting["time"].removesuffix("Z").replace("T", " ")
+
+
+def as_json_time(spuc_time: str) -> str:
+    """SPUC's (UTC) time as every JSON answer writes it."""
+    return spuc_time.replace(" ", "T") + "Z"
+
+
 def test_post_records_the_sighting_and_answers_201(client, spuc):
     response = client.post("/api/sightings", json={"location": "moon, crater", "brightness": "7.5"})
     assert response.status_code == 201
@@ -471,7 +480,7 @@ def test_post_records_the_sighting_and_answers_201(client, spuc):
         "message": "Unicorn sighting recorded!",
         "sighting": {
             "count": 1,
-            "time": time,
+            "time": as_json_time(time),
             "location": "moon, crater",
             "brightness": 7.5,
             "raw_brightness": "7.5",
@@ -486,7 +495,7 @@ def test_post_continues_spucs_count(seeded):
     sighting = response.get_json()["sighting"]
     # 8: SPUC counts the file's lines, and the broken record 6 takes two.
     assert (sighting["count"], sighting["units"]) == (8, "iulu")
-    assert last_line(spuc) == f"8,{sighting['time']},venus,2,iulu"
+    assert last_line(spuc) == f"8,{spuc_time(sighting)},venus,2,iulu"
 
 
 @pytest.mark.parametrize(
@@ -554,7 +563,7 @@ def test_post_answers_with_spucs_record_even_where_it_repeats_a_count(seeded):
     assert response.status_code == 201
     sighting = response.get_json()["sighting"]
     assert sighting["count"] == 3 and not sighting["time"].startswith("2099")
-    assert last_line(spuc) == f"3,{sighting['time']},venus,2,iuhc"
+    assert last_line(spuc) == f"3,{spuc_time(sighting)},venus,2,iuhc"
 
 
 LOCATION_MISSING = "Please say where you saw the unicorn."

@@ -277,7 +277,7 @@ def test_plotly_is_the_vendored_basic_bundle_precompressed_and_immutable(client)
     html = client.get("/").get_data(as_text=True)
     url = html.split('<script src="')[1].split('"')[0]
     assert url.startswith("/assets/") and url.endswith("/vendor/plotly.js/plotly-basic.min.js")
-    response = client.get(url, headers={"Accept-Encoding": "gzip, br"})
+    response = client.get(url, headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["Content-Encoding"] == "gzip"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -311,3 +311,5 @@ def test_own_assets_have_content_hashed_urls(client):
     stale = css.replace(css.split("/")[2], "000000000000")
     assert client.get(stale).status_code == 404
     assert client.get("/assets/000000000000/../../pyproject.toml").status_code == 404
+    # One way to an asset: not also unversioned under Flask's /static/.
+    assert client.get("/static/css/spucsvi.css").status_code == 404

@@ -8,6 +8,7 @@ import time
 import pytest
 import responses
 
+from spucsvi.settings import SettingsError
 from spucsvi.spuc.client import (
     ExportDisabled,
     SpucBadResponse,
@@ -17,6 +18,7 @@ from spucsvi.spuc.client import (
     SpucTimeout,
     SpucUnreachable,
 )
+from tests.support.apps import make_app
 from tests.support.fakes import FakeSpuc, closed_port_url, http_response, json_response
 
 SPUC = "http://spuc.test:8321"
@@ -155,3 +157,79 @@ def test_400_from_a_real_socket_carries_the_message():
     with FakeSpuc(respond) as fake, pytest.raises(SpucRejected) as error:
         SpucClient(fake.url).record_sighting("a", "1")
     assert error.value.spuc_message == message
+
+
+# --- SPUC's answers are data: a redirect is never followed -------------------------
+
+
+def _recording(request, connection):
+    connection.sendall(json_response(200, '{"message": "Unicorn sighting recorded!"}'))
+
+
+def _redirecting_to(target: str):
+    def respond(request, connection):
+        status = 307 if request.method == "PUT" else 302
+        where = f"{target}{request.path}?location=x&brightness=1"
+        connection.sendall(http_response(status, b"", {"Location": where}))
+
+    return respond
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308, 300])
+def test_a_redirect_is_a_bad_answer_and_never_followed(status):
+    with FakeSpuc(_recording) as elsewhere:
+
+        def respond(request, connection):
+            headers = {"Location": f"{elsewhere.url}{request.path}"}
+            connection.sendall(http_response(status, b"", headers))
+
+        with FakeSpuc(respond) as fake:
+            client = SpucClient(fake.url)
+            with pytest.raises(SpucBadResponse) as export_error:
+                client.fetch_export()
+            with pytest.raises(SpucBadResponse) as put_error:
+                client.record_sighting("venus", "3")
+        assert elsewhere.requests == []
+    for error, asked in ((export_error, "the export request"), (put_error, "a sighting")):
+        assert f"answered {asked} with a redirect (HTTP {status})" in error.value.reason
+        assert "does not follow" in error.value.reason
+
+
+def test_the_app_follows_no_redirect_from_spuc(tmp_path):
+    with FakeSpuc(_recording) as elsewhere, FakeSpuc(_redirecting_to(elsewhere.url)) as fake:
+        client = make_app(fake.url, tmp_path).test_client()
+        page = client.get("/")
+        assert page.status_code == 502
+        assert "with a redirect (HTTP 302)" in page.get_data(as_text=True)
+        answer = client.post("/api/sightings", json={"location": "venus", "brightness": 3})
+        assert answer.status_code == 502
+        assert "with a redirect (HTTP 307)" in answer.get_json()["error"]
+        assert [r.method for r in fake.requests].count("PUT") == 1
+        assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://s3cr3t-t0ken@spuc:8321", "http://***@spuc:8321"),
+        ("http://unicorn:s3cr3t-t0ken@spuc:8321/x", "http://***@spuc:8321/x"),
+        ("http://:s3cr3t-t0ken@spuc", "http://***@spuc"),
+        ("https://s3cr3t-t0ken:@spuc", "https://***@spuc"),
+        ("http://spuc:8321", "http://spuc:8321"),
+    ],
+)
+def test_the_user_part_of_spuc_url_is_never_shown(url, shown):
+    client = SpucClient(url)
+    assert client.shown_url == shown
+    assert "s3cr3t" not in client.shown_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://s3cr3t-t0ken@spuc:port", "http://u:s3cr3t-t0ken@spuc/?q=1", "ftp://s3cr3t-t0ken@x"],
+)
+def test_a_refused_spuc_url_is_named_without_its_user_part(url, tmp_path):
+    with pytest.raises(SettingsError) as error:
+        make_app(url, tmp_path)
+    assert "SPUC_URL='" in str(error.value) and "***@" in str(error.value)
+    assert "s3cr3t" not in str(error.value)

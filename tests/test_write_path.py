@@ -69,11 +69,12 @@ def test_a_form_submission_is_confirmed_highlighted_and_ringed_at_its_utc_time(z
 
 def test_the_json_api_answers_with_the_utc_time(zoned):
     client, spuc = zoned
-    before = utc_now()
+    before = datetime.now(UTC)
     response = client.post("/api/sightings", json={"location": "venus", "brightness": 4})
-    after = utc_now()
+    after = datetime.now(UTC)
     assert response.status_code == 201
     sighting = response.get_json()["sighting"]
+    assert sighting["time"].endswith("Z")
     assert before <= datetime.fromisoformat(sighting["time"]) <= after
     listed = client.get("/api/sightings").get_json()["sightings"]
     assert [s["time"] for s in listed] == [sighting["time"]]

@@ -19,7 +19,6 @@ need from it, and together with the parse state it came from.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from datetime import UTC, tzinfo
 from typing import TypeVar
 
 from spucsvi.data.columns import Columns
+from spucsvi.per_process import PerProcess
 from spucsvi.spuc.client import ExportResponse, SpucClient, SpucError
 from spucsvi.spuc.records import Sighting, parse_lines
 
@@ -131,7 +131,7 @@ class SightingsStore:
         self._snapshot: Snapshot | None = None
         self._checked_at: float | None = None
         self._error: SpucError | None = None
-        self._pid: int | None = None
+        self._once_per_process = PerProcess(self._fresh_locks)
         self.fetches = 0
 
     # --- what views call -----------------------------------------------------------
@@ -145,7 +145,7 @@ class SightingsStore:
         that far behind SPUC; with a window of 0 every call revalidates first.
         Raises the SpucError of the last revalidation while it stands.
         """
-        self._for_this_process()
+        self._once_per_process()
         if fresh or self._age() >= STALE_WINDOWS * self._freshness:
             with self._revalidation:
                 if fresh or not self._is_fresh():
@@ -161,14 +161,11 @@ class SightingsStore:
 
     # --- per process ---------------------------------------------------------------
 
-    def _for_this_process(self) -> None:
+    def _fresh_locks(self) -> None:
         """Fresh locks and no running revalidation in a new (forked) process."""
-        pid = os.getpid()
-        if self._pid != pid:
-            self._revalidation = threading.Lock()
-            self._flag = threading.Lock()
-            self._running: threading.Thread | None = None
-            self._pid = pid
+        self._revalidation = threading.Lock()
+        self._flag = threading.Lock()
+        self._running: threading.Thread | None = None
 
     def _age(self) -> float:
         """Seconds since the last revalidation ended; 0 before the first."""

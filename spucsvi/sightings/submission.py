@@ -25,11 +25,11 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from spucsvi.data.store import SightingsStore
+from spucsvi.per_process import PerProcess
 from spucsvi.settings import Settings, UnsafeFolder
 from spucsvi.sightings.recorded import Recorded, find_recorded
 from spucsvi.sightings.validation import SightingInput
 from spucsvi.spuc.client import SpucClient, SpucError
-from spucsvi.web.per_process import per_process
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class _Turns:
             self.changed.notify()
 
 
-_process_turns = per_process(_Turns)
+_process_turns = PerProcess(_Turns)
 
 
 class SubmissionsBusy(SpucError):

@@ -8,36 +8,36 @@ retried: SPUC can answer 500 after it has written the record.
 
 from __future__ import annotations
 
-import os
+import re
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, ProtocolError, ReadTimeoutError
 
+from spucsvi.per_process import PerProcess
 from spucsvi.spuc.records import is_empty_message
 
 MAX_EXPORT_BYTES = 1024 * 1024 * 1024
+# scheme://, then a user part: everything up to the authority's last @.
+_USER_PART = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 MAY_BE_RECORDED = (
     "The sighting may have been recorded anyway: check the list before you submit it again."
 )
 
 
 def redact_url(url: str) -> str:
-    """The URL as it may be shown or logged: a password becomes ***."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    """The URL as it may be shown or logged: its user part (a token, or a user
+    and password) becomes ***. Any text, even one that is not a valid URL."""
+    return _USER_PART.sub(r"\1***@", url)
 
 
 class SpucError(Exception):
     """SPUC could not do what was asked; `reason` is fit to show a visitor."""
 
     status = 502
+    retry_after: int | None = None  # seconds, when trying again soon may work
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -113,19 +113,19 @@ class SpucClient:
         self.timeout = (connect_timeout, read_timeout)
         self.max_export_bytes = max_export_bytes
         self._pool_size = pool_size
-        self._session: requests.Session | None = None
-        self._pid: int | None = None
+        self._session = PerProcess(self._new_session)
 
     @property
     def session(self) -> requests.Session:
         """A pooled session of this process: one made before a fork is not shared."""
-        if self._session is None or self._pid != os.getpid():
-            session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._session, self._pid = session, os.getpid()
-        return self._session
+        return self._session()
+
+    def _new_session(self) -> requests.Session:
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self._pool_size, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
 
     def record_sighting(self, location: str, brightness: str) -> None:
         """PUT one sighting. Raises a SpucError subclass on any failure."""
@@ -134,6 +134,7 @@ class SpucClient:
                 f"{self.base_url}/unicorn_spotted",
                 params={"location": location, "brightness": brightness},
                 timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as exc:
             error = self._transport_error(exc)
@@ -153,6 +154,8 @@ class SpucClient:
                     f"while recording. {MAY_BE_RECORDED}",
                     response.status_code,
                 )
+            if 300 <= response.status_code < 400:
+                raise self._redirected(response, "a sighting")
             raise SpucBadResponse(
                 f"SPUC at {self.shown_url} answered HTTP {response.status_code} "
                 "to a sighting. Is SPUC_URL pointing at SPUC?"
@@ -168,7 +171,11 @@ class SpucClient:
         deadline = time.monotonic() + 4 * self.timeout[1]
         try:
             with self.session.get(
-                f"{self.base_url}/export", headers=headers, timeout=self.timeout, stream=True
+                f"{self.base_url}/export",
+                headers=headers,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
             ) as response:
                 return self._export_response(response, offset, deadline)
         except requests.RequestException as exc:
@@ -192,6 +199,8 @@ class SpucClient:
             raise SpucServerError(
                 f"SPUC at {self.shown_url} failed with HTTP {status} on its export.", status
             )
+        if 300 <= status < 400:
+            raise self._redirected(response, "the export request")
         if status not in (200, 206):
             raise SpucBadResponse(
                 f"SPUC at {self.shown_url} answered HTTP {status} to the export request."
@@ -209,6 +218,15 @@ class SpucClient:
         if start is None:
             raise SpucBadResponse(f"SPUC at {self.shown_url} sent a partial export without range.")
         return ExportResponse(206, body, etag, start, total)
+
+    def _redirected(self, response: requests.Response, asked: str) -> SpucBadResponse:
+        """A redirect is an answer, never followed: SPUC's answers are data, and
+        following one would send SPUCSVi's requests wherever it points."""
+        return SpucBadResponse(
+            f"SPUC at {self.shown_url} answered {asked} with a redirect "
+            f"(HTTP {response.status_code}), which SPUCSVi does not follow. "
+            "Is SPUC_URL SPUC's own address?"
+        )
 
     def _read_limited(self, response: requests.Response, deadline: float) -> bytes:
         """Read the body within the size limit and an overall deadline.
@@ -257,8 +275,9 @@ class SpucClient:
         )
 
     def close(self) -> None:
-        if self._session is not None:
-            self._session.close()
+        session = self._session.existing()
+        if session is not None:
+            session.close()
 
 
 def _json_field(response: requests.Response, field: str) -> str | None:

@@ -29,13 +29,15 @@ from spucsvi.data.derived import table as table_page
 from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
+from spucsvi.per_process import PerProcess
 from spucsvi.sightings.submission import submit_sighting
 from spucsvi.sightings.validation import NUMBER, InvalidSighting, validate_sighting
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
+from spucsvi.web.errors import json_error
+from spucsvi.web.json import dumps as json_dumps
 from spucsvi.web.pages import page_key
-from spucsvi.web.per_process import per_process
 from spucsvi.web.shared_body import SharedBody
 
 blueprint = Blueprint("api", __name__)
@@ -56,31 +58,30 @@ _LOCALE_SEPARATORS = re.compile(r"([;\t])")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: object):
+    def __init__(
+        self, status: int, message: str, *, retry_after: int | None = None, **extra: object
+    ):
         super().__init__(message)
         self.status, self.message, self.extra = status, message, extra
+        self.retry_after = retry_after
 
 
 @blueprint.errorhandler(ApiError)
 def api_error(exc: ApiError):
-    response = jsonify(error=exc.message, status=exc.status, **exc.extra)
-    if "retry_after" in exc.extra:
-        response.headers["Retry-After"] = str(exc.extra["retry_after"])
-    return response, exc.status
+    return json_error(exc.status, exc.message, retry_after=exc.retry_after, **exc.extra)
 
 
 @blueprint.errorhandler(SpucError)
 def spuc_error(exc: SpucError):
-    response = jsonify(error=exc.reason, status=exc.status, failure=type(exc).__name__)
-    if getattr(exc, "retry_after", None):
-        response.headers["Retry-After"] = str(exc.retry_after)
-    return response, exc.status
+    return json_error(
+        exc.status, exc.reason, failure=type(exc).__name__, retry_after=exc.retry_after
+    )
 
 
 def sighting_json(s: Sighting) -> dict:
     return {
         "count": s.count,
-        "time": s.time.isoformat(sep=" "),
+        "time": s.time,  # UTC, written with "Z" (web/json.py)
         "location": s.location,
         "brightness": s.brightness,
         "raw_brightness": s.raw_brightness,
@@ -202,7 +203,7 @@ class _Slot:
             self.release()
 
 
-_download_slots = per_process(lambda: threading.BoundedSemaphore(DOWNLOADS))
+_download_slots = PerProcess(lambda: threading.BoundedSemaphore(DOWNLOADS))
 
 
 def csv_cell(value: object) -> str:
@@ -268,7 +269,7 @@ def _json_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[bytes]:
             }
             for row in rows[start : start + CSV_BATCH]
         ]
-        body = orjson.dumps(batch, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)[1:-1]
+        body = json_dumps(batch)[1:-1]
         yield (b"," if start else b"") + body
     yield b"]}\n"
 
@@ -347,7 +348,7 @@ def create_sighting():
     else:
         shown = {
             "count": recorded.count,
-            "time": recorded.time_utc.isoformat(sep=" "),
+            "time": recorded.time_utc,
             "location": recorded.location,
             "brightness": float(recorded.brightness),
             "raw_brightness": recorded.brightness,

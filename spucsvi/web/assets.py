@@ -3,52 +3,70 @@
 Every file in static/ is served as /assets/<digest>/<file>: a new version
 changes the URL, so browsers may keep each one for a year. plotly.js is the
 basic bundle vendored in static/vendor/plotly.js/ (scatter and bar, a quarter
-of the full bundle's size); large files are gzipped once per process.
+of the full bundle's size).
+
+The files are read once per process into a table (path to bytes, digest and
+each encoding, made once), and only a path exactly as the table spells it is
+served: `x/../file`, `./file` or `a//file` is a 404, so nothing a request
+spells is ever read, hashed or kept.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
+import mimetypes
 from functools import cache
 from pathlib import Path
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    current_app,
-    request,
-    send_from_directory,
-    url_for,
-)
-from werkzeug.security import safe_join
+from flask import Blueprint, abort, current_app, request, url_for
+from flask.sansio.blueprints import BlueprintSetupState
+
+from spucsvi.web.shared_body import SharedBody
 
 blueprint = Blueprint("assets", __name__)
 
-IMMUTABLE = 365 * 24 * 3600
 PLOTLY = "vendor/plotly.js/plotly-basic.min.js"
-# Files at least this large are sent gzipped from memory, compressed once.
-PRECOMPRESS_FROM = 64 * 1024
+DIGEST_LENGTH = 12
+# Types that the system's mimetypes table may spell otherwise (or not know).
+MIMETYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+}
 
 
 @cache
-def digest(static_folder: str, filename: str) -> str:
-    """First 12 hex digits of the file's SHA-256; OSError when it is missing."""
-    path = safe_join(static_folder, filename)
-    if path is None:
-        raise FileNotFoundError(filename)
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+def table(folder: str) -> dict[str, SharedBody]:
+    """Every file under `folder` (static/) by its path there, read once per process."""
+    root = Path(folder)
+    return {
+        path.relative_to(root).as_posix(): SharedBody(
+            path.read_bytes(), _mimetype(path), immutable=True
+        )
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@blueprint.record_once
+def _build_at_start(state: BlueprintSetupState) -> None:
+    table(state.app.config["SPUCSVI_STATIC"])
+
+
+def _assets() -> dict[str, SharedBody]:
+    return table(current_app.config["SPUCSVI_STATIC"])
+
+
+def digest(asset: SharedBody) -> str:
+    """The URL's version of an asset: the start of its ETag (a SHA-256 of its bytes)."""
+    return asset.etag[:DIGEST_LENGTH]
 
 
 @blueprint.app_template_global()
 def asset_url(filename: str) -> str:
-    """The versioned URL of a file in static/."""
-    return url_for(
-        "assets.static_asset",
-        version=digest(current_app.static_folder, filename),
-        filename=filename,
-    )
+    """The versioned URL of a file in static/; KeyError names a file that is not there."""
+    asset = _assets()[filename]
+    return url_for("assets.static_asset", version=digest(asset), filename=filename)
 
 
 @blueprint.app_template_global()
@@ -58,41 +76,12 @@ def plotly_url() -> str:
 
 @blueprint.get("/assets/<version>/<path:filename>")
 def static_asset(version: str, filename: str):
-    folder = current_app.static_folder
-    try:
-        current = digest(folder, filename)
-    except OSError:
+    asset = _assets().get(filename)
+    if asset is None or version != digest(asset):
         abort(404)
-    if version != current:
-        abort(404)
-    compressed = gzipped(folder, filename, current)
-    if compressed is not None and "gzip" in request.accept_encodings:
-        response = Response(compressed, mimetype=_mimetype(filename))
-        response.headers["Content-Encoding"] = "gzip"
-        response.vary.add("Accept-Encoding")
-        response.set_etag(f"{current}-gzip")
-        response.cache_control.public = True
-        response.cache_control.max_age = IMMUTABLE
-    else:
-        response = send_from_directory(folder, filename, max_age=IMMUTABLE)
-        if compressed is not None:
-            response.vary.add("Accept-Encoding")
-    response.cache_control.immutable = True
-    return response.make_conditional(request)
+    return asset.response(request)
 
 
-def _mimetype(filename: str) -> str:
-    if filename.endswith(".js"):
-        return "text/javascript"
-    if filename.endswith(".css"):
-        return "text/css"
-    return "application/octet-stream"
-
-
-@cache
-def gzipped(folder: str, filename: str, version: str) -> bytes | None:
-    """A large file gzipped once per process and version; None for small files."""
-    path = Path(safe_join(folder, filename) or "")
-    if path.stat().st_size < PRECOMPRESS_FROM:
-        return None
-    return gzip.compress(path.read_bytes(), compresslevel=9, mtime=0)
+def _mimetype(path: Path) -> str:
+    guessed, _ = mimetypes.guess_type(path.name)
+    return MIMETYPES.get(path.suffix, guessed or "application/octet-stream")

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    TooManyRequests,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +33,36 @@ def wants_json() -> bool:
     return request.path.startswith(("/api/", "/-/")) or request.path in ("/healthz", "/readyz")
 
 
-def error_response(status: int, message: str) -> Response:
+def error_response(status: int, message: str, *, retry_after: int | None = None) -> Response:
+    """The error page, or the JSON error on an API path."""
     if wants_json():
-        body = jsonify(error=message, status=status)
-    else:
-        body = render_template("error.html", status=status, message=message)
-    return make_response(body, status)
+        return json_error(status, message, retry_after=retry_after)
+    page = render_template("error.html", status=status, message=message)
+    return with_retry_after(make_response(page, status), retry_after)
+
+
+def json_error(
+    status: int, message: str, *, retry_after: int | None = None, **extra: object
+) -> Response:
+    """Every JSON error: `error` (the reason in plain words), `status`, what else the
+    caller adds, and when to try again (`retry_after`, also as Retry-After)."""
+    body = {"error": message, "status": status, **extra}
+    if retry_after:
+        body["retry_after"] = retry_after
+    return with_retry_after(make_response(jsonify(body), status), retry_after)
+
+
+def with_retry_after(response: Response, seconds: int | None) -> Response:
+    if seconds:
+        response.headers["Retry-After"] = str(seconds)
+    return response
 
 
 def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message = MESSAGES.get(status) or exc.description or "The request failed."
     response = error_response(status, message)
-    if status == 405 and exc.valid_methods:
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
 
@@ -52,16 +74,12 @@ def handle_too_many(exc: TooManyRequests):
 
     seconds = ratelimit.retry_after()
     message = ratelimit.message(seconds)
-    if wants_json():
-        response = make_response(jsonify(error=message, status=429, retry_after=seconds), 429)
-    elif request.method == "POST":
+    if request.method == "POST" and not wants_json():
         form = pages.submitted_form()
         values = {name: form.get(name, "") for name in pages.FIELDS}
-        response = pages.personal_page(values=values, submit_error=message, status=429)
-    else:
-        response = error_response(429, message)
-    response.headers["Retry-After"] = str(seconds)
-    return response
+        page = pages.personal_page(values=values, submit_error=message, status=429)
+        return with_retry_after(page, seconds)
+    return error_response(429, message, retry_after=seconds)
 
 
 def handle_unexpected_error(exc: Exception):

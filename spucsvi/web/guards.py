@@ -11,6 +11,11 @@ from flask import request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 TOO_LARGE = "spucsvi.body_too_large"
+# A refused body up to this size is read and dropped, so its connection stays
+# usable; a larger one is not read, and gunicorn closes the connection after
+# answering (its gthread worker still says keep-alive: the client must retry).
+DRAIN_LIMIT = 1024 * 1024
+READ_SIZE = 64 * 1024
 # A path prefix (SCRIPT_NAME) is /segment/segment...: never "//host", which links
 # would turn into another site, nor a quote, space or other character a link
 # would have to escape.
@@ -18,35 +23,57 @@ _SANE_PREFIX = re.compile(r"(?:/[A-Za-z0-9._~-]+)*", re.ASCII)
 
 
 class BoundedBody:
-    """WSGI middleware: a body sent without Content-Length (chunked) is read here up
-    to the limit, so one over it is refused with 413 as a declared one is.
+    """WSGI middleware: a body over the limit is refused with 413 before the app
+    sees it, however it is framed, and read to its end first (up to DRAIN_LIMIT)
+    so the connection can carry the client's next request.
 
-    Werkzeug wraps such a stream in a LimitedStream that stops at
-    MAX_CONTENT_LENGTH without an error: `request.get_data()` returned the first
-    16 KB and the form parsed them (brightness 123456789 recorded as 123).
+    Werkzeug wraps a body sent without Content-Length (chunked) in a LimitedStream
+    that stops at MAX_CONTENT_LENGTH without an error: `request.get_data()`
+    returned the first 16 KB and the form parsed them (brightness 123456789
+    recorded as 123). And a refused body left unread broke the connection: under
+    gunicorn's gthread worker a 100 KB post got 413 with `Connection: keep-alive`,
+    then gunicorn read 64 KB of it, gave up and closed, and the client's next
+    request on it failed. An app cannot say `Connection: close` (PEP 3333 leaves
+    it to the server; gunicorn drops it, waitress refuses it), so it reads.
     """
 
     def __init__(self, wsgi_app, limit: int):
         self.wsgi_app, self.limit = wsgi_app, limit
 
     def __call__(self, environ, start_response):
-        if environ.get("CONTENT_LENGTH", "") == "" and environ.get("wsgi.input_terminated"):
-            body = self._read(environ["wsgi.input"])
+        declared = environ.get("CONTENT_LENGTH", "")
+        stream = environ.get("wsgi.input")
+        if declared == "" and environ.get("wsgi.input_terminated"):
+            body = _read(stream, self.limit + 1)
             if len(body) > self.limit:
-                environ[TOO_LARGE] = True
-                body = b""
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
+                _read(stream, DRAIN_LIMIT, keep=False)
+                self._refuse(environ)
+            else:
+                environ["wsgi.input"] = io.BytesIO(body)
+                environ["CONTENT_LENGTH"] = str(len(body))
+        elif declared.isdigit() and int(declared) > self.limit:
+            _read(stream, min(int(declared), DRAIN_LIMIT), keep=False)
+            self._refuse(environ)
         return self.wsgi_app(environ, start_response)
 
-    def _read(self, stream) -> bytes:
-        body = bytearray()
-        while len(body) <= self.limit:
-            chunk = stream.read(self.limit + 1 - len(body))
-            if not chunk:
-                break
+    @staticmethod
+    def _refuse(environ) -> None:
+        environ[TOO_LARGE] = True
+        environ["wsgi.input"] = io.BytesIO()
+        environ["CONTENT_LENGTH"] = "0"
+
+
+def _read(stream, most: int, *, keep: bool = True) -> bytes:
+    """Up to `most` bytes of `stream` (fewer at its end); dropped unless `keep`."""
+    body, seen = bytearray(), 0
+    while seen < most:
+        chunk = stream.read(min(most - seen, READ_SIZE))
+        if not chunk:
+            break
+        seen += len(chunk)
+        if keep:
             body += chunk
-        return bytes(body)
+    return bytes(body)
 
 
 def refuse_too_large() -> None:

@@ -40,6 +40,7 @@ from spucsvi.sightings.validation import MAX_LOCATION_LENGTH, InvalidSighting, v
 from spucsvi.spuc.client import ExportDisabled, SpucError
 from spucsvi.web import confirmation, services
 from spucsvi.web.confirmation import Note
+from spucsvi.web.errors import with_retry_after
 from spucsvi.web.shared_body import SharedBody
 
 blueprint = Blueprint("pages", __name__)
@@ -171,7 +172,7 @@ def prerender(app: Flask) -> Callable[[Snapshot], None]:
         derived.prepare(snapshot)
         for environ in recent.environs():
             with app.request_context({**environ, "wsgi.input": io.BytesIO()}):
-                shared_page(snapshot, parse_query(request.args)).gzipped  # noqa: B018
+                shared_page(snapshot, parse_query(request.args)).prepare()
 
     return prepare
 
@@ -202,9 +203,7 @@ def submit():
         response = personal_page(
             query, values=values, submit_error=exc.reason, status=exc.status, fresh=True
         )
-        if getattr(exc, "retry_after", None):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return with_retry_after(response, exc.retry_after)
     # Back to that view, at the form, where the confirmation is.
     back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
     response = redirect(back, code=303)

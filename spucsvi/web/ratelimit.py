@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import sqlite3
-import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -30,6 +28,8 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from limits.storage import Storage
+
+from spucsvi.per_process import PerProcess
 
 SCHEME = "spucsvi-sqlite"
 # Counters kept at most; past this the ones closest to expiring go first, so that a
@@ -49,26 +49,23 @@ class SqliteStorage(Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = Path(unquote(urlsplit(uri or "").path))
-        self._local = threading.local()
+        # One connection per thread and process (a connection must not cross a fork).
+        self._db = PerProcess(self._connect, per_thread=True)
         self._bounded_at = 0.0
 
     @property
     def base_exceptions(self) -> type[Exception]:
         return sqlite3.Error
 
-    def _db(self) -> sqlite3.Connection:
-        """One connection per thread and process (a connection must not cross a fork)."""
-        db = getattr(self._local, "db", None)
-        if db is None or self._local.pid != os.getpid():
-            db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS counters"
-                " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
-            )
-            # Expired counters are found through this index, not by reading every row.
-            db.execute("CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)")
-            self._local.db, self._local.pid = db, os.getpid()
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=2, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS counters"
+            " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
+        )
+        # Expired counters are found through this index, not by reading every row.
+        db.execute("CREATE INDEX IF NOT EXISTS counters_expires ON counters (expires)")
         return db
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
@@ -159,7 +156,9 @@ def install(app: Flask, rate: str | None, storage: Path | None) -> None:
         app=app,
         storage_uri=f"{SCHEME}://{storage}",
         strategy="fixed-window",
-        headers_enabled=True,
+        # Its headers would put Retry-After on every answer of the submit views
+        # (a 201 too, and over a busy SPUC's own 2 s): errors.py says when to retry.
+        headers_enabled=False,
         default_limits=[],
     )
     app.extensions["submit_limiter"] = limiter
