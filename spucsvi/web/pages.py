@@ -99,7 +99,8 @@ def index():
     if recorded is not None:
         # The redirect may land on another worker, whose snapshot predates the sighting.
         return personal_page(query, recorded=recorded, response=response, fresh=True)
-    if request.cookies.get(confirmation.COOKIE) is not None:
+    # A page naming its signed-in user is that user's alone.
+    if request.cookies.get(confirmation.COOKIE) is not None or request.remote_user:
         return personal_page(query, response=response)
     try:
         snapshot = services.store().current()
@@ -268,6 +269,7 @@ def personal_page(
         recorded=recorded,
         highlight=highlight,
         recorded_at=recorded_time(recorded),
+        reporting_as=request.remote_user,
     )
     response = response or Response()
     response.set_data(html)
