@@ -20,7 +20,7 @@ import pytest
 
 from spucsvi.settings import DEFAULT_SUBMIT_RATE, SettingsError, from_env
 from tests.support.apps import make_app, post_sighting
-from tests.support.nginx import Answer, nginx, self_signed, visit
+from tests.support.nginx import NGINX, Answer, nginx, self_signed, visit
 from tests.support.servers import (
     ROOT,
     ServerProcess,
@@ -32,6 +32,9 @@ from tests.support.servers import (
 )
 
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
+needs_nginx = pytest.mark.skipif(
+    not Path(NGINX).exists(), reason="needs Debian's nginx: apt-get install nginx-light"
+)
 # The app's connection from nginx comes from 127.0.0.1; visitors from 127.0.0.2 on.
 TRUST_NGINX = {"FORWARDED_ALLOW_IPS": "127.0.0.1", "SPUCSVI_SUBMIT_RATE": DEFAULT_SUBMIT_RATE}
 PROXY_HEADERS = """
@@ -193,6 +196,7 @@ def test_a_trusted_proxy_names_the_user_and_anyone_else_cannot(spuc, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("serve", SERVERS)
+@needs_nginx
 def test_forty_visitors_through_tls_are_each_counted_alone(tmp_path, spuc, serve):
     app = SERVERS[serve](tmp_path, spuc.url, env=TRUST_NGINX)
     with behind_nginx(tmp_path, app) as (url, cert):
@@ -227,6 +231,7 @@ def test_forty_visitors_through_tls_are_each_counted_alone(tmp_path, spuc, serve
 
 
 @pytest.mark.slow
+@needs_nginx
 def test_the_page_through_tls_links_nothing_over_http_and_its_cookie_is_secure(tmp_path, spuc):
     app = gunicorn(tmp_path, spuc.url, env=TRUST_NGINX)
     with behind_nginx(tmp_path, app) as (url, cert):
@@ -250,6 +255,7 @@ def test_the_page_through_tls_links_nothing_over_http_and_its_cookie_is_secure(t
 
 
 @pytest.mark.slow
+@needs_nginx
 def test_a_path_prefix_from_x_forwarded_prefix_carries_through_links_and_redirects(tmp_path, spuc):
     app = spucsvi_serve(tmp_path, spuc.url, env=TRUST_NGINX)
     with behind_nginx(tmp_path, app) as (url, cert):
@@ -360,6 +366,7 @@ def portal_site(port: int, app_port: int, auth_port: int, cert: Path, key: Path)
 
 
 @pytest.mark.slow
+@needs_nginx
 def test_behind_the_portal_each_user_has_their_own_limit_and_is_named(tmp_path, spuc):
     env = {"FORWARDED_ALLOW_IPS": "127.0.0.1", "SPUCSVI_SUBMIT_RATE": "3/minute"}
     app = spucsvi_serve(tmp_path, spuc.url, env=env)
@@ -387,8 +394,11 @@ def test_behind_the_portal_each_user_has_their_own_limit_and_is_named(tmp_path, 
             page = as_user("alice-session")
             assert page.status == 200 and "Reporting as <strong>alice</strong>" in page.text
             # A Remote-User sent by the browser is replaced by the portal's.
-            forged = as_user("alice-session", headers={"Remote-User": "bob"})
+            forged = as_user(
+                "alice-session", headers={"Remote-User": "bob", "X-Forwarded-Prefix": "/evil"}
+            )
             assert "Reporting as <strong>alice</strong>" in forged.text
+            assert "/evil" not in forged.text
 
             # All from one address (127.0.0.1) through one proxy: counted per user.
             alice = [
