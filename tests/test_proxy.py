@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -17,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from flask import request
 
 from spucsvi.settings import DEFAULT_SUBMIT_RATE, SettingsError, from_env
 from tests.support.apps import make_app, post_sighting
@@ -90,6 +93,14 @@ def behind_nginx(tmp_path: Path, app: ServerProcess) -> Iterator[tuple[str, Path
             yield f"https://127.0.0.1:{port}", cert
 
 
+def templated(config: str, changes: dict[str, str]) -> str:
+    """A shipped nginx config with only these (addresses, ports, paths) changed."""
+    for old, new in changes.items():
+        assert config.count(old) == 1, old
+        config = config.replace(old, new)
+    return config
+
+
 def links(html: str) -> list[str]:
     return re.findall(r'(?:href|src|action)="([^"]*)"', html)
 
@@ -100,6 +111,26 @@ def links(html: str) -> list[str]:
 def proxied_client(spuc, tmp_path, allow: str, **config):
     app = make_app(spuc.url, tmp_path, FORWARDED_ALLOW_IPS=allow, **config)
     return app.test_client()
+
+
+def as_the_app_sees_it(spuc, tmp_path, peer: str, headers: dict[str, str]) -> dict:
+    """The request's client, scheme, host and path prefix, as a view reads them,
+    behind proxies in 10.0.0.0/24."""
+    app = make_app(spuc.url, tmp_path, FORWARDED_ALLOW_IPS="10.0.0.0/24")
+    seen = {}
+
+    @app.get("/whoami")
+    def whoami():
+        seen.update(
+            address=request.remote_addr,
+            scheme=request.scheme,
+            host=request.host,
+            root=request.script_root,
+        )
+        return ""
+
+    app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": peer})
+    return seen
 
 
 @pytest.mark.parametrize(
@@ -116,43 +147,62 @@ def proxied_client(spuc, tmp_path, allow: str, **config):
     ],
 )
 def test_the_client_is_the_last_untrusted_address(spuc, tmp_path, peer, forwarded, client):
-    app = make_app(spuc.url, tmp_path, FORWARDED_ALLOW_IPS="10.0.0.0/24")
-    seen = {}
-
-    @app.get("/whoami")
-    def whoami():
-        from flask import request
-
-        seen["address"] = request.remote_addr
-        return ""
-
     headers = {"X-Forwarded-For": forwarded} if forwarded else {}
-    app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": peer})
-    assert seen["address"] == client
+    assert as_the_app_sees_it(spuc, tmp_path, peer, headers)["address"] == client
 
 
-def test_scheme_host_and_prefix_come_from_the_outermost_trusted_hop(spuc, tmp_path):
-    app = make_app(spuc.url, tmp_path, FORWARDED_ALLOW_IPS="10.0.0.0/24")
-    seen = {}
-
-    @app.get("/whoami")
-    def whoami():
-        from flask import request
-
-        seen.update(scheme=request.scheme, host=request.host, root=request.script_root)
-        return ""
-
+@pytest.mark.parametrize(
+    ("peer", "seen"),
+    [
+        ("10.0.0.2", ("https", "public.example", "/outer")),  # two trusted hops
+        ("192.0.2.50", ("http", "localhost", "")),  # an untrusted peer: ignored
+    ],
+)
+def test_scheme_host_and_prefix_come_from_the_outermost_trusted_hop(spuc, tmp_path, peer, seen):
     headers = {
-        "X-Forwarded-For": "203.0.113.9, 10.0.0.7",  # two trusted hops
+        "X-Forwarded-For": "203.0.113.9, 10.0.0.7",
         "X-Forwarded-Proto": "https, http",
         "X-Forwarded-Host": "public.example, inner:8080",
         "X-Forwarded-Prefix": "/outer, /inner",
     }
-    app.test_client().get("/whoami", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
-    assert seen == {"scheme": "https", "host": "public.example", "root": "/outer"}
+    app_saw = as_the_app_sees_it(spuc, tmp_path, peer, headers)
+    assert (app_saw["scheme"], app_saw["host"], app_saw["root"]) == seen
 
 
-def test_every_address_is_trusted_with_a_star_and_none_by_default(spuc, tmp_path):
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({"X-Forwarded-Prefix": "//evil.example"}, 400), ({"X-Forwarded-Host": "a b/c"}, 200)],
+)
+def test_a_trusted_proxys_nonsense_prefix_is_refused_and_host_ignored(
+    spuc, tmp_path, headers, status
+):
+    client = proxied_client(spuc, tmp_path, "10.0.0.2")
+    answer = client.get("/", headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.2"})
+    assert answer.status_code == status
+    assert "evil" not in answer.text and "a b/c" not in answer.text
+
+
+def test_a_server_speaking_tls_itself_keeps_https_whatever_the_headers(spuc, tmp_path):
+    """The scheme comes from the connection: gunicorn's socket when there is one."""
+    client = proxied_client(spuc, tmp_path, "")
+    context = ssl.create_default_context()
+    with (
+        context.wrap_socket(socket.socket(), server_hostname="localhost") as tls,
+        socket.socket() as plain,
+    ):
+        for sock, scheme in ((tls, "https"), (plain, "http")):
+            answer = post_sighting(
+                client,
+                "moon",
+                "3",
+                headers={"X-Forwarded-Proto": "http" if scheme == "https" else "https"},
+                environ_base={"gunicorn.socket": sock, "wsgi.url_scheme": "https"},
+            )
+            assert answer.status_code == 303
+            assert ("; Secure" in answer.headers["Set-Cookie"]) == (scheme == "https")
+
+
+def test_every_address_is_trusted_with_a_star_and_none_by_default():
     assert from_env({}).forwarded_allow_ips == ()
     everyone = from_env({"FORWARDED_ALLOW_IPS": "*"}).forwarded_allow_ips
     assert [str(net) for net in everyone] == ["0.0.0.0/0", "::/0"]
@@ -223,11 +273,63 @@ def test_forty_visitors_through_tls_are_each_counted_alone(tmp_path, spuc, serve
             for n in range(45)
         ]
         assert forging == [303] * 30 + [429] * 15
+        # ... and everyone else is still welcome.
+        other = visit(
+            f"{url}/sightings",
+            source=visitor(201),
+            form=sighting(201),
+            headers=SAME_SITE,
+            cafile=cert,
+        )
+        assert other.status == 303
         log = app.output()
     if serve == "spucsvi-serve":  # its access log reads the environ the app changed
         assert "remote=127.0.0.41 " in log and "remote=127.0.0.200 " in log
     recorded = spuc.data_file.read_text().splitlines()[1:]
-    assert len(recorded) == 70
+    assert len(recorded) == 71
+
+
+@pytest.mark.slow
+@needs_nginx
+def test_the_replicas_proxy_config_passes_the_visitor_on_and_nothing_else(tmp_path, spuc):
+    """deploy/nginx.conf (compose.replicas.yml's), only its addresses changed."""
+    env = {"FORWARDED_ALLOW_IPS": "127.0.0.1", "SPUCSVI_SUBMIT_RATE": "2/minute"}
+    port = free_port()
+    with running(app := spucsvi_serve(tmp_path, spuc.url, env=env)):
+        site = (ROOT / "deploy" / "nginx.conf").read_text()
+        site = templated(
+            site,
+            {
+                "server spucsvi:8322;": f"server 127.0.0.1:{app.url.rsplit(':', 1)[1]};",
+                "listen 80;": f"listen 127.0.0.1:{port};",
+            },
+        )
+        with running(nginx(tmp_path / "nginx", site, port, scheme="http")):
+            url = f"http://127.0.0.1:{port}"
+            forged = {**SAME_SITE, "X-Forwarded-For": "198.51.100.1", "Remote-User": "alice"}
+            sent = [
+                visit(
+                    f"{url}/sightings", source=visitor(3), form=sighting(n), headers=forged
+                ).status
+                for n in range(3)
+            ]
+            assert sent == [303, 303, 429]
+            assert (
+                visit(
+                    f"{url}/sightings", source=visitor(4), form=sighting(4), headers=SAME_SITE
+                ).status
+                == 303
+            )
+            page = visit(f"{url}/", source=visitor(3), headers={"X-Forwarded-Prefix": "/evil"})
+            assert page.status == 200 and "/evil" not in page.text
+            assert "Reporting as" not in visit(f"{url}/", headers={"Remote-User": "alice"}).text
+
+
+def test_the_replicas_trust_the_network_compose_pins():
+    compose = (ROOT / "compose.replicas.yml").read_text()
+    (trusted,) = re.findall(r"^\s+- FORWARDED_ALLOW_IPS=(\S+)$", compose, re.MULTILINE)
+    subnets = re.findall(r"^\s+- subnet: (\S+)$", compose, re.MULTILINE)
+    assert trusted.split(",") == subnets == ["10.83.22.0/24"]
 
 
 @pytest.mark.slow
@@ -352,17 +454,16 @@ def stand_in_authelia() -> Iterator[int]:
 
 def portal_site(port: int, app_port: int, auth_port: int, cert: Path, key: Path) -> str:
     """deploy/portal-nginx.conf with only its addresses, port and certificates changed."""
-    site = (ROOT / "deploy" / "portal-nginx.conf").read_text()
-    for old, new in {
-        "server spucsvi:8322;": f"server 127.0.0.1:{app_port};",
-        "http://authelia:9091/": f"http://127.0.0.1:{auth_port}/",
-        "listen 443 ssl;": f"listen 127.0.0.1:{port} ssl;",
-        "/etc/nginx/certs/spucsvi.crt": str(cert),
-        "/etc/nginx/certs/spucsvi.key": str(key),
-    }.items():
-        assert site.count(old) == 1, old
-        site = site.replace(old, new)
-    return site
+    return templated(
+        (ROOT / "deploy" / "portal-nginx.conf").read_text(),
+        {
+            "server spucsvi:8322;": f"server 127.0.0.1:{app_port};",
+            "http://authelia:9091/": f"http://127.0.0.1:{auth_port}/",
+            "listen 443 ssl;": f"listen 127.0.0.1:{port} ssl;",
+            "/etc/nginx/certs/spucsvi.crt": str(cert),
+            "/etc/nginx/certs/spucsvi.key": str(key),
+        },
+    )
 
 
 @pytest.mark.slow
