@@ -117,7 +117,7 @@ def as_the_app_sees_it(spuc, tmp_path, peer: str, headers: dict[str, str]) -> di
     """The request's client, scheme, host and path prefix, as a view reads them,
     behind proxies in 10.0.0.0/24."""
     app = make_app(spuc.url, tmp_path, FORWARDED_ALLOW_IPS="10.0.0.0/24")
-    seen = {}
+    seen: dict[str, str] = {}
 
     @app.get("/whoami")
     def whoami():
