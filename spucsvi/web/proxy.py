@@ -37,8 +37,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # host, host:port, [v6], [v6]:port: what a Host header may hold.
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?", re.ASCII)
-# A user name as a portal gives it: printable, no markup needed to be safe (the page
-# escapes it anyway), bounded.
+# The longest user name believed (a portal's names are short; the page escapes them).
 MAX_USER = 128
 
 
