@@ -9,14 +9,16 @@ servers clear every one of them (`NAMES`) from the developer's environment.
 Every value is checked once, at start, so that a typo in a compose file fails
 loudly with the variable's name instead of surfacing later as a broken page.
 Outside this table SPUCSVi's code reads only the system's XDG_RUNTIME_DIR
-(`private_dir`); gunicorn reads its own (FORWARDED_ALLOW_IPS, SCRIPT_NAME), and
-`spucsvi demo` sets SPUC_URL for the server it starts.
+(`private_dir`); gunicorn reads its own (SCRIPT_NAME, and FORWARDED_ALLOW_IPS, which
+the app reads too and decides by: spucsvi/web/proxy.py), and `spucsvi demo` sets
+SPUC_URL for the server it starts.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import os
 import stat
@@ -155,6 +157,24 @@ def _origins(raw: str, name: str) -> frozenset[str]:
     return frozenset(origins)
 
 
+def _networks(raw: str, name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses and CIDR ranges, or `*` (every address), as gunicorn
+    and uvicorn read FORWARDED_ALLOW_IPS."""
+    networks = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        if entry == "*":
+            networks += [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")]
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry))
+        except ValueError:
+            raise SettingsError(
+                f"{name}: {entry!r} is not an address or range like 172.18.0.2 or "
+                "172.18.0.0/16 (or *)"
+            ) from None
+    return tuple(networks)
+
+
 def _rate(raw: str, name: str) -> str | None:
     """ "10/minute", "30/minute;300/hour", or "off" (None)."""
     raw = raw.strip()
@@ -246,6 +266,15 @@ class Settings:
         "shared by the workers of a server; `off` turns the limit off. Over it: 429 with "
         "`Retry-After`",
         read=_rate,
+    )
+    forwarded_allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = setting(
+        "FORWARDED_ALLOW_IPS",
+        (),
+        "proxies (addresses, CIDR ranges, comma-separated; `*`: any) whose `X-Forwarded-For`, "
+        "`-Proto`, `-Host`, `-Prefix` and `Remote-User` the app believes; gunicorn reads it "
+        "too, but the app decides ([deploy](deploy.md#behind-a-proxy))",
+        read=_networks,
+        shown="none",
     )
     # Fixed, not read from the environment: the largest request body the app reads.
     max_body_bytes: int = 16 * 1024

@@ -100,8 +100,10 @@ def index():
     if note is not None:
         # The redirect may land on another worker, whose snapshot predates the sighting.
         return personal_page(query, note=note, fresh=True)
-    if request.cookies.get(confirmation.COOKIE) is not None:
-        return personal_page(query)  # it answers deleting a note not of ours
+    # A page naming its signed-in user is that user's alone; one with a note not of
+    # ours answers deleting it.
+    if request.cookies.get(confirmation.COOKIE) is not None or request.remote_user:
+        return personal_page(query)
     try:
         snapshot = services.store().current()
     except SpucError:
@@ -271,6 +273,7 @@ def personal_page(
         confirmed=note is not None,
         recorded=recorded,
         highlight=highlight,
+        reporting_as=request.remote_user,
     )
     response = Response(html)
     response.mimetype = "text/html"

@@ -11,9 +11,9 @@ file beside the submit lock (the same private folder, or SPUCSVI_SUBMIT_LOCK's
 folder), which every worker of a server shares: `SqliteStorage`, a fixed-window
 storage for the `limits` package that Flask-Limiter builds on.
 
-The client is the connection's address (REMOTE_ADDR; for IPv6 its /64). Forwarded headers are
-not read: behind a proxy every visitor shares the proxy's address (and limit)
-unless the server is configured to pass the real one on.
+The client is the user a trusted portal names (REMOTE_USER), else its address
+(REMOTE_ADDR; for IPv6 its /64); behind a proxy in FORWARDED_ALLOW_IPS both come
+from the proxy's headers (web/proxy.py), and from anyone else those are ignored.
 """
 
 from __future__ import annotations
@@ -133,8 +133,11 @@ class SqliteStorage(Storage):
 
 
 def client_address() -> str:
-    """The client a count belongs to: its IPv4 address, or its IPv6 /64 (one holder of
-    a /64 has every address in it, so counting per address would not limit it)."""
+    """The client a count belongs to: the user a trusted portal signed in, else its
+    IPv4 address, or its IPv6 /64 (one holder of a /64 has every address in it, so
+    counting per address would not limit it)."""
+    if request.remote_user:
+        return f"user:{request.remote_user}"
     remote = request.remote_addr or "unknown"
     try:
         address = ipaddress.ip_address(remote)

@@ -189,7 +189,12 @@ def spucsvi_serve(
 
 
 def waitress(
-    workdir: Path, spuc_url: str, *, threads: int = 4, extra_argv: Sequence[str] = ()
+    workdir: Path,
+    spuc_url: str,
+    *,
+    threads: int = 4,
+    extra_argv: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> ServerProcess:
     """`waitress-serve --call spucsvi:create_app`: another WSGI server (one process)."""
     port = free_port()
@@ -199,7 +204,8 @@ def waitress(
         argv,
         url=f"http://127.0.0.1:{port}",
         log=workdir / "waitress.log",
-        env=child_env(SPUC_URL=spuc_url, SPUCSVI_SUBMIT_LOCK=str(workdir / "submit.lock")),
+        env=child_env(SPUC_URL=spuc_url, SPUCSVI_SUBMIT_LOCK=str(workdir / "submit.lock"))
+        | dict(env or {}),
         cwd=workdir,
     ).wait_until_up()
 
