@@ -30,7 +30,7 @@ from werkzeug.datastructures import MultiDict
 
 from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
-from spucsvi.data.columns import as_utc, from_micros
+from spucsvi.data.columns import as_utc
 from spucsvi.data.derived import Dashboard, dashboard, find_row, ordered_rows, position
 from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
@@ -303,7 +303,7 @@ def your_point(snapshot: Snapshot, row: int) -> dict | None:
     value = columns.brightness(row)
     if value is None:
         return None
-    return {"x": str(from_micros(columns.times[row])), "y": value}
+    return {"x": str(columns.time(row)), "y": value}
 
 
 def page_html(query: Query, board: Dashboard | None, **context) -> str:
