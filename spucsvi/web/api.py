@@ -31,7 +31,7 @@ from spucsvi.data.store import Snapshot
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
-from spucsvi.web.pages import page_key
+from spucsvi.web.pages import page_key, page_parts
 from spucsvi.web.per_process import per_process
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
@@ -393,7 +393,8 @@ def live_dashboard():
 
     def build() -> SharedBody:
         board = dashboard(snapshot, query)
-        context = {"board": board, "query": query, "highlight": None}
+        made = page_parts(snapshot, query, board)
+        context = {"board": board, "query": query, "highlight": None, "parts": made}
         body = {
             "summary_html": render_template("_summary.html", **context),
             "results_html": render_template("_results.html", **context),

@@ -36,7 +36,7 @@ from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.spuc.client import ExportDisabled, SpucError
-from spucsvi.web import confirmation, services
+from spucsvi.web import confirmation, parts, services
 from spucsvi.web.confirmation import Recorded
 from spucsvi.web.shared_body import SharedBody
 from spucsvi.web.submission import submit_sighting
@@ -116,10 +116,29 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
         remember_request(key)
 
     def build() -> SharedBody:
-        html = page_html(query, dashboard(snapshot, query))
-        return SharedBody(html.encode(), "text/html")
+        board = dashboard(snapshot, query)
+        made = page_parts(snapshot, query, board)
+        body, gzipped = parts.join(page_html(query, board, parts=parts.slots(made)), made)
+        return SharedBody(body, "text/html", gzipped)
 
     return snapshot.memo.get(key, build)
+
+
+def page_parts(snapshot: Snapshot, query: Query, board: Dashboard) -> dict[str, parts.Part]:
+    """The parts of a page that depend on less than its URL, each rendered once per
+    snapshot and what it depends on: the charts on the filter, the location list on
+    the locations chosen."""
+    chosen = query.filter.locations
+    return {
+        "locations": snapshot.memo.get(
+            ("locations html", chosen),
+            lambda: parts.Part(render_template("_locations.html", board=board, locations=chosen)),
+        ),
+        "charts": snapshot.memo.get(
+            ("charts html", query.filter),
+            lambda: parts.Part(render_template("_charts.html", board=board)),
+        ),
+    }
 
 
 def page_key(kind: str, query: Query) -> tuple:
@@ -241,10 +260,11 @@ def personal_page(
     """
     query = query or Query()
     data_error = export_disabled = loading = None
-    board = highlight = None
+    board = highlight = made = None
     try:
         snapshot = services.store().current(fresh=fresh)
         board = dashboard(snapshot, query)
+        made = page_parts(snapshot, query, board)
         highlight = your_row(snapshot, query, recorded)
     except ExportDisabled as exc:
         export_disabled = exc.reason
@@ -268,6 +288,7 @@ def personal_page(
         recorded=recorded,
         highlight=highlight,
         recorded_at=recorded_time(recorded),
+        parts=made,
     )
     response = response or Response()
     response.set_data(html)

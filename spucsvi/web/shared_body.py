@@ -21,7 +21,7 @@ class SharedBody:
     body: bytes
     mimetype: str
     etag: str = field(init=False)
-    _gzipped: bytes | None = field(default=None, init=False, repr=False)
+    _gzipped: bytes | None = field(default=None, repr=False)  # when made from its parts
 
     def __post_init__(self) -> None:
         self.etag = hashlib.sha256(self.body).hexdigest()[:32]
