@@ -167,7 +167,7 @@ def download(extension: str, mimetype: str, chunks: Callable) -> Response:
     try:
         snapshot = services.store().current()
         rows = selection(snapshot, query.filter)
-        name = download_name(query, extension)
+        name = query.download_name(extension)
     except BaseException:
         slot.release()
         raise
@@ -217,28 +217,6 @@ def csv_cell(value: object) -> str:
 def download_args(query: Query) -> dict[str, object]:
     """The query of a download: the filter only (every sighting it keeps)."""
     return query.args(sort=None, order=None, page=None, per_page=None)
-
-
-def download_name(query: Query, extension: str) -> str:
-    """A file name that says what the file holds: unicorn_sightings, then the
-    filter (locations, range, from, to), in safe ASCII."""
-    parts = ["unicorn_sightings"]
-    locations = query.filter.locations
-    parts += [_slug(name) for name in locations[:3]]
-    if len(locations) > 3:
-        parts.append(f"and_{len(locations) - 3}_more")
-    since = {"1h": "last_hour", "1d": "last_day", "7d": "last_week"}.get(query.value("since"))
-    if since:
-        parts.append(since)
-    for key in ("from", "to"):
-        if query.value(key):
-            parts += [key, _slug(query.value(key))]
-    return "_".join(part for part in parts if part) + "." + extension
-
-
-def _slug(text: str) -> str:
-    kept = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in text.strip())
-    return "-".join(filter(None, kept.split("-")))[:40]
 
 
 def _json_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[bytes]:
