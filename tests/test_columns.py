@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from spucsvi.data import tally
 from spucsvi.data.columns import Columns
 from spucsvi.data.tally import EXTREME_LEVELS, Extremes, Tally, tally_of
 from spucsvi.spuc.records import parse_line
@@ -120,6 +121,22 @@ def test_time_sorted_until_a_time_goes_back():
     assert not columns.time_sorted
     columns.extend([sighting(5, "2030-01-01 00:00:00")])
     assert not columns.time_sorted  # once out of order, always
+
+
+def test_facts_taken_stay_as_they_were_while_the_tally_grows(monkeypatch):
+    monkeypatch.setattr(tally, "MAX_TIME_POINTS", 4)  # reduced from 32 values on, runs of 16
+    columns = columns_of(ROUND_TRIP * 40)  # 240 rows; at 100, the last run of 16 is partial
+    running = Tally()
+    running.extend(columns.batch(range(100)))
+    before = running.facts(columns, range(100))
+    kept = [(list(s.rows), list(s.values), list(map(list, s.extremes))) for s in before.series]
+    running.extend(columns.batch(range(100, 240)))
+    running.facts(columns, range(240))  # the runs grow, the partial last one too
+    assert [
+        (list(s.rows), list(s.values), list(map(list, s.extremes))) for s in before.series
+    ] == kept
+    assert before == tally_of(columns, range(100))
+    assert any(s.extremes for s in before.series)
 
 
 def brute_force_extremes(values, size):

@@ -58,6 +58,29 @@ class Extremes:
         self.length = len(values)
 
 
+class Prefix(Sequence):
+    """The first `length` items of an append-only array: what a tally held when its
+    facts were taken, without a copy (an array's items never change once appended)."""
+
+    def __init__(self, items: array, length: int) -> None:
+        self._items, self._length = items, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Prefix) and self[:] == other[:]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return self._items[slice(*index.indices(self._length))]
+        if not -self._length <= index < self._length:
+            raise IndexError(index)
+        return self._items[index % self._length]
+
+
 @dataclass(frozen=True)
 class Series:
     """The rows of one unit with a numeric brightness, in arrival order, and their figures."""
@@ -113,7 +136,7 @@ class _Unit:
             self.brightest, self.highest = rows[best], values[best]
 
     def series(self, unit: str, bounds: tuple[float, float]) -> Series:
-        """Copies of what may still grow, and the runs the reduced chart needs."""
+        """Views of what may still grow, and the runs the reduced chart needs."""
         n = len(self.values)
         extremes: list = []
         for runs in reversed(self.extremes):
@@ -123,8 +146,8 @@ class _Unit:
                 break
         return Series(
             unit,
-            self.rows[:],
-            self.values[:],
+            Prefix(self.rows, n),
+            Prefix(self.values, n),
             extremes,
             histogram_counts(self.ordered.bisect_left, n, *bounds),
             self.brightest,
