@@ -82,7 +82,7 @@ class Batch:
         rows = self.rows
         if isinstance(rows, range) and rows.step == 1:
             return column[rows.start : rows.stop].tolist()
-        return [column[row] for row in rows]
+        return list(map(column.__getitem__, rows))
 
     @cached_property
     def counts(self) -> list[int]:

@@ -47,15 +47,25 @@ class Extremes:
         old_length, start = self.length, self.length
         if old_length % self.size:  # the last run is partial: only its new values are read
             start = min(len(values), old_length - old_length % self.size + self.size)
-            new = [(values[i], i) for i in range(old_length, start)]
-            if new:
-                self.lows[-1] = min(self.lows[-1], min(new))
-                self.highs[-1] = max(self.highs[-1], max(new))
+            if start > old_length:
+                low, high = self._run(values, old_length, start)
+                self.lows[-1], self.highs[-1] = min(self.lows[-1], low), max(self.highs[-1], high)
         for first in range(start, len(values), self.size):
-            run = [(values[i], i) for i in range(first, min(first + self.size, len(values)))]
-            self.lows.append(min(run))
-            self.highs.append(max(run))
+            low, high = self._run(values, first, min(first + self.size, len(values)))
+            self.lows.append(low)
+            self.highs.append(high)
         self.length = len(values)
+
+    @staticmethod
+    def _run(
+        values: Sequence[float], first: int, stop: int
+    ) -> tuple[tuple[float, int], tuple[float, int]]:
+        """The run's (value, position) pairs' smallest and largest: the first of its
+        lowest values and the last of its highest (values are finite, never NaN)."""
+        run = values[first:stop]
+        low, high = min(run), max(run)
+        last_high = len(run) - 1 - run[::-1].index(high)  # type: ignore[attr-defined]
+        return (low, first + run.index(low)), (high, first + last_high)  # type: ignore[attr-defined]
 
 
 class Prefix(Sequence):
@@ -126,7 +136,7 @@ class _Unit:
         self.highest = -math.inf
         self.extremes = [Extremes(size) for size in EXTREME_LEVELS]
 
-    def extend(self, rows: list[int], values: list[float]) -> None:
+    def extend(self, rows: Sequence[int], values: Sequence[float]) -> None:
         self.rows.extend(rows)
         self.values.extend(values)
         self.ordered.update(values)
@@ -164,32 +174,40 @@ class Tally:
         self.length = 0  # rows fed so far
         self.latest: int | None = None
         self.total = 0.0  # of every numeric brightness, one by one in arrival order
-        self.brightest: int | None = None
-        self.highest = -math.inf
         self.location_ids: Counter = Counter()
         self.units: dict[int, _Unit] = {}  # by unit id
 
     def extend(self, batch: Batch) -> None:
-        if not batch.rows:
+        rows = batch.rows
+        if not rows:
             return
-        self.length += len(batch.rows)
-        self.latest = batch.rows[-1]
+        self.length += len(rows)
+        self.latest = rows[-1]
         self.location_ids.update(batch.location_ids)
-        found: dict[int, tuple[list[int], list[float]]] = {}
-        numeric: list[float] = []
-        for row, unit, value in zip(batch.rows, batch.unit_ids, batch.values, strict=True):
-            rows, values = found.get(unit) or found.setdefault(unit, ([], []))
-            if value is not None:
-                rows.append(row)
-                values.append(value)
-                numeric.append(value)
-                if value > self.highest or self.brightest is None:
-                    self.brightest, self.highest = row, value
-        self.total = reduce(operator.add, numeric, self.total)
-        for unit, (rows, values) in found.items():
+        values, unit_ids = batch.values, batch.unit_ids
+        numeric = values if None not in values else [v for v in values if v is not None]
+        self.total = reduce(operator.add, numeric, self.total)  # type: ignore[arg-type]
+        units = dict.fromkeys(unit_ids)
+        for unit in units:
+            # Lists made in C's loops: no tuple per row (a tuple per row wakes the GC).
+            if len(units) == 1:
+                unit_values: Sequence[float] = numeric  # type: ignore[assignment]
+                unit_rows = rows if numeric is values else self._kept(rows, values)
+            else:
+                both = zip(unit_ids, values, strict=True)
+                unit_values = [v for u, v in both if u == unit and v is not None]
+                unit_rows = [
+                    row
+                    for row, u, v in zip(rows, unit_ids, values, strict=True)
+                    if u == unit and v is not None
+                ]
             running = self.units.get(unit) or self.units.setdefault(unit, _Unit())
-            if values:
-                running.extend(rows, values)
+            if unit_values:
+                running.extend(unit_rows, unit_values)
+
+    @staticmethod
+    def _kept(rows: Sequence[int], values: Sequence[float | None]) -> list[int]:
+        return [row for row, value in zip(rows, values, strict=True) if value is not None]
 
     def facts(self, columns: Columns, rows: Sequence[int]) -> Facts:
         """What the rows fed so far (`rows`) come to."""
@@ -199,10 +217,17 @@ class Tally:
             (min(o[0] for o in ordered), max(o[-1] for o in ordered)) if ordered else (0.0, 1.0)
         )
         everything = ordered[0] if len(ordered) == 1 else list(heapq.merge(*ordered))
+        # The first row of the highest brightness: of the units' own, the earliest.
+        candidates = [
+            (-one.highest, one.brightest)
+            for one in self.units.values()
+            if one.brightest is not None
+        ]
+        brightest = min(candidates)[1] if candidates else None
         return Facts(
             rows,
             self.latest,
-            self.brightest,
+            brightest,
             mean(self.total, everything),
             median(everything),
             tuple(running.series(name, bounds) for name, running in named),
