@@ -233,6 +233,13 @@ class Columns:
         for start in range(0, len(rows), size):
             yield Batch(self, rows[start : start + size])
 
+    def location_id(self, name: str) -> int | None:
+        return self.locations.find(name)
+
+    def location_names(self) -> list[str]:
+        """Every distinct location, by id (appended to, never changed)."""
+        return self.locations.values
+
     def location_name(self, location_id: int) -> str:
         return self.locations.values[location_id]
 

@@ -138,7 +138,7 @@ def _select(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[in
 def _location_ids(snapshot: Snapshot, name: str) -> list[int]:
     """The location named, or the long ones the page shows shortened as `name`
     (the filter list offers a long location by its shortened form)."""
-    found = snapshot.columns.locations.find(name)
+    found = snapshot.columns.location_id(name)
     if found is not None:
         return [found]
     if not is_shortened(name):
@@ -152,7 +152,7 @@ def _shortened(snapshot: Snapshot) -> dict[str, list[int]]:
 
     def compute() -> dict[str, list[int]]:
         found: dict[str, list[int]] = {}
-        for i, name in enumerate(snapshot.columns.locations.values):
+        for i, name in enumerate(snapshot.columns.location_names()):
             shown = shown_location(name)
             if shown != name:
                 found.setdefault(shown, []).append(i)
