@@ -32,14 +32,17 @@ def deflated(data: bytes) -> bytes:
 
 
 class Part:
-    """HTML made once, put into pages as it stands."""
+    """HTML made once, put into pages as it stands (rendered by Jinja: escaped)."""
 
     def __init__(self, html: str) -> None:
-        self.html = html  # rendered by Jinja: escaped already
-        self.body = html.encode()
+        self.html = html
 
     def __html__(self) -> str:
         return self.html
+
+    @property
+    def body(self) -> bytes:
+        return self.html.encode()  # not kept: a cached page holds the bytes already
 
     @cached_property
     def deflated(self) -> bytes:  # two threads may both compress once: harmless
@@ -70,18 +73,19 @@ def join(html: str, parts: dict[str, Part]) -> tuple[bytes, bytes]:
             pieces += [html[done:at].encode(), part]
             done = at + len(marker)
     pieces.append(html[done:].encode())
-    return b"".join(p.body if isinstance(p, Part) else p for p in pieces), gzipped(pieces)
+    body = [piece.body if isinstance(piece, Part) else piece for piece in pieces]
+    return b"".join(body), gzipped(body, pieces)
 
 
 def slots(parts: dict[str, Part]) -> dict[str, Slot]:
     return {name: Slot(name) for name in parts}
 
 
-def gzipped(pieces: Sequence[bytes | Part]) -> bytes:
+def gzipped(body: Sequence[bytes], pieces: Sequence[bytes | Part]) -> bytes:
+    """One gzip member of the pieces' bytes (`body`), a part's blocks reused."""
     crc, size, blocks = 0, 0, [GZIP_HEADER]
-    for piece in pieces:
-        data = piece.body if isinstance(piece, Part) else piece
-        blocks.append(piece.deflated if isinstance(piece, Part) else deflated(piece))
+    for data, piece in zip(body, pieces, strict=True):
+        blocks.append(piece.deflated if isinstance(piece, Part) else deflated(data))
         crc, size = zlib.crc32(data, crc), size + len(data)
     blocks += [LAST_BLOCK, struct.pack("<II", crc, size & 0xFFFFFFFF)]
     return b"".join(blocks)
