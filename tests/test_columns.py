@@ -3,6 +3,7 @@ the tally of their rows follows each batch."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from spucsvi.data import tally
@@ -182,3 +183,28 @@ def test_times_of_a_spuc_clock_in_another_zone_are_kept_in_utc():
     columns = Columns(ZoneInfo("Europe/Berlin"))
     columns.extend([parse_line("1,2026-11-27 10:00:00,venus,7,iuhc")])  # CET, UTC+1
     assert columns.sighting(0).time == datetime(2026, 11, 27, 9, 0)
+
+
+def test_orders_of_a_run_of_rows_are_those_of_a_stable_sort():
+    """From the rows of each value: the same as sorting, ties in arrival order, with
+    case-folded equal locations and equal brightness written differently."""
+    places = ["Venus", "venus", "mars", "Mars", "ünïcörn", "moon"]
+    lights = ["7", "7.0", "junk", "-0", "0", "12.5", "3", "", "1e308"]
+    records = [
+        sighting(i, "2026-11-27 10:00:00", places[i * 7 % 6], lights[i * 5 % 9]) for i in range(300)
+    ]
+    columns = columns_of(records)
+    ranks = {
+        "location": lambda row: records[row].location.casefold(),
+        "brightness": lambda row: (
+            -math.inf if records[row].brightness is None else records[row].brightness
+        ),
+    }
+    for rows in (range(300), range(17, 230), range(5, 5)):
+        for by, rank in ranks.items():
+            for descending in (True, False):
+                expected = sorted(rows, key=rank, reverse=descending)
+                assert list(columns.ordered(rows, by, descending, 300)) == expected
+                chosen = list(rows)[::3]  # not a run: sorted as it stands
+                expected = sorted(chosen, key=rank, reverse=descending)
+                assert list(columns.ordered(chosen, by, descending, 300)) == expected

@@ -8,9 +8,11 @@ microseconds, text interned once per distinct value.
 Other modules read the columns through this interface only: a row's values
 (`sighting`, `time`, `location`...), batches of rows (`batch`), the rows a
 filter keeps (`rows_of_locations`, `rows_in_window`) and the table's orders
-(`ordered`). Besides the rows they keep the rows of each location and, once
-a record arrived out of time order, the time order; and the running tally of
-every row (data/tally.py) that the unfiltered view reads.
+(`ordered`). Besides the rows they keep the rows of each location and of
+each brightness text (for filters and sorts that cost what the distinct
+values cost, not a sort of every row) and, once a record arrived out of time
+order, the time order; and the running tally of every row (data/tally.py)
+that the unfiltered view reads.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cached_property
+from typing import Any
 
 from spucsvi.data.tally import Tally
 from spucsvi.spuc.records import Sighting
@@ -145,6 +148,7 @@ class Columns:
         self.units = Interned()
         self.brightness_of: list[float | None] = []  # per raw brightness id
         self.rows_by_location: list[array] = []
+        self.rows_by_brightness: list[array] = []  # per raw brightness id
         self.time_sorted = True  # arrival order is also time order
         # Rows in time order (ties in arrival order), kept only once arrival
         # order is not time order any more; until then arrival order serves.
@@ -191,7 +195,9 @@ class Columns:
         raw = self.raw_brightness.id(s.raw_brightness)
         if raw == len(self.brightness_of):
             self.brightness_of.append(s.brightness)
+            self.rows_by_brightness.append(array("I"))
         self.brightness_ids.append(raw)
+        self.rows_by_brightness[raw].append(row)
         self.unit_ids.append(self.units.id(s.units))
 
     # --- one row ---------------------------------------------------------------------
@@ -275,12 +281,28 @@ class Columns:
                 rows = self._time_ordered(rows, length)
             return rows[::-1] if descending else rows
         if by == "location":
-            rank = [name.casefold() for name in self.locations.values]
-            ids = self.location_ids
-            return sorted(rows, key=lambda row: rank[ids[row]], reverse=descending)
-        value = [-math.inf if v is None else v for v in self.brightness_of]
-        raw = self.brightness_ids
-        return sorted(rows, key=lambda row: value[raw[row]], reverse=descending)
+            keys: list = [name.casefold() for name in self.locations.values]
+            index, ids = self.rows_by_location, self.location_ids
+        else:
+            keys = [-math.inf if v is None else v for v in self.brightness_of]
+            index, ids = self.rows_by_brightness, self.brightness_ids
+        if isinstance(rows, range) and rows.step == 1:
+            return self._grouped(rows, keys, index, descending)
+        return sorted(rows, key=lambda row: keys[ids[row]], reverse=descending)
+
+    @staticmethod
+    def _grouped(rows: range, keys: list, index: list[array], descending: bool) -> Sequence[int]:
+        """A run of rows in the order of their values' keys, from the rows of each
+        value (`index`): the same as a stable sort, in a time that follows the
+        number of distinct values rather than of rows."""
+        groups: dict[Any, list[array]] = {}
+        for key, found in zip(keys, index, strict=True):
+            groups.setdefault(key, []).append(found)
+        ordered = array("I")
+        for key in sorted(groups, reverse=descending):
+            runs = [f[bisect_left(f, rows.start) : bisect_left(f, rows.stop)] for f in groups[key]]
+            ordered.extend(runs[0] if len(runs) == 1 else heapq.merge(*runs))
+        return ordered
 
     def _time_ordered(self, rows: Sequence[int], length: int) -> Sequence[int]:
         """`rows` sorted by time, ties in arrival order: for every row of the newest
