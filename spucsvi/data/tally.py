@@ -78,6 +78,9 @@ class Prefix(Sequence):
     def __len__(self) -> int:
         return self._length
 
+    def __iter__(self):
+        return iter(self._items[: self._length])  # copied in C, not item by item
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Prefix) and self[:] == other[:]
 
