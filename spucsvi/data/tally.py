@@ -15,7 +15,7 @@ import operator
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import reduce
 from typing import TYPE_CHECKING
@@ -260,8 +260,8 @@ def bin_width(low: float, high: float) -> float:
     return high / HISTOGRAM_BINS - low / HISTOGRAM_BINS if high > low else 1.0
 
 
-def mean(total: float, values: Iterable[float] | Sequence[float]) -> float | None:
-    values = values if isinstance(values, Sequence) else list(values)
+def mean(total: float, values: Sequence[float]) -> float | None:
+    """`total` (the running sum) over the values' number."""
     if not values:
         return None
     found = total / len(values)
