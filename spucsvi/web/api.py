@@ -224,7 +224,7 @@ def _json_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[bytes]:
     ("Z"). Made from the columns, a batch of rows per orjson call: 100,000
     sightings in 0.21 s here, against 0.40 s with a Sighting and a call per row."""
     yield b'{"total":%d,"time_zone":"UTC","sightings":[' % len(rows)
-    for start, batch in enumerate(snapshot.columns.batches(rows, CSV_BATCH)):
+    for index, batch in enumerate(snapshot.columns.batches(rows, CSV_BATCH)):
         records = [
             {
                 "count": count,
@@ -245,7 +245,7 @@ def _json_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[bytes]:
             )
         ]
         body = orjson.dumps(records, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)[1:-1]
-        yield (b"," if start else b"") + body
+        yield (b"," if index else b"") + body
     yield b"]}\n"
 
 
