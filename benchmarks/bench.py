@@ -20,7 +20,10 @@ everything on 127.0.0.1:
   that shows the sighting, against the cached one;
 - throughput of / and /healthz with wrk (one thread, --clients connections,
   gzip as a browser asks; the best of three alternating runs, since gunicorn
-  may put all of a run's connections on one worker), when wrk is installed.
+  may put all of a run's connections on one worker), when wrk is installed;
+- views nobody asked for yet: wrk asking for random table pages of /
+  (`/?page=N`, N of thousands, so nearly every view is built for its asker),
+  its requests per second and the workers' CPU time per view.
 
 It ends with the targets of issue 10, PASS or FAIL with the ratios measured
 in this run. A benchmark, not a test: exit 0 whatever the numbers, 1 when a
@@ -48,7 +51,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.servers import emulator, gunicorn, rss_kib, running
+from tests.support.servers import cpu_seconds, emulator, gunicorn, rss_kib, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +63,12 @@ done = function(summary, latency, requests)
   io.write(string.format("BENCH %d %d %d\\n", summary.requests, summary.duration,
     summary.errors.status + summary.errors.connect + summary.errors.read
     + summary.errors.write + summary.errors.timeout))
+end
+"""
+# Each request a random page of the table: views nobody asked for yet.
+WRK_RANDOM_PAGES = """
+request = function()
+  return wrk.format(nil, "/?page=" .. math.random(2, %d))
 end
 """
 PLACES = ("moon", "Mars, Olympus Mons", "Vesta", "Tycho crater", "Ganymede", "Ceres, Occator")
@@ -120,13 +129,16 @@ def total_shown(url: str) -> int:
     return int(found.group(1).replace(b",", b"")) if found else 0
 
 
-def wrk(url: str, path: str, clients: int, seconds: float) -> float | None:
-    """Requests per second of `path`, or None without wrk."""
+def wrk(
+    url: str, path: str, clients: int, seconds: float, requests_script: str = ""
+) -> float | None:
+    """Requests per second of `path` (or of what `requests_script` asks), or None
+    without wrk."""
     binary = shutil.which("wrk")
     if binary is None:
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        script.write(WRK_SCRIPT)
+        script.write(requests_script + WRK_SCRIPT)
         script.flush()
         result = subprocess.run(  # noqa: S603 - wrk with fixed arguments
             [binary, "-t1", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s"]
@@ -143,6 +155,24 @@ def wrk(url: str, path: str, clients: int, seconds: float) -> float | None:
     if errors:
         raise RuntimeError(f"wrk saw {errors} errors on {path}")
     return count / (micros / 1e6)
+
+
+def random_pages(
+    url: str, workers: list[int], n: int, args: argparse.Namespace
+) -> tuple[float | None, float | None]:
+    """Requests/s of random table pages of / (the best of three wrk runs) and the
+    workers' CPU milliseconds per such view (over all three runs)."""
+    pages = max(2, n // 15)  # 15 rows a page
+    best, views, cpu = None, 0.0, 0.0
+    for _ in range(3):
+        before = sum(cpu_seconds(pid) for pid in workers)
+        rps = wrk(url, "/", args.clients, args.seconds, WRK_RANDOM_PAGES % pages)
+        if rps is None:
+            return None, None
+        cpu += sum(cpu_seconds(pid) for pid in workers) - before
+        views += rps * args.seconds
+        best = rps if best is None else max(best, rps)
+    return best, cpu / views * 1000
 
 
 def throughput(url: str, args: argparse.Namespace) -> tuple[float | None, float | None]:
@@ -170,6 +200,8 @@ class Result:
     visible_after: list[float] = field(default_factory=list)
     page_rps: float | None = None
     healthz_rps: float | None = None
+    random_rps: float | None = None  # random table pages: views nobody asked for yet
+    random_cpu_ms: float | None = None  # the workers' CPU time per such view
 
 
 def measure(n: int, args: argparse.Namespace, workdir: Path) -> Result:
@@ -190,6 +222,9 @@ def measure(n: int, args: argparse.Namespace, workdir: Path) -> Result:
             if n:
                 first_views(served.url, spuc.url, args.trials, result)
                 result.healthz_rps, result.page_rps = throughput(served.url, args)
+                result.random_rps, result.random_cpu_ms = random_pages(
+                    served.url, served.workers(), n, args
+                )
     return result
 
 
@@ -248,6 +283,9 @@ def report(results: list[Result], empty: Result) -> None:
             f" {r.page_rps or 0:>8.0f} {r.healthz_rps or 0:>15.0f} {tput or 0:>6.2f}"
         )
     print(f"empty SPUC: RSS per worker {base / 1024:.1f} MiB")
+    print("\n        N  random pages req/s  CPU ms/view")
+    for r in results:
+        print(f"{r.n:>9,} {r.random_rps or 0:>19.0f} {r.random_cpu_ms or 0:>12.2f}")
     print("\nTargets (issue 10):")
     for r in results:
         if r.first:
@@ -266,6 +304,12 @@ def report(results: list[Result], empty: Result) -> None:
             ratio = r.page_rps / r.healthz_rps
             verdict = "PASS" if ratio >= 0.8 else "FAIL"
             print(f"  {verdict} 100,000: / at {ratio:.2f} of /healthz throughput (>= 0.8)")
+        if r.n == 100_000 and r.random_cpu_ms:
+            verdict = "PASS" if r.random_cpu_ms <= 4 else "FAIL"
+            print(
+                f"  {verdict} 100,000: a view nobody asked for yet {r.random_cpu_ms:.2f} ms"
+                " of server CPU (<= 4, issue 17)"
+            )
 
 
 def main() -> int:

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 import pytest
 
 from spucsvi.data import charts
-from spucsvi.data.charts import (
-    HISTOGRAM_BINS,
-    MAX_TIME_POINTS,
-    MAX_UNICORN_MARKERS,
-    PURPLE,
-    UNICORN,
-)
-from spucsvi.data.columns import Extremes
+from spucsvi.data.charts import MAX_UNICORN_MARKERS, PURPLE, UNICORN
 from spucsvi.data.derived import overview
 from spucsvi.data.query import SightingFilter
 from spucsvi.data.store import Snapshot
+from spucsvi.data.tally import (
+    HISTOGRAM_BINS,
+    MAX_TIME_POINTS,
+    Extremes,
+    histogram_counts,
+    tally_of,
+)
 from spucsvi.spuc.records import Sighting, parse_line
 from tests.support.records import snapshot_of
 
@@ -60,7 +59,8 @@ def over_time(sightings) -> dict:
 
 
 def per_location(sightings) -> dict:
-    return charts.per_location(Counter(s.location for s in sightings))
+    snapshot = snapshot_of(sightings)
+    return charts.per_location(snapshot.columns, tally_of(snapshot.columns, range(len(sightings))))
 
 
 def histogram(sightings) -> dict:
@@ -69,7 +69,8 @@ def histogram(sightings) -> dict:
 
 def cumulative(sightings) -> dict:
     snapshot = snapshot_of(sightings)
-    return charts.cumulative_over_time(snapshot.columns, range(len(sightings)))
+    facts = tally_of(snapshot.columns, range(len(sightings)))
+    return charts.cumulative_over_time(snapshot.columns, facts)
 
 
 def many(n: int) -> list[Sighting]:
@@ -350,7 +351,7 @@ def test_reduced_positions_from_runs_are_those_of_the_same_runs_built_here(size)
     values = [float(1 + i * 7919 % 97) for i in range(1, 300_001)]
     values[123_457], values[234_567] = -1.0, 1000.0  # the only lowest and highest, mid-run
     runs = Extremes(size)
-    runs.extend(values, 0)
+    runs.extend(values)
     shown = charts.reduced_positions(values, [(size, runs.lows, runs.highs)])
     assert len(shown) <= MAX_TIME_POINTS
     assert shown == sorted(set(shown))
@@ -369,7 +370,7 @@ def test_reduced_positions_from_runs_are_those_of_the_same_runs_built_here(size)
 
 def test_histogram_counts_bisect_sorted_values():
     ordered = [0.0, 1.0, 1.0, 29.0, 30.0]
-    counts = charts.histogram_counts(
+    counts = histogram_counts(
         lambda value: sum(v < value for v in ordered), len(ordered), 0.0, 30.0
     )
     assert counts == [1, 2] + [0] * 26 + [0, 2]
@@ -378,10 +379,10 @@ def test_histogram_counts_bisect_sorted_values():
 def test_a_reduced_series_is_a_band_of_each_stretchs_range_and_its_mean():
     values = [float(v) for v in [1, 9, 5, 5, 2, 8]]
     snapshot = snapshot_of([sighting(i + 1, brightness=str(v)) for i, v in enumerate(values)])
-    series = charts.Series("iuhc", range(6), values)
+    facts = tally_of(snapshot.columns, range(6))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(charts, "MAX_TIME_POINTS", 4)  # two stretches of three
-        figure = charts.brightness_over_time(snapshot.columns, [series], ("iuhc",))
+        figure = charts.brightness_over_time(snapshot.columns, facts)
     highest, lowest, mean = figure["data"]
     assert (highest["y"], lowest["y"], mean["y"]) == ([9.0, 8.0], [1.0, 2.0], [5.0, 5.0])
     assert highest["x"] == [stamp(2), stamp(6)] and lowest["x"] == [stamp(1), stamp(5)]

@@ -1,10 +1,14 @@
-"""The append-only columns: rows come back exactly as parsed, aggregates follow each batch."""
+"""The append-only columns: rows come back exactly as parsed, in rows and in batches;
+the tally of their rows follows each batch."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
-from spucsvi.data.columns import EXTREME_LEVELS, Columns
+from spucsvi.data import tally
+from spucsvi.data.columns import Columns
+from spucsvi.data.tally import EXTREME_LEVELS, Extremes, Tally, tally_of
 from spucsvi.spuc.records import parse_line
 from tests.support.records import sighting
 
@@ -67,7 +71,7 @@ def test_text_is_interned_once_per_distinct_value():
     assert [list(rows) for rows in columns.rows_by_location] == [[0, 2], [1], [3]]
 
 
-def test_numeric_rows_sorted_brightness_sum_and_brightest():
+def test_numeric_rows_mean_median_and_brightest():
     columns = columns_of(
         [
             sighting(1, "2026-11-27 10:00:00", brightness="7"),
@@ -77,11 +81,34 @@ def test_numeric_rows_sorted_brightness_sum_and_brightest():
             sighting(5, "2026-11-27 10:00:04", brightness="12.5"),
         ]
     )
-    assert list(columns.numeric_rows) == [0, 2, 3, 4]
-    assert list(columns.numeric_values) == [7.0, 12.5, 3.0, 12.5]
-    assert list(columns.sorted_brightness) == [3.0, 7.0, 12.5, 12.5]
-    assert columns.brightness_sum == 35.0
-    assert columns.brightest == 2  # the first of the two brightest
+    facts = tally_of(columns, range(5))
+    (series,) = facts.series
+    assert list(series.rows) == [0, 2, 3, 4]
+    assert list(series.values) == [7.0, 12.5, 3.0, 12.5]
+    assert (facts.mean, facts.median, facts.bounds) == (35.0 / 4, 9.75, (3.0, 12.5))
+    assert facts.brightest == series.brightest == 2  # the first of the two brightest
+    assert facts.latest == 4
+
+
+def test_batches_of_a_run_of_rows_and_of_chosen_rows():
+    columns = columns_of(ROUND_TRIP)
+    for rows in (range(1, 4), [6, 0, 3]):
+        batch = columns.batch(rows)
+        assert batch.counts == [ROUND_TRIP[row].count for row in rows]
+        assert batch.times == [ROUND_TRIP[row].time for row in rows]
+        assert batch.locations == [ROUND_TRIP[row].location for row in rows]
+        assert batch.values == [ROUND_TRIP[row].brightness for row in rows]
+        assert batch.raw_brightness == [ROUND_TRIP[row].raw_brightness for row in rows]
+        assert batch.units == [ROUND_TRIP[row].units for row in rows]
+    assert [b.counts for b in columns.batches(range(7), 3)] == [[1, 2, 3], [4, 5, 6], [7]]
+
+
+def test_a_tally_fed_batch_by_batch_equals_one_fed_at_once():
+    columns = columns_of(ROUND_TRIP * 3)
+    running = Tally()
+    for start, stop in [(0, 1), (1, 5), (5, 5), (5, 21)]:
+        running.extend(columns.batch(range(start, stop)))
+        assert running.facts(columns, range(stop)) == tally_of(columns, range(stop))
 
 
 def test_time_sorted_until_a_time_goes_back():
@@ -97,11 +124,20 @@ def test_time_sorted_until_a_time_goes_back():
     assert not columns.time_sorted  # once out of order, always
 
 
-def test_is_latest_only_for_the_full_length():
-    columns = columns_of(ROUND_TRIP[:2])
-    assert columns.is_latest(2) and not columns.is_latest(1)
-    columns.extend(ROUND_TRIP[2:3])
-    assert columns.is_latest(3) and not columns.is_latest(2)
+def test_facts_taken_stay_as_they_were_while_the_tally_grows(monkeypatch):
+    monkeypatch.setattr(tally, "MAX_TIME_POINTS", 4)  # reduced from 32 values on, runs of 16
+    columns = columns_of(ROUND_TRIP * 40)  # 240 rows; at 100, the last run of 16 is partial
+    running = Tally()
+    running.extend(columns.batch(range(100)))
+    before = running.facts(columns, range(100))
+    kept = [(list(s.rows), list(s.values), list(map(list, s.extremes))) for s in before.series]
+    running.extend(columns.batch(range(100, 240)))
+    running.facts(columns, range(240))  # the runs grow, the partial last one too
+    assert [
+        (list(s.rows), list(s.values), list(map(list, s.extremes))) for s in before.series
+    ] == kept
+    assert before == tally_of(columns, range(100))
+    assert any(s.extremes for s in before.series)
 
 
 def brute_force_extremes(values, size):
@@ -114,20 +150,12 @@ def brute_force_extremes(values, size):
 
 def test_extremes_per_run_follow_every_batch_including_a_partial_last_run():
     values = [(i * 7919) % 97 + (i % 3) * 0.5 for i in range(1, 700)]
-    records = [
-        sighting(i, f"2026-11-27 10:{i // 60 % 60:02d}:{i % 60:02d}", brightness=str(v))
-        for i, v in enumerate(values, start=1)
-    ]
-    records.insert(100, sighting(0, "2026-11-27 11:00:00", brightness="junk"))  # not a value
-    columns = Columns()
+    levels = [Extremes(size) for size in EXTREME_LEVELS]
     # Batches that end inside a run of 16, on a run's edge, and one value at a time.
-    for start, stop in [(0, 5), (5, 21), (21, 33), (33, 34), (34, 35), (35, 300), (300, 700)]:
-        columns.extend(records[start:stop])
-        numeric = [s.brightness for s in records[:stop] if s.brightness is not None]
-        assert list(columns.numeric_values) == numeric
-        for extremes, size in zip(columns.extremes, EXTREME_LEVELS, strict=True):
-            assert extremes.size == size
-            assert (extremes.lows, extremes.highs) == brute_force_extremes(numeric, size)
+    for stop in [5, 21, 33, 34, 35, 300, 700]:
+        for extremes, size in zip(levels, EXTREME_LEVELS, strict=True):
+            extremes.extend(values[:stop])
+            assert (extremes.lows, extremes.highs) == brute_force_extremes(values[:stop], size)
 
 
 def test_time_order_is_kept_once_arrival_order_is_not_time_order():
@@ -155,3 +183,28 @@ def test_times_of_a_spuc_clock_in_another_zone_are_kept_in_utc():
     columns = Columns(ZoneInfo("Europe/Berlin"))
     columns.extend([parse_line("1,2026-11-27 10:00:00,venus,7,iuhc")])  # CET, UTC+1
     assert columns.sighting(0).time == datetime(2026, 11, 27, 9, 0)
+
+
+def test_orders_of_a_run_of_rows_are_those_of_a_stable_sort():
+    """From the rows of each value: the same as sorting, ties in arrival order, with
+    case-folded equal locations and equal brightness written differently."""
+    places = ["Venus", "venus", "mars", "Mars", "ünïcörn", "moon"]
+    lights = ["7", "7.0", "junk", "-0", "0", "12.5", "3", "", "1e308"]
+    records = [
+        sighting(i, "2026-11-27 10:00:00", places[i * 7 % 6], lights[i * 5 % 9]) for i in range(300)
+    ]
+    columns = columns_of(records)
+    ranks = {
+        "location": lambda row: records[row].location.casefold(),
+        "brightness": lambda row: (
+            -math.inf if records[row].brightness is None else records[row].brightness
+        ),
+    }
+    for rows in (range(300), range(17, 230), range(5, 5)):
+        for by, rank in ranks.items():
+            for descending in (True, False):
+                expected = sorted(rows, key=rank, reverse=descending)
+                assert list(columns.ordered(rows, by, descending, 300)) == expected
+                chosen = list(rows)[::3]  # not a run: sorted as it stands
+                expected = sorted(chosen, key=rank, reverse=descending)
+                assert list(columns.ordered(chosen, by, descending, 300)) == expected

@@ -9,15 +9,12 @@ from html.parser import HTMLParser
 
 import pytest
 
+from spucsvi.data import charts
 from tests.support.apps import make_app, post_sighting
 from tests.support.records import DATA, HEADER
 
-TITLES = {
-    "brightness-chart": "Brightness over time",
-    "cumulative-chart": "Sightings over time",
-    "locations-chart": "Sightings per location",
-    "histogram-chart": "Brightness distribution",
-}
+# Every declared chart, in the page's order.
+TITLES = {chart.id: chart.title for chart in charts.CHARTS}
 CHARTS = tuple(TITLES)
 VOID = {
     "area",
@@ -217,6 +214,8 @@ def test_four_charts_each_with_its_json_data(board):
         container = document.find("div", id=chart)
         assert container.classes() == {"chart"}
         assert container.attrs["aria-label"] == f"{TITLES[chart]}, for 5 sightings"
+        # The page's script draws every [data-chart] from the JSON script it names.
+        assert container.attrs["data-chart"] == f"{chart}-data"
         script = document.find("script", id=f"{chart}-data")
         assert script.attrs["type"] == "application/json"
         assert set(figure(document, chart)) >= {"data", "layout", "config"}

@@ -6,7 +6,7 @@ them, on columns in time order (bisection) and out of it (a walk of the rows).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from spucsvi.data.derived import selection
 from spucsvi.data.query import (
     DEFAULT_PER_PAGE,
+    FILTERS,
     MAX_FILTER_LOCATIONS,
     MAX_PER_PAGE,
     InvalidQuery,
@@ -294,3 +295,46 @@ def test_since_counts_back_from_now_and_lives_in_the_url():
     # With a 'from' too, the later start wins.
     later = parse_query({"since": "7d", "from": "2026-11-26"}, now=now)
     assert later.filter.start == datetime(2026, 11, 26)
+
+
+# --- the declared filters -----------------------------------------------------------------
+
+NOW = datetime(2026, 11, 28, 12, 0)
+
+
+@pytest.mark.parametrize("declared", FILTERS, ids=lambda f: f.key)
+def test_each_declared_filter_narrows_is_kept_in_links_and_said_in_chips_and_names(declared):
+    query = parse_query({declared.key: declared.example, "page": "2"}, now=NOW)
+    assert query.filter.active
+    assert query.args()[declared.key] == [declared.example]  # links keep it
+    (chip,) = query.chips()
+    assert (chip.filter, chip.value) == (declared, declared.example)
+    assert chip.without == {}  # the link without it: no filter, the first page
+    assert query.download_name("csv") != Query().download_name("csv")
+    hidden = [(declared.key, declared.example)] if declared.hidden_in_form else []
+    assert query.hidden_in_form() == hidden
+
+
+def test_every_declared_filter_together():
+    args = MultiDict([(declared.key, declared.example) for declared in FILTERS])
+    args.add("location", "mars")
+    query = parse_query(args, now=NOW)
+    assert query.filter == SightingFilter(
+        ("venus", "mars"), NOW - timedelta(days=1), datetime(2026, 11, 28, 10, 31)
+    )
+    assert [(chip.filter.key, chip.value) for chip in query.chips()] == [
+        ("location", "venus"),
+        ("location", "mars"),
+        ("since", "1d"),
+        ("from", "2026-11-27"),
+        ("to", "2026-11-28T10:30"),
+    ]
+    # Removing one location keeps the other and every other filter.
+    assert query.chips()[0].without["location"] == ["mars"]
+    assert query.download_name("json") == (
+        "unicorn_sightings_venus_mars_last_day_from_2026-11-27_to_2026-11-28T10-30.json"
+    )
+
+
+def test_unknown_parameters_are_not_kept():
+    assert parse_query({"colour": "purple", "location": "venus"}).raw == (("location", "venus"),)

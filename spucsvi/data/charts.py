@@ -1,4 +1,6 @@
-"""Plotly figures as plain dicts, built from sightings.
+"""The charts: each declared once (`CHARTS`), drawn as a Plotly figure from what
+a set of rows comes to (data/tally.py's `Facts`). The page, its script and the
+tests iterate the declarations; the reduction itself lives in tally.py.
 
 Plain dicts in Plotly's figure schema cost a fraction of building validated
 `plotly.graph_objects` figures, and go to the page as JSON unchanged.
@@ -12,7 +14,6 @@ lowest and highest point so peaks and troughs survive.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from html import escape
 
 from spucsvi.data.columns import Columns, from_micros
 from spucsvi.data.display import shown_location
+from spucsvi.data.tally import HISTOGRAM_BINS, MAX_TIME_POINTS, Facts, Series, bin_width
 from spucsvi.spuc.records import UNIT_NAMES
 
 PURPLE = "#7b2cbf"
@@ -28,10 +30,7 @@ PURPLE_LIGHT = "#c77dff"
 UNICORN = "\N{UNICORN FACE}"
 # Up to this many points each sighting is drawn as a unicorn; beyond, as dots.
 MAX_UNICORN_MARKERS = 300
-# Most points a time chart draws; more sightings are reduced to this.
-MAX_TIME_POINTS = 2000
 TOP_LOCATIONS = 15
-HISTOGRAM_BINS = 30
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
 MIN_TIME_SPAN = timedelta(minutes=10)
 
@@ -69,7 +68,7 @@ def _layout(**extra) -> dict:
 
 def _count_axis(title: str, largest: int) -> dict:
     """An axis of whole numbers: no 0.5 sightings on small counts."""
-    axis = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
+    axis: dict[str, object] = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
     if largest <= 10:
         axis["dtick"] = 1
     return axis
@@ -119,7 +118,7 @@ def _time_axis(title: str, micros: Sequence[int]) -> dict:
 
 def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0) -> dict:
     """The figure for the page; `reduced_from` and `shown` say when points were dropped."""
-    figure = {
+    figure: dict[str, object] = {
         "data": traces,
         "layout": layout,
         # No "share to Chart Studio" button: it would send the data off this machine.
@@ -180,25 +179,15 @@ def hover_text(location: str) -> str:
     return escape(shown_location(location), quote=False)
 
 
-@dataclass(frozen=True)
-class Series:
-    """The sightings of one unit with a numeric brightness, in arrival order."""
-
-    unit: str
-    rows: Sequence[int]
-    values: Sequence[float]
-    # Precomputed (run size, lows, highs) of `values`, for the reduced chart.
-    extremes: Sequence = ()
-
-
 SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 
 
-def brightness_over_time(columns: Columns, series: Sequence[Series], units: Sequence[str]) -> dict:
+def brightness_over_time(columns: Columns, facts: Facts) -> dict:
     """Brightness against time: a unicorn per sighting, location and time on hover;
     one series per unit, each with its colour and a legend entry when units are
     mixed. A series with more points than fit is drawn as each stretch of time's
     range (lowest to highest, as a band) and mean."""
+    series, units = facts.series, facts.units
     total = sum(len(one.rows) for one in series)
     limit = MAX_TIME_POINTS // max(1, len(series))
     traces: list[dict] = []
@@ -216,7 +205,7 @@ def brightness_over_time(columns: Columns, series: Sequence[Series], units: Sequ
             traces.append(_points(columns, one, index, rows, mixed=len(series) > 1, total=total))
             drawn += len(rows)
         drawn_rows += rows
-    xaxis = _time_axis("Time of sighting (UTC)", [columns.times[row] for row in drawn_rows])
+    xaxis = _time_axis("Time of sighting (UTC)", [columns.micros(row) for row in drawn_rows])
     yaxis = {"title": {"text": axis_title(units)}, "rangemode": "tozero", "automargin": True}
     y_range = _value_range([y for trace in traces for y in trace["y"]])
     if y_range:
@@ -236,12 +225,9 @@ def _points(
         "type": "scatter",
         "name": one.unit,  # the code: a legend fits a phone's width
         "meta": {"series": index},
-        "x": [str(from_micros(columns.times[row])) for row in rows],
+        "x": [str(columns.time(row)) for row in rows],
         "y": [columns.brightness(row) for row in rows],
-        "customdata": [
-            [hover_text(columns.location(row)), columns.units.values[columns.unit_ids[row]]]
-            for row in rows
-        ],
+        "customdata": [[hover_text(columns.location(row)), columns.unit(row)] for row in rows],
         "cliponaxis": False,
         "hovertemplate": (
             "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S} UTC<br>"
@@ -280,7 +266,7 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
             "mode": "lines",
             "name": f"{label.lower()}, {unit}",
             "meta": {"series": index},
-            "x": [str(from_micros(columns.times[row])) for row in picked],
+            "x": [str(columns.time(row)) for row in picked],
             "y": ys,
             "line": {"color": PURPLE, "width": 1},
             "hovertemplate": (
@@ -304,8 +290,9 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
     return traces, highs + lows
 
 
-def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
+def cumulative_over_time(columns: Columns, facts: Facts) -> dict:
     """How many sightings there were by each moment, in arrival order."""
+    rows = facts.rows
     total = len(rows)
     step = max(1, -(-(total - 1) // (MAX_TIME_POINTS - 1)))
     indexes = list(range(0, total, step))
@@ -317,14 +304,14 @@ def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
         "line": {"color": PURPLE, "width": 2, "shape": "hv"},
         "fill": "tozeroy",
         "fillcolor": "rgba(123,44,191,0.15)",
-        "x": [str(from_micros(columns.times[rows[i]])) for i in indexes],
+        "x": [str(columns.time(rows[i])) for i in indexes],
         "y": [i + 1 for i in indexes],
         "hovertemplate": "%{y} sightings by %{x|%Y-%m-%d %H:%M} UTC<extra></extra>",
     }
     yaxis = _count_axis("Sightings so far", total)
     yaxis["range"] = [0, max(1, total) * 1.1]
     layout = _layout(
-        xaxis=_time_axis("Time (UTC)", [columns.times[rows[i]] for i in indexes]),
+        xaxis=_time_axis("Time (UTC)", [columns.micros(rows[i]) for i in indexes]),
         yaxis=yaxis,
     )
     figure = _figure([trace], layout, drawn=len(indexes), total=total)
@@ -335,9 +322,9 @@ def cumulative_over_time(columns: Columns, rows: Sequence[int]) -> dict:
     return figure
 
 
-def per_location(locations: Counter) -> dict:
+def per_location(columns: Columns, facts: Facts) -> dict:
     """Sightings per location: the top 15, the rest together as 'other'."""
-    counts = locations.most_common()
+    counts = facts.locations.most_common()
     top = counts[:TOP_LOCATIONS]
     rest = sum(n for _, n in counts[TOP_LOCATIONS:])
     labels = [hover_text(name) for name, _ in top]
@@ -364,34 +351,17 @@ def per_location(locations: Counter) -> dict:
     return _figure([trace], layout)
 
 
-def histogram_counts(
-    count_below: Callable[[float], int], total: int, low: float, high: float
-) -> list[int]:
-    """Sightings per bin of [low, high]: bins are [edge, next edge), the last one
-    closed; counted by bisection of sorted values (`count_below`), so the cost
-    does not grow with the number of sightings."""
-    width = _bin_width(low, high)
-    edges = [count_below(low + i * width) for i in range(HISTOGRAM_BINS)]
-    edges.append(total)
-    return [edges[i + 1] - edges[i] for i in range(HISTOGRAM_BINS)]
-
-
-def _bin_width(low: float, high: float) -> float:
-    # Divided first, so that extreme brightnesses (SPUC takes anything) cannot overflow.
-    return high / HISTOGRAM_BINS - low / HISTOGRAM_BINS if high > low else 1.0
-
-
-def brightness_histogram(
-    counts: Sequence[tuple[str, Sequence[int]]], low: float, high: float, units: Sequence[str]
-) -> dict:
+def brightness_histogram(columns: Columns, facts: Facts) -> dict:
     """How often each brightness occurs, binned on the server so the page stays light:
-    (unit, counts per bin) for each unit, one series per unit side by side."""
-    width = _bin_width(low, high)
+    one series per unit side by side."""
+    counts: Sequence[tuple[str, Sequence[int]]] = [(s.unit, s.histogram) for s in facts.series]
+    (low, high), units = facts.bounds, facts.units
+    width = bin_width(low, high)
     mixed = len(counts) > 1
     counts = counts or [("", [0] * HISTOGRAM_BINS)]
     traces = []
     for index, (unit, unit_counts) in enumerate(counts):
-        trace = {
+        trace: dict[str, object] = {
             "type": "bar",
             "name": unit,
             "meta": {"series": index},
@@ -424,3 +394,45 @@ def brightness_histogram(
             "brightness is spread once sightings differ."
         )
     return figure
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of the page: declared here once, drawn by `draw`, shown by the
+    template (templates/_results.html) and the page's script in this order."""
+
+    id: str
+    title: str
+    draw: Callable[[Columns, Facts], dict]
+    # What the page says when the figure draws fewer points than there are rows.
+    reduced_note: str = ""
+    wide: bool = False  # across the page's width
+    # The visitor's own sighting is ringed in it (its x is a row's time, its y brightness).
+    rings_yours: bool = False
+    # Clicking a bar filters by the query parameter named, its value the bar's customdata.
+    filters_on_click: str = ""
+
+
+CHARTS = (
+    Chart(
+        "brightness-chart",
+        "Brightness over time",
+        brightness_over_time,
+        "each stretch of time as a band from its lowest to its highest sighting, with its mean.",
+        wide=True,
+        rings_yours=True,
+    ),
+    Chart(
+        "cumulative-chart",
+        "Sightings over time",
+        cumulative_over_time,
+        "the running count at evenly spaced sightings, the last one included.",
+    ),
+    Chart("locations-chart", "Sightings per location", per_location, filters_on_click="location"),
+    Chart("histogram-chart", "Brightness distribution", brightness_histogram),
+)
+
+
+def figures(columns: Columns, facts: Facts) -> dict[str, dict]:
+    """Every declared chart's figure, by its id."""
+    return {chart.id: chart.draw(columns, facts) for chart in CHARTS}

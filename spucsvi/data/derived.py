@@ -1,30 +1,26 @@
 """What the dashboard shows for one snapshot and one query, memoised on the snapshot.
 
 The page, the live-refresh JSON and the API all come through here, so each
-(snapshot, query) is computed once per process however many views ask.
-Without a filter, on the newest snapshot, everything comes from the
-columns' running aggregates, so a new sighting does not make the summary
-and charts walk the history; filtered views are derived from their rows.
+(snapshot, query) is computed once per process however many views ask, and
+each part once for what it depends on: the summary and the figures on the
+filter, the table's order on the filter and the sort, its page on all three.
+Every summary and figure comes from one reduction (data/tally.py): without a
+filter from the columns' running tally, so a new sighting does not make the
+summary and the charts walk the history; with one from the rows it keeps.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-import operator
-from array import array
-from bisect import bisect_left
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import reduce
 from math import ceil
 
 from spucsvi.data import charts
-from spucsvi.data.columns import EXTREME_LEVELS, Columns, Extremes, micros
+from spucsvi.data.columns import micros
 from spucsvi.data.display import is_shortened, shown_location
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
+from spucsvi.data.tally import Facts, tally_of
 from spucsvi.spuc.records import Sighting
 
 
@@ -66,13 +62,18 @@ class TablePage:
 @dataclass(frozen=True)
 class Dashboard:
     summary: Summary
-    figures: dict[str, dict]
+    figures: dict[str, dict]  # by chart id (charts.CHARTS)
     table: TablePage
     unfiltered_total: int
     # The units of SPUC's newest record: what it records a sighting in now.
     recording_units: str | None = None
     # Every location with its number of sightings, the most sighted first.
     location_counts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def charts(self) -> list[tuple[charts.Chart, dict]]:
+        """Each declared chart with its figure, in the page's order."""
+        return [(chart, self.figures[chart.id]) for chart in charts.CHARTS]
 
 
 def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
@@ -89,10 +90,7 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
 
 
 def newest_units(snapshot: Snapshot) -> str | None:
-    columns = snapshot.columns
-    if not snapshot.length:
-        return None
-    return columns.units.values[columns.unit_ids[snapshot.length - 1]]
+    return snapshot.columns.unit(snapshot.length - 1) if snapshot.length else None
 
 
 def prepare(snapshot: Snapshot) -> None:
@@ -101,28 +99,11 @@ def prepare(snapshot: Snapshot) -> None:
 
 
 def counted_locations(snapshot: Snapshot) -> tuple[tuple[str, int], ...]:
-    """Every location with its sightings, the most sighted first."""
+    """Every location with its sightings, the most sighted first (then first seen)."""
     return snapshot.memo.get(
-        "counted locations", lambda: tuple(location_counts(snapshot).most_common())
+        "counted locations",
+        lambda: tuple(facts(snapshot, SightingFilter()).locations.most_common()),
     )
-
-
-def location_counts(snapshot: Snapshot, rows: Sequence[int] | None = None) -> Counter:
-    columns = snapshot.columns
-    if rows is None:
-        with columns.lock:
-            if columns.is_latest(snapshot.length):
-                return _all_location_counts(columns)
-        rows = range(snapshot.length)
-    names = columns.locations.values
-    ids = Counter(columns.location_ids[row] for row in rows)
-    return Counter({names[i]: n for i, n in ids.items()})
-
-
-def _all_location_counts(columns: Columns) -> Counter:
-    """Sightings per location over every row (call under the columns' lock)."""
-    names = columns.locations.values
-    return Counter({names[i]: len(found) for i, found in enumerate(columns.rows_by_location)})
 
 
 # --- filters -----------------------------------------------------------------------
@@ -137,232 +118,97 @@ def selection(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[
     )
 
 
-def _location_ids(columns: Columns, name: str) -> list[int]:
-    """The location named, or the long ones the page shows shortened as `name`
-    (the filter list offers a long location by its shortened form)."""
-    found = columns.locations.find(name)
-    if found is not None:
-        return [found]
-    if not is_shortened(name):
-        return []
-    names = columns.locations.values
-    return [i for i in range(len(names)) if shown_location(names[i]) == name]
-
-
 def _select(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[int]:
     columns, n = snapshot.columns, snapshot.length
     rows: Sequence[int] = range(n)
     if sightings_filter.locations:
-        ids = [i for name in sightings_filter.locations for i in _location_ids(columns, name)]
-        found = [columns.rows_by_location[i] for i in dict.fromkeys(ids)]
-        rows = list(heapq.merge(*(f[: bisect_left(f, n)] for f in found)))
+        ids = [i for name in sightings_filter.locations for i in _location_ids(snapshot, name)]
+        rows = columns.rows_of_locations(ids, n)
     start = micros(sightings_filter.start) if sightings_filter.start else None
     end = micros(sightings_filter.end) if sightings_filter.end else None
     if start is None and end is None:
         return rows
-    times = columns.times
-    if isinstance(rows, range) and columns.time_sorted:
-        low = 0 if start is None else bisect_left(times, start, 0, n)
-        high = n if end is None else bisect_left(times, end, 0, n)
-        return range(low, max(low, high))
-    return [
-        row
-        for row in rows
-        if (start is None or times[row] >= start) and (end is None or times[row] < end)
-    ]
+    return columns.rows_in_window(rows, start, end, n)
+
+
+def _location_ids(snapshot: Snapshot, name: str) -> list[int]:
+    """The location named, or the long ones the page shows shortened as `name`
+    (the filter list offers a long location by its shortened form)."""
+    found = snapshot.columns.location_id(name)
+    if found is not None:
+        return [found]
+    if not is_shortened(name):
+        return []
+    return _shortened(snapshot).get(name, [])
+
+
+def _shortened(snapshot: Snapshot) -> dict[str, list[int]]:
+    """Each long location's ids by the shortened form the page shows, made once per
+    snapshot (not once per filter value: thousands of locations cost seconds)."""
+
+    def compute() -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for i, name in enumerate(snapshot.columns.location_names()):
+            shown = shown_location(name)
+            if shown != name:
+                found.setdefault(shown, []).append(i)
+        return found
+
+    return snapshot.memo.get("shortened locations", compute)
 
 
 # --- summary and figures -----------------------------------------------------------
+
+
+def facts(snapshot: Snapshot, sightings_filter: SightingFilter) -> Facts:
+    """What the rows a filter keeps come to: without a filter, on the newest
+    snapshot asked for so far, from the columns' running tally."""
+
+    def compute() -> Facts:
+        rows = selection(snapshot, sightings_filter)
+        columns = snapshot.columns
+        if not sightings_filter.active:
+            running = columns.tally
+            with running.lock:
+                if running.length <= snapshot.length:
+                    running.extend(columns.batch(range(running.length, snapshot.length)))
+                    return running.facts(columns, rows)
+        return tally_of(columns, rows)
+
+    return snapshot.memo.get(("facts", sightings_filter), compute)
 
 
 def overview(snapshot: Snapshot, sightings_filter: SightingFilter) -> tuple[Summary, dict]:
     """The summary and the figures for a filter."""
 
     def compute() -> tuple[Summary, dict]:
-        rows = selection(snapshot, sightings_filter)
-        if not sightings_filter.active:
-            found = _overview_of_all(snapshot, rows)
-            if found is not None:
-                return found
-        facts = _facts_of_rows(snapshot, rows)
-        return facts.summary, facts.figures(snapshot, rows)
+        found = facts(snapshot, sightings_filter)
+        return summary_of(snapshot, found), charts.figures(snapshot.columns, found)
 
     return snapshot.memo.get(("overview", sightings_filter), compute)
 
 
-@dataclass
-class _Facts:
-    """What the summary and the charts need of a set of rows."""
+def summary_of(snapshot: Snapshot, found: Facts) -> Summary:
+    def sighting(row: int | None) -> Sighting | None:
+        return None if row is None else snapshot.sighting(row)
 
-    summary: Summary
-    series: list[charts.Series]  # one per unit
-    histogram: tuple[list[tuple[str, list[int]]], float, float]  # counts per unit, bounds
-    counts: Counter
-
-    def figures(self, snapshot: Snapshot, rows: Sequence[int]) -> dict[str, dict]:
-        units = self.summary.units
-        return {
-            "brightness-chart": charts.brightness_over_time(snapshot.columns, self.series, units),
-            "cumulative-chart": charts.cumulative_over_time(snapshot.columns, rows),
-            "locations-chart": charts.per_location(self.counts),
-            "histogram-chart": charts.brightness_histogram(*self.histogram, units),
-        }
-
-
-def _overview_of_all(snapshot: Snapshot, rows: Sequence[int]) -> tuple[Summary, dict] | None:
-    """From the running aggregates, for all rows of the newest snapshot only; under
-    the columns' lock, so that nothing appended meanwhile is read (and nothing copied)."""
-    columns = snapshot.columns
-    with columns.lock:
-        if not columns.is_latest(snapshot.length) or len(columns.units) > 1:
-            return None  # mixed units are summed per unit, from the rows
-        numeric = len(columns.numeric_values)
-        ordered = columns.sorted_brightness
-        summary = Summary(
-            total=snapshot.length,
-            latest=columns.sighting(snapshot.length - 1) if snapshot.length else None,
-            brightest=None if columns.brightest is None else columns.sighting(columns.brightest),
-            mean_brightness=_mean(columns.brightness_sum, columns.numeric_values),
-            median_brightness=_median(ordered),
-            locations=len(columns.locations),
-            units=tuple(sorted(columns.units.values)),
-            skipped=snapshot.skipped,
-        )
-        size, lows, highs = _coarsest_extremes(columns, numeric)
-        bounds = _bounds(ordered)
-        histogram = charts.histogram_counts(ordered.bisect_left, numeric, *bounds)
-        series = [
-            charts.Series(
-                unit,
-                columns.numeric_rows,
-                columns.numeric_values,
-                [(size, lows, highs)] if size else [],
-            )
-            for unit in summary.units
-        ]
-        facts = _Facts(
-            summary,
-            series,
-            ([(unit, histogram) for unit in summary.units], *bounds),
-            _all_location_counts(columns),
-        )
-        return summary, facts.figures(snapshot, rows)
-
-
-def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
-    columns = snapshot.columns
-    numeric_rows = [row for row in rows if columns.brightness(row) is not None]
-    values = [columns.brightness(row) for row in numeric_rows]
-    ordered = sorted(values)  # type: ignore[type-var]
-    brightest = max(numeric_rows, key=columns.brightness, default=None)  # first of equals
-    units = tuple(sorted({columns.units.values[columns.unit_ids[row]] for row in rows}))
-    by_unit = _by_unit(columns, numeric_rows, values, units)
-    bounds = _bounds(ordered)
-    histogram = [
-        (unit, _histogram_of(sorted(unit_values), bounds))
-        for unit, (_, unit_values) in by_unit.items()
-    ]
-    summary = Summary(
-        total=len(rows),
-        latest=columns.sighting(rows[-1]) if rows else None,
-        brightest=None if brightest is None else columns.sighting(brightest),
-        mean_brightness=_mean(_running_sum(values), values),  # type: ignore[arg-type]
-        median_brightness=_median(ordered),
-        locations=len({columns.location_ids[row] for row in rows}),
+    units = found.units
+    return Summary(
+        total=len(found.rows),
+        latest=sighting(found.latest),
+        brightest=sighting(found.brightest),
+        mean_brightness=found.mean,
+        median_brightness=found.median,
+        locations=len(found.locations),
         units=units,
         skipped=snapshot.skipped,
-        per_unit=_per_unit(columns, by_unit) if len(units) > 1 else (),
-    )
-    series = [
-        charts.Series(unit, unit_rows, unit_values, _extremes_of(unit_values))
-        for unit, (unit_rows, unit_values) in by_unit.items()
-    ]
-    return _Facts(summary, series, (histogram, *bounds), location_counts(snapshot, rows))
-
-
-def _by_unit(
-    columns: Columns, numeric_rows: list[int], values: list, units: tuple[str, ...]
-) -> dict[str, tuple[list[int], list[float]]]:
-    """The numeric rows and their values of each unit (every unit, even without any)."""
-    if len(units) <= 1:
-        return {unit: (numeric_rows, values) for unit in units}
-    found: dict[str, tuple[list[int], list[float]]] = {unit: ([], []) for unit in units}
-    names, unit_ids = columns.units.values, columns.unit_ids
-    for row, value in zip(numeric_rows, values, strict=True):
-        unit_rows, unit_values = found[names[unit_ids[row]]]
-        unit_rows.append(row)
-        unit_values.append(value)
-    return found
-
-
-def _per_unit(
-    columns: Columns, by_unit: dict[str, tuple[list[int], list[float]]]
-) -> tuple[UnitSummary, ...]:
-    result = []
-    for unit, (unit_rows, unit_values) in by_unit.items():
-        best = max(range(len(unit_rows)), key=unit_values.__getitem__, default=None)
-        result.append(
-            UnitSummary(
-                unit,
-                len(unit_rows),
-                None if best is None else columns.sighting(unit_rows[best]),
-                _mean(_running_sum(unit_values), unit_values),
-                _median(sorted(unit_values)),
-            )
+        per_unit=tuple(
+            UnitSummary(one.unit, len(one.rows), sighting(one.brightest), one.mean, one.median)
+            for one in found.series
         )
-    return tuple(result)
-
-
-def _histogram_of(ordered: Sequence[float], bounds: tuple[float, float]) -> list[int]:
-    return charts.histogram_counts(lambda value: bisect_left(ordered, value), len(ordered), *bounds)
-
-
-def _bounds(ordered: Sequence[float]) -> tuple[float, float]:
-    return (ordered[0], ordered[-1]) if ordered else (0.0, 1.0)
-
-
-def _coarsest_extremes(columns: Columns, numeric: int):
-    """The coarsest runs that still give every chart bucket at least one run."""
-    for extremes in reversed(columns.extremes):
-        if numeric // extremes.size >= charts.MAX_TIME_POINTS // 2:
-            return extremes.size, extremes.lows, extremes.highs
-    return 0, [], []
-
-
-def _extremes_of(values: Sequence[float]):
-    """The runs `_coarsest_extremes` would choose, computed from these values, so that
-    the reduced chart of rows draws the same points as that of the running aggregates."""
-    for size in reversed(EXTREME_LEVELS):
-        if len(values) // size >= charts.MAX_TIME_POINTS // 2:
-            runs = Extremes(size)
-            runs.extend(values, 0)
-            return [(size, runs.lows, runs.highs)]
-    return []
-
-
-def _running_sum(values: Sequence[float]) -> float:
-    """The sum as the columns keep it (`Columns.brightness_sum`): added one by one in
-    arrival order, so rows and running aggregates give the very same mean (math.fsum
-    rounds differently, and raises OverflowError where the running sum gives inf)."""
-    return reduce(operator.add, values, 0.0)
-
-
-def _mean(total: float, values: Sequence[float]) -> float | None:
-    if not values:
-        return None
-    mean = total / len(values)
-    if math.isfinite(mean):
-        return mean
-    # The running sum overflowed (brightnesses near 1e308): sum the shares instead.
-    return math.fsum(v / len(values) for v in values)
-
-
-def _median(ordered: Sequence[float]) -> float | None:
-    n = len(ordered)
-    if not n:
-        return None
-    middle = n // 2
-    return ordered[middle] if n % 2 else ordered[middle - 1] / 2 + ordered[middle] / 2
+        if len(units) > 1
+        else (),
+    )
 
 
 # --- the table ---------------------------------------------------------------------
@@ -394,33 +240,8 @@ def ordered_rows(snapshot: Snapshot, query: Query) -> Sequence[int]:
 
 
 def table_order(snapshot: Snapshot, rows: Sequence[int], order: TableQuery) -> Sequence[int]:
-    """Rows sorted as asked. Ties keep arrival order, except in time order, where
-    the later arrival of two equal times counts as the newer."""
-    columns = snapshot.columns
-    if order.sort == "time":
-        if not columns.time_sorted:
-            rows = _time_order(snapshot, rows)
-        return rows[::-1] if order.descending else rows
-    if order.sort == "location":
-        names = columns.locations.values
-        rank = {i: name.casefold() for i, name in enumerate(names)}
-        ids = columns.location_ids
-        return sorted(rows, key=lambda row: rank[ids[row]], reverse=order.descending)
-    # Unreadable brightness sorts below every number, negative ones included.
-    value = [-math.inf if v is None else v for v in columns.brightness_of]
-    raw = columns.brightness_ids
-    return sorted(rows, key=lambda row: value[raw[row]], reverse=order.descending)
-
-
-def _time_order(snapshot: Snapshot, rows: Sequence[int]) -> Sequence[int]:
-    """`rows` sorted by time, ties in arrival order: for every row of the newest
-    snapshot a copy of the columns' running order, else a sort."""
-    columns = snapshot.columns
-    if isinstance(rows, range) and rows == range(snapshot.length):
-        with columns.lock:
-            if columns.is_latest(snapshot.length) and columns.time_order is not None:
-                return array("I", columns.time_order)
-    return sorted(rows, key=columns.times.__getitem__)
+    """Rows sorted as asked (Columns.ordered)."""
+    return snapshot.columns.ordered(rows, order.sort, order.descending, snapshot.length)
 
 
 def position(ordered: Sequence[int], row: int) -> int | None:

@@ -1,13 +1,17 @@
 """The query string: which sightings to show and how, parsed and checked.
 
 The page, the JSON API and the CSV export read the same parameters the same
-way, so one URL means the same rows everywhere.
+way, so one URL means the same rows everywhere. Each filter is declared once
+(`FILTERS`, as Datasette's filters.py declares its filters): parsing, the
+parameters a link keeps, the chips that remove a filter, the form's hidden
+fields and the names of downloads all iterate the declarations, and what a
+filter narrows is a field of `SightingFilter`, which data/derived.py applies.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,8 +20,11 @@ from werkzeug.datastructures import MultiDict
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 200
 SORT_KEYS = ("time", "location", "brightness")
-# Range presets, counted back from now: `since=1h`.
+# The table's parameters: which page of it, in which order.
+TABLE_KEYS = ("sort", "order", "page", "per_page")
+# Range presets, counted back from now: `since=1h`; each with its words in a file name.
 RANGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+RANGE_NAMES = {"1h": "last_hour", "1d": "last_day", "7d": "last_week"}
 MAX_FILTER_LOCATIONS = 50
 _TIME_FILTER = re.compile(
     r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?(?P<zone>Z|[+-]\d\d:?\d\d)?", re.ASCII
@@ -40,6 +47,14 @@ class SightingFilter:
     def active(self) -> bool:
         return bool(self.locations or self.start or self.end)
 
+    def narrowed(self, other: SightingFilter) -> SightingFilter:
+        """The sightings both filters keep."""
+        return SightingFilter(
+            self.locations + other.locations,
+            max(filter(None, (self.start, other.start)), default=None),
+            min(filter(None, (self.end, other.end)), default=None),
+        )
+
 
 @dataclass(frozen=True)
 class TableQuery:
@@ -61,17 +76,57 @@ class Query:
         """The first value the URL gave for `key`, or ''."""
         return next((value for name, value in self.raw if name == key), "")
 
+    def values(self, key: str) -> list[str]:
+        """Every value the URL gave for `key`, each once."""
+        return list(dict.fromkeys(value for name, value in self.raw if name == key))
+
+    def chips(self) -> list[Chip]:
+        """One per filter value in use, each with the link that removes it."""
+        found = []
+        for declared in FILTERS:
+            given = self.given(declared)
+            for value in given:
+                rest = [other for other in given if other != value] if declared.multiple else []
+                without = self.args(**{declared.key: rest or None, "page": None})
+                found.append(Chip(declared, value, without))
+        return found
+
+    def hidden_in_form(self) -> list[tuple[str, str]]:
+        """The filters the filter form keeps as hidden fields, with their values."""
+        return [
+            (declared.key, value)
+            for declared in FILTERS
+            if declared.hidden_in_form
+            for value in self.given(declared)
+        ]
+
+    def given(self, declared: Filter) -> list[str]:
+        """The values the URL gives a filter: all of them, or the first."""
+        if declared.multiple:
+            return [value for value in self.values(declared.key) if value.strip()]
+        return [self.value(declared.key)] if self.value(declared.key) else []
+
+    def download_name(self, extension: str) -> str:
+        """A file name that says what the file holds: unicorn_sightings, then each
+        filter in use, in safe ASCII."""
+        parts = ["unicorn_sightings"]
+        for declared in FILTERS:
+            given = self.given(declared)
+            if given:
+                parts += declared.name_parts(given)
+        return "_".join(part for part in parts if part) + "." + extension
+
     def args(self, **changes: object) -> dict[str, object]:
         """The query string as a dict for url_for, with some values changed."""
-        result: dict[str, object] = {}
+        grouped: dict[str, list[str]] = {}
         for key, value in self.raw:
-            result.setdefault(key, [])
-            result[key].append(value)  # type: ignore[union-attr]
-        for key, value in changes.items():
-            if value is None:
+            grouped.setdefault(key, []).append(value)
+        result: dict[str, object] = dict(grouped)
+        for key, change in changes.items():
+            if change is None:
                 result.pop(key, None)
             else:
-                result[key] = value
+                result[key] = change
         return result
 
 
@@ -83,20 +138,13 @@ def parse_query(args: MultiDict | Mapping[str, str], now: datetime | None = None
     minute, so a view stays the same page for a minute)."""
     if not isinstance(args, MultiDict):
         args = MultiDict(args)
-    # Not stripped: SPUC may hold a location with surrounding spaces (sent by curl).
-    locations = tuple(dict.fromkeys(v for v in args.getlist("location") if v.strip()))
-    if len(locations) > MAX_FILTER_LOCATIONS:
-        raise InvalidQuery(f"Choose at most {MAX_FILTER_LOCATIONS} locations.")
-    start = _parse_time(args.get("from", ""), "from", end_of_day=False)
-    end = _parse_time(args.get("to", ""), "to", end_of_day=True)
-    since = args.get("since", "")
-    if since:
-        if since not in RANGES:
-            raise InvalidQuery(f"'since' must be one of {', '.join(RANGES)}.")
-        if now is None:
-            now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
-        back = now - RANGES[since]
-        start = back if start is None else max(start, back)
+    if now is None:
+        now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
+    sightings_filter = SightingFilter()
+    for declared in FILTERS:
+        given = args.getlist(declared.key) if declared.multiple else [args.get(declared.key, "")]
+        sightings_filter = sightings_filter.narrowed(declared.parse(given, now))
+    start, end = sightings_filter.start, sightings_filter.end
     if start and end and start >= end:
         raise InvalidQuery("The 'from' time must be before the 'to' time.")
     sort = args.get("sort", "time")
@@ -108,15 +156,89 @@ def parse_query(args: MultiDict | Mapping[str, str], now: datetime | None = None
     page = _positive_int(args.get("page", "1"), "page", 10**9)
     per_page = _positive_int(args.get("per_page", str(DEFAULT_PER_PAGE)), "per_page", MAX_PER_PAGE)
     kept = tuple(
-        (key, value)
-        for key, value in args.items(multi=True)
-        if key in ("location", "from", "to", "since", "sort", "order", "page", "per_page") and value
+        (key, value) for key, value in args.items(multi=True) if key in KNOWN_KEYS and value
     )
-    return Query(
-        SightingFilter(locations, start, end),
-        TableQuery(sort, order == "desc", page, per_page),
-        kept,
-    )
+    return Query(sightings_filter, TableQuery(sort, order == "desc", page, per_page), kept)
+
+
+# --- the filters -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A filter of the URL: its parameter, how its values narrow the sightings, and
+    how a chip and a file name say it."""
+
+    key: str
+    example: str  # a value it takes, for the tests and the docs
+    parse: Callable[[list[str], datetime], SightingFilter]  # its values, and now
+    chip: str  # the chip's words for it (aria-label), before its value
+    name_parts: Callable[[list[str]], list[str]]  # its words in a download's name
+    multiple: bool = False  # several values, each its own chip
+    shows_chip_word: bool = True  # the chip shows `chip` before the value
+    hidden_in_form: bool = False  # kept through the filter form as a hidden field
+
+
+@dataclass(frozen=True)
+class Chip:
+    filter: Filter
+    value: str
+    without: dict[str, object]  # the query's args without this value
+
+
+def _locations(values: list[str], now: datetime) -> SightingFilter:
+    # Not stripped: SPUC may hold a location with surrounding spaces (sent by curl).
+    locations = tuple(dict.fromkeys(v for v in values if v.strip()))
+    if len(locations) > MAX_FILTER_LOCATIONS:
+        raise InvalidQuery(f"Choose at most {MAX_FILTER_LOCATIONS} locations.")
+    return SightingFilter(locations=locations)
+
+
+def _since(values: list[str], now: datetime) -> SightingFilter:
+    since = values[0]
+    if not since:
+        return SightingFilter()
+    if since not in RANGES:
+        raise InvalidQuery(f"'since' must be one of {', '.join(RANGES)}.")
+    return SightingFilter(start=now - RANGES[since])
+
+
+def _from(values: list[str], now: datetime) -> SightingFilter:
+    return SightingFilter(start=_parse_time(values[0], "from", end_of_day=False))
+
+
+def _to(values: list[str], now: datetime) -> SightingFilter:
+    return SightingFilter(end=_parse_time(values[0], "to", end_of_day=True))
+
+
+def _location_words(values: list[str]) -> list[str]:
+    words = [_slug(name) for name in values[:3]]
+    return words + ([f"and_{len(values) - 3}_more"] if len(values) > 3 else [])
+
+
+FILTERS = (
+    Filter(
+        "location",
+        "venus",
+        _locations,
+        "location",
+        _location_words,
+        multiple=True,
+        shows_chip_word=False,
+    ),
+    Filter(
+        "since", "1d", _since, "range", lambda v: [RANGE_NAMES.get(v[0], "")], hidden_in_form=True
+    ),
+    Filter("from", "2026-11-27", _from, "from", lambda v: ["from", _slug(v[0])]),
+    Filter("to", "2026-11-28T10:30", _to, "to", lambda v: ["to", _slug(v[0])]),
+)
+# Every parameter a link keeps: forget one and links drop it.
+KNOWN_KEYS = frozenset(declared.key for declared in FILTERS) | frozenset(TABLE_KEYS)
+
+
+def _slug(text: str) -> str:
+    kept = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in text.strip())
+    return "-".join(filter(None, kept.split("-")))[:40]
 
 
 def _parse_time(value: str, name: str, *, end_of_day: bool) -> datetime | None:

@@ -38,7 +38,7 @@ from spucsvi.sightings.recorded import Identity, Recorded, find_recorded
 from spucsvi.sightings.submission import submit_sighting
 from spucsvi.sightings.validation import MAX_LOCATION_LENGTH, InvalidSighting, validate_sighting
 from spucsvi.spuc.client import ExportDisabled, SpucError
-from spucsvi.web import confirmation, services
+from spucsvi.web import confirmation, parts, services
 from spucsvi.web.confirmation import Note
 from spucsvi.web.errors import with_retry_after
 from spucsvi.web.shared_body import SharedBody
@@ -119,10 +119,29 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
         remember_request(key)
 
     def build() -> SharedBody:
-        html = page_html(query, dashboard(snapshot, query))
-        return SharedBody(html.encode(), "text/html")
+        board = dashboard(snapshot, query)
+        made = page_parts(snapshot, query, board)
+        body, gzipped = parts.join(page_html(query, board, parts=parts.slots(made)), made)
+        return SharedBody(body, "text/html", encoders={"gzip": gzipped})
 
     return snapshot.memo.get(key, build)
+
+
+def page_parts(snapshot: Snapshot, query: Query, board: Dashboard) -> dict[str, parts.Part]:
+    """The parts of a page that depend on less than its URL, each rendered once per
+    snapshot and what it depends on: the charts on the filter, the location list on
+    the locations chosen."""
+    chosen = query.filter.locations
+    return {
+        "locations": snapshot.memo.get(
+            ("locations html", chosen),
+            lambda: parts.Part(render_template("_locations.html", board=board, locations=chosen)),
+        ),
+        "charts": snapshot.memo.get(
+            ("charts html", query.filter),
+            lambda: parts.Part(render_template("_charts.html", board=board)),
+        ),
+    }
 
 
 def page_key(kind: str, query: Query) -> tuple:
@@ -241,13 +260,14 @@ def personal_page(
     """
     query = query or Query()
     data_error = export_disabled = loading = None
-    board = highlight = None
+    board = highlight = made = None
     # The visitor's record as SPUC wrote it, or only its count and time when the
     # records cannot be read or no longer hold it.
     recorded: Identity | None = None if note is None else note.identity
     try:
         snapshot = services.store().current(fresh=fresh)
         board = dashboard(snapshot, query)
+        made = page_parts(snapshot, query, board)
         found = None if recorded is None else find_recorded(snapshot, recorded)
         if found is not None:
             recorded, highlight = found, your_row(snapshot, query, found)
@@ -274,6 +294,7 @@ def personal_page(
         recorded=recorded,
         highlight=highlight,
         reporting_as=request.remote_user,
+        parts=made,
     )
     response = Response(html)
     response.mimetype = "text/html"

@@ -17,7 +17,7 @@ import gzip
 import hashlib
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import brotli  # type: ignore[import-untyped]
 from flask import Request, Response, request
@@ -58,11 +58,21 @@ class Negotiated(Response):
 class SharedBody:
     """The same bytes for everyone who asks, compressed once per encoding."""
 
-    def __init__(self, body: bytes, mimetype: str, *, immutable: bool = False):
+    def __init__(
+        self,
+        body: bytes,
+        mimetype: str,
+        *,
+        immutable: bool = False,
+        encoders: Mapping[str, Callable[[], bytes]] | None = None,
+    ):
+        """`encoders` make the body in an encoding more cheaply than compressing it
+        whole (a page joined from parts compressed before: web/parts.py)."""
         self.body, self.mimetype, self.immutable = body, mimetype, immutable
         self.etag = hashlib.sha256(body).hexdigest()[:32]
         self.compressible = mimetype in COMPRESSIBLE and len(body) >= MIN_SIZE
         self._encoded: dict[str, bytes] = {}
+        self._encoders = dict(encoders or {})
 
     def encoded(self, encoding: str | None) -> bytes:
         """The body in `encoding` (None: as it is), made on first use."""
@@ -70,7 +80,9 @@ class SharedBody:
             return self.body
         found = self._encoded.get(encoding)
         if found is None:  # two threads may both compress once: harmless
-            found = self._encoded[encoding] = compress(self.body, encoding)
+            encoder = self._encoders.get(encoding)
+            found = encoder() if encoder else compress(self.body, encoding)
+            self._encoded[encoding] = found
         return found
 
     def prepare(self) -> None:

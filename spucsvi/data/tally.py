@@ -1,0 +1,279 @@
+"""The one reduction of a set of rows to what the summary and the charts need.
+
+A `Tally` is extended batch by batch (`Columns.batch`): the unfiltered view's
+tally follows the columns as rows are appended, one snapshot after another,
+and a filtered view's is made from its selection, by the same code, so both
+give the very same figures. `Tally.facts` freezes what it holds into `Facts`,
+which the summary (data/derived.py) and the figures (data/charts.py) read.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import operator
+import threading
+from array import array
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from typing import TYPE_CHECKING
+
+from sortedcontainers import SortedList
+
+if TYPE_CHECKING:
+    from spucsvi.data.columns import Batch, Columns
+
+# Most points a time chart draws; more sightings are reduced to this.
+MAX_TIME_POINTS = 2000
+# Extremes of runs of numeric rows, at sizes growing 16-fold, for the reduced chart.
+EXTREME_LEVELS = (16, 256, 4096, 65536)
+HISTOGRAM_BINS = 30
+
+
+class Extremes:
+    """(brightness, position) of the lowest and highest of each run of `size`
+    values; the last run may be partial and grows with new values."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.length = 0  # values read so far
+        self.lows: list[tuple[float, int]] = []
+        self.highs: list[tuple[float, int]] = []
+
+    def extend(self, values: Sequence[float]) -> None:
+        """Read the values appended since the last call."""
+        old_length, start = self.length, self.length
+        if old_length % self.size:  # the last run is partial: only its new values are read
+            start = min(len(values), old_length - old_length % self.size + self.size)
+            if start > old_length:
+                low, high = self._run(values, old_length, start)
+                self.lows[-1], self.highs[-1] = min(self.lows[-1], low), max(self.highs[-1], high)
+        for first in range(start, len(values), self.size):
+            low, high = self._run(values, first, min(first + self.size, len(values)))
+            self.lows.append(low)
+            self.highs.append(high)
+        self.length = len(values)
+
+    @staticmethod
+    def _run(
+        values: Sequence[float], first: int, stop: int
+    ) -> tuple[tuple[float, int], tuple[float, int]]:
+        """The run's (value, position) pairs' smallest and largest: the first of its
+        lowest values and the last of its highest (values are finite, never NaN)."""
+        run = values[first:stop]
+        low, high = min(run), max(run)
+        last_high = len(run) - 1 - run[::-1].index(high)  # type: ignore[attr-defined]
+        return (low, first + run.index(low)), (high, first + last_high)  # type: ignore[attr-defined]
+
+
+class Prefix(Sequence):
+    """The first `length` items of an append-only array: what a tally held when its
+    facts were taken, without a copy (an array's items never change once appended)."""
+
+    def __init__(self, items: array, length: int) -> None:
+        self._items, self._length = items, length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self):
+        return iter(self._items[: self._length])  # copied in C, not item by item
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Prefix) and self[:] == other[:]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return self._items[slice(*index.indices(self._length))]
+        if not -self._length <= index < self._length:
+            raise IndexError(index)
+        return self._items[index % self._length]
+
+
+@dataclass(frozen=True)
+class Series:
+    """The rows of one unit with a numeric brightness, in arrival order, and their figures."""
+
+    unit: str
+    rows: Sequence[int]
+    values: Sequence[float]
+    # (run size, lows, highs) of `values` when the chart must be reduced, else empty.
+    extremes: Sequence = ()
+    histogram: Sequence[int] = ()  # per bin of the facts' bounds
+    brightest: int | None = None  # the first row of the highest brightness
+    mean: float | None = None
+    median: float | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a set of rows comes to, frozen: the tally goes on growing."""
+
+    rows: Sequence[int]
+    latest: int | None
+    brightest: int | None
+    mean: float | None
+    median: float | None
+    series: tuple[Series, ...]  # one per unit in the rows, in unit order
+    bounds: tuple[float, float]  # of the histogram: the lowest and highest brightness
+    locations: Counter  # sightings per location, in order of first sight
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return tuple(one.unit for one in self.series)
+
+
+class _Unit:
+    """The running figures of one unit's rows."""
+
+    def __init__(self) -> None:
+        self.rows = array("I")
+        self.values = array("d")
+        self.ordered: SortedList = SortedList()
+        self.total = 0.0  # added one by one in arrival order
+        self.brightest: int | None = None
+        self.highest = -math.inf
+        self.extremes = [Extremes(size) for size in EXTREME_LEVELS]
+
+    def extend(self, rows: Sequence[int], values: Sequence[float]) -> None:
+        self.rows.extend(rows)
+        self.values.extend(values)
+        self.ordered.update(values)
+        self.total = reduce(operator.add, values, self.total)
+        best = max(range(len(values)), key=values.__getitem__)  # the first of equals
+        if self.brightest is None or values[best] > self.highest:
+            self.brightest, self.highest = rows[best], values[best]
+
+    def series(self, unit: str, bounds: tuple[float, float]) -> Series:
+        """Views of what may still grow, and the runs the reduced chart needs."""
+        n = len(self.values)
+        extremes: list = []
+        for runs in reversed(self.extremes):
+            if n // runs.size >= MAX_TIME_POINTS // 2:
+                runs.extend(self.values)
+                extremes = [(runs.size, runs.lows[:], runs.highs[:])]
+                break
+        return Series(
+            unit,
+            Prefix(self.rows, n),
+            Prefix(self.values, n),
+            extremes,
+            histogram_counts(self.ordered.bisect_left, n, *bounds),
+            self.brightest,
+            mean(self.total, self.values),
+            median(self.ordered),
+        )
+
+
+class Tally:
+    """Running figures of the rows fed to it, in arrival order. Thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.length = 0  # rows fed so far
+        self.latest: int | None = None
+        self.total = 0.0  # of every numeric brightness, one by one in arrival order
+        self.location_ids: Counter = Counter()
+        self.units: dict[int, _Unit] = {}  # by unit id
+
+    def extend(self, batch: Batch) -> None:
+        rows = batch.rows
+        if not rows:
+            return
+        self.length += len(rows)
+        self.latest = rows[-1]
+        self.location_ids.update(batch.location_ids)
+        values, unit_ids = batch.values, batch.unit_ids
+        numeric = values if None not in values else [v for v in values if v is not None]
+        self.total = reduce(operator.add, numeric, self.total)  # type: ignore[arg-type]
+        units = dict.fromkeys(unit_ids)
+        for unit in units:
+            # Lists made in C's loops: no tuple per row (a tuple per row wakes the GC).
+            if len(units) == 1:
+                unit_values: Sequence[float] = numeric  # type: ignore[assignment]
+                unit_rows = rows if numeric is values else self._kept(rows, values)
+            else:
+                both = zip(unit_ids, values, strict=True)
+                unit_values = [v for u, v in both if u == unit and v is not None]
+                unit_rows = [
+                    row
+                    for row, u, v in zip(rows, unit_ids, values, strict=True)
+                    if u == unit and v is not None
+                ]
+            running = self.units.get(unit) or self.units.setdefault(unit, _Unit())
+            if unit_values:
+                running.extend(unit_rows, unit_values)
+
+    @staticmethod
+    def _kept(rows: Sequence[int], values: Sequence[float | None]) -> list[int]:
+        return [row for row, value in zip(rows, values, strict=True) if value is not None]
+
+    def facts(self, columns: Columns, rows: Sequence[int]) -> Facts:
+        """What the rows fed so far (`rows`) come to."""
+        named = sorted((columns.unit_name(unit), running) for unit, running in self.units.items())
+        ordered = [running.ordered for _, running in named if running.ordered]
+        bounds = (
+            (min(o[0] for o in ordered), max(o[-1] for o in ordered)) if ordered else (0.0, 1.0)
+        )
+        everything = ordered[0] if len(ordered) == 1 else list(heapq.merge(*ordered))
+        # The first row of the highest brightness: of the units' own, the earliest.
+        candidates = [
+            (-one.highest, one.brightest)
+            for one in self.units.values()
+            if one.brightest is not None
+        ]
+        brightest = min(candidates)[1] if candidates else None
+        return Facts(
+            rows,
+            self.latest,
+            brightest,
+            mean(self.total, everything),
+            median(everything),
+            tuple(running.series(name, bounds) for name, running in named),
+            bounds,
+            Counter({columns.location_name(i): n for i, n in self.location_ids.items()}),
+        )
+
+
+def tally_of(columns: Columns, rows: Sequence[int]) -> Facts:
+    tally = Tally()
+    tally.extend(columns.batch(rows))
+    return tally.facts(columns, rows)
+
+
+def histogram_counts(count_below, total: int, low: float, high: float) -> list[int]:
+    """Rows per bin of [low, high]: bins are [edge, next edge), the last one closed;
+    counted by bisection of sorted values (`count_below`), so the cost does not
+    grow with the number of rows."""
+    width = bin_width(low, high)
+    edges = [count_below(low + i * width) for i in range(HISTOGRAM_BINS)]
+    edges.append(total)
+    return [edges[i + 1] - edges[i] for i in range(HISTOGRAM_BINS)]
+
+
+def bin_width(low: float, high: float) -> float:
+    # Divided first, so that extreme brightnesses (SPUC takes anything) cannot overflow.
+    return high / HISTOGRAM_BINS - low / HISTOGRAM_BINS if high > low else 1.0
+
+
+def mean(total: float, values: Sequence[float]) -> float | None:
+    """`total` (the running sum) over the values' number."""
+    if not values:
+        return None
+    found = total / len(values)
+    if math.isfinite(found):
+        return found
+    # The running sum overflowed (brightnesses near 1e308): sum the shares instead.
+    return math.fsum(v / len(values) for v in values)
+
+
+def median(ordered: Sequence[float]) -> float | None:
+    n = len(ordered)
+    if not n:
+        return None
+    middle = n // 2
+    return ordered[middle] if n % 2 else ordered[middle - 1] / 2 + ordered[middle] / 2
