@@ -563,16 +563,3 @@ def test_markup_in_a_location_is_escaped_in_the_chart_json(attacked):
     escaped = "&lt;b&gt;bold&lt;/b&gt;&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
     assert figure(document, "brightness-chart")["data"][0]["customdata"] == [[escaped, "iuhc"]]
     assert figure(document, "locations-chart")["data"][0]["y"] == [escaped]
-
-
-def test_markup_in_a_location_is_text_in_the_live_refresh(attacked):
-    live = attacked.get("/api/dashboard").get_json()
-    assert "<b>bold" not in live["summary_html"] + live["results_html"]
-    assert (
-        dom(live["results_html"])
-        .find("table", class_="sightings")
-        .find("tbody")
-        .find_all("td")[2]
-        .text
-        == ATTACK
-    )

@@ -1,9 +1,12 @@
 """Static assets under content-addressed URLs, cacheable forever.
 
 Every file in static/ is served as /assets/<digest>/<file>: a new version
-changes the URL, so browsers may keep each one for a year. plotly.js is the
-basic bundle vendored in static/vendor/plotly.js/ (scatter and bar, a quarter
-of the full bundle's size); large files are gzipped once per process.
+changes the URL, so browsers may keep each one for a year. The digest covers
+the file's top folder (js/, css/, vendor/), so that modules' relative imports
+stay versioned while plotly.js keeps its URL when the page's script changes.
+plotly.js is the basic bundle vendored in static/vendor/plotly.js/ (scatter
+and bar, a quarter of the full bundle's size); large files are gzipped once
+per process.
 """
 
 from __future__ import annotations
@@ -34,11 +37,27 @@ PRECOMPRESS_FROM = 64 * 1024
 
 @cache
 def digest(static_folder: str, filename: str) -> str:
-    """First 12 hex digits of the file's SHA-256; OSError when it is missing."""
+    """The version of a file: that of its top folder in static/, or its own when
+    it lies at the top; OSError when it is missing. The ES modules in js/ import
+    each other by relative URL ("./charts.js"), which resolves to a served,
+    current URL only if every file in that folder shares one version."""
     path = safe_join(static_folder, filename)
-    if path is None:
+    if path is None or not Path(path).is_file():
         raise FileNotFoundError(filename)
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    top = Path(static_folder, filename.split("/", 1)[0])
+    return _tree_digest(str(top))
+
+
+@cache
+def _tree_digest(top: str) -> str:
+    """First 12 hex digits of the SHA-256 of every file under `top`, by path and content."""
+    root = Path(top)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    sha = hashlib.sha256()
+    for file in files:
+        sha.update(file.relative_to(root).as_posix().encode() + b"\0")
+        sha.update(file.read_bytes())
+    return sha.hexdigest()[:12]
 
 
 @blueprint.app_template_global()

@@ -171,11 +171,16 @@ def location_bars(page: Page) -> list[str]:
 
 
 def is_poll(response: Response) -> bool:
-    return urlsplit(response.url).path == "/api/dashboard"
+    return is_poll_request(response.request)
 
 
 def is_poll_request(request: Request) -> bool:
-    return urlsplit(request.url).path == "/api/dashboard"
+    """Live refresh asks for the page's own address again, from the script."""
+    return (
+        request.resource_type == "fetch"
+        and request.method == "GET"
+        and (urlsplit(request.url).path == "/")
+    )
 
 
 def report_to_spuc(server: Server, location: str, brightness: str) -> None:
