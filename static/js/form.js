@@ -56,11 +56,13 @@ async function sendSighting(form) {
       `Could not reach SPUCSVi (${error.message}): your sighting may ` +
         "not have been sent. Check the table before sending it again.",
     );
+  } finally {
+    main.removeAttribute("aria-busy");
+    // Still in the page when the answer was the page already shown (the same
+    // refusal again), or no answer came.
     if (button) {
       button.disabled = false;
     }
-  } finally {
-    main.removeAttribute("aria-busy");
   }
 }
 

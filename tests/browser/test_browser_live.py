@@ -19,6 +19,7 @@ from tests.support.browser import (
     Server,
     assert_clean,
     open_dashboard,
+    submit,
     total,
     wait_for_charts,
     watch,
@@ -155,3 +156,15 @@ def test_a_new_sighting_comes_by_the_same_address_refreshed(page: Page, server: 
     shown = page.locator("#filter-location option:not([hidden])")
     assert all("Olympus" in text or location in text for text in shown.all_inner_texts())
     assert_clean(seen)
+
+
+def test_the_same_refusal_twice_leaves_the_form_usable(page: Page, server: Server):
+    """The second answer is the page already shown, so nothing is swapped: the
+    form's button must come back by itself."""
+    seen = watch(page)
+    open_dashboard(page, server)
+    for _ in range(2):
+        assert submit(page, "", "-3") == 422
+        expect(page.get_by_role("button", name="I saw a unicorn!")).to_be_enabled()
+        expect(page.get_by_label("Location", exact=True)).to_have_attribute("aria-invalid", "true")
+    assert_clean(seen, answered=422)
