@@ -18,6 +18,7 @@ from tests.support.browser import (
     ROOT,
     Server,
     assert_clean,
+    is_poll,
     open_dashboard,
     submit,
     total,
@@ -29,12 +30,6 @@ pytestmark = pytest.mark.browser
 
 # Elements that a swap would replace: the live regions' children and the charts.
 SWAPPABLE = "[data-live] > *, [data-chart], [data-chart] svg.main-svg"
-
-
-def is_poll(response: Response) -> bool:
-    """Live refresh: the page's script asking for the page's own address again."""
-    request = response.request
-    return request.resource_type == "fetch" and request.method == "GET"
 
 
 def mark_swappable(page: Page) -> int:
