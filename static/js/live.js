@@ -56,8 +56,9 @@ async function refresh(now) {
   }
   inFlight = true;
   const etag = pageVersion();
+  const address = window.location.pathname + window.location.search;
   try {
-    const response = await fetch(window.location.pathname + window.location.search, {
+    const response = await fetch(address, {
       cache: "no-store",
       credentials: "same-origin",
       headers: etag ? { Accept: "text/html", "If-None-Match": etag } : { Accept: "text/html" },
@@ -70,6 +71,9 @@ async function refresh(now) {
       throw new Error(`HTTP ${response.status}`);
     }
     const fresh = parsePage(await response.text(), response.status);
+    if (address !== window.location.pathname + window.location.search) {
+      return; // the visitor chose another view meanwhile: this answer is for the last one
+    }
     const options = { selector: "[data-live]", sameView: true, etag: response.headers.get("ETag") };
     const since = newSince(unfilteredTotal(fresh)); // before the swap takes its content
     const changed = swap(fresh, options);

@@ -18,6 +18,7 @@ from tests.support.browser import (
     ROOT,
     Server,
     assert_clean,
+    in_place,
     is_poll,
     open_dashboard,
     submit,
@@ -163,3 +164,30 @@ def test_the_same_refusal_twice_leaves_the_form_usable(page: Page, server: Serve
         expect(page.get_by_role("button", name="I saw a unicorn!")).to_be_enabled()
         expect(page.get_by_label("Location", exact=True)).to_have_attribute("aria-invalid", "true")
     assert_clean(seen, answered=422)
+
+
+def test_a_late_refresh_answer_leaves_the_view_chosen_meanwhile(page: Page, server: Server):
+    """A refresh of page 1 answered after the visitor went to page 2 is not shown."""
+    seen = watch(page)
+    held: list = []
+    page.route(
+        f"{server.url}/",
+        lambda route: (
+            held.append(route) if route.request.resource_type == "fetch" else route.continue_()
+        ),
+    )
+    open_dashboard(page, server)
+    page.get_by_role("button", name="Refresh now").click()
+    for _ in range(50):  # the route handler runs while the page waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the refresh was not sent"
+    assert in_place(page, page.get_by_role("link", name="Next page").click) == 200
+    expect(page.locator(".pagination")).to_contain_text("Page 2 of")
+    with page.expect_response(is_poll):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the late answer, if it were used, would be swapped in by now
+    expect(page.locator(".pagination")).to_contain_text("Page 2 of")
+    assert "page=2" in page.url
+    assert_clean(seen)
