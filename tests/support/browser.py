@@ -172,7 +172,7 @@ def wait_for_charts(page: Page) -> None:
     """Every chart on the page is a drawn Plotly plot."""
     page.wait_for_function(
         """() => {
-          const charts = [...document.querySelectorAll(".chart[id]")];
+          const charts = [...document.querySelectorAll("[data-chart]")];
           return charts.length > 0 && charts.every(
             (c) => c.classList.contains("js-plotly-plot") && c.querySelector("svg.main-svg"));
         }"""
