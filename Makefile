@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
 
 .PHONY: run test lint benchmark clean
 
@@ -26,10 +27,16 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/container
 	$(BIN)/python -m pytest tests/container
 
-## Lint and check formatting.
-lint: $(STAMP)
+# The page's script checks (eslint, prettier), pinned in package-lock.json.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+## Lint and check formatting: Python (ruff), the page's script (eslint, prettier).
+lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	npm run --silent lint
 
 ## Measure throughput, latency and memory at 1,000 to 1,000,000 sightings.
 benchmark: $(STAMP)

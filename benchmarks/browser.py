@@ -66,7 +66,7 @@ document.addEventListener("keydown", (e) => {
   window.__bench.lastKey = performance.now();
 }, true);
 new MutationObserver(() => {
-  const charts = [...document.querySelectorAll(".chart[id]")];
+  const charts = [...document.querySelectorAll("[data-chart]")];
   const drawn = charts.filter((c) => c.querySelector("svg.main-svg"));
   while (window.__bench.charts.length < drawn.length) {
     window.__bench.charts.push(performance.now());

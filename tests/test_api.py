@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 
@@ -733,118 +732,12 @@ def test_unknown_page_is_an_html_404(client):
     [
         ("delete", "/api/sightings", {"GET", "HEAD", "OPTIONS", "POST"}),
         ("put", "/api/summary", {"GET", "HEAD", "OPTIONS"}),
-        ("post", "/api/dashboard", {"GET", "HEAD", "OPTIONS"}),
     ],
 )
 def test_wrong_method_on_the_api_is_a_json_405(client, method, path, allowed):
     response = getattr(client, method)(path)
     assert_json_error(response, 405, "This address does not accept that kind of request.")
     assert set(response.headers["Allow"].split(", ")) == allowed
-
-
-# --- GET /api/dashboard -------------------------------------------------------------------
-
-
-def test_live_dashboard_sends_the_live_parts_with_an_etag(api):
-    response = api.get("/api/dashboard")
-    body = response.get_json()
-    assert response.status_code == 200
-    assert set(body) == {
-        "summary_html",
-        "results_html",
-        "total",
-        "unfiltered_total",
-        "locations",
-    }
-    assert (body["total"], body["unfiltered_total"]) == (5, 5)
-    assert body["locations"] == [["venus", 2], ["mars", 2], ['moon, "big" crater', 1]]
-    assert '<span class="stat-number" data-testid="total">5</span>' in body["summary_html"]
-    assert "<span>Page 1 of 1 (5 sightings)</span>" in body["results_html"]
-    assert response.headers["ETag"].startswith('"') and response.headers["ETag"].endswith('"')
-    assert response.headers["Cache-Control"] == "no-cache"
-
-
-def test_live_dashboard_follows_the_filter(api):
-    body = api.get("/api/dashboard?location=venus").get_json()
-    assert body["total"] == 2
-    assert '<span class="stat-note num">of 5</span>' in body["summary_html"]
-
-
-def test_live_dashboard_unchanged_is_a_304(api):
-    etag = api.get("/api/dashboard").headers["ETag"]
-    response = api.get("/api/dashboard", headers={"If-None-Match": etag})
-    assert response.status_code == 304
-    assert response.get_data() == b""
-    assert response.headers["ETag"] == etag
-
-
-def test_live_dashboard_etag_is_the_same_from_every_worker(seeded, tmp_path):
-    client, spuc = seeded(DATA)
-    other = make_app(spuc.url, tmp_path).test_client()
-    assert (
-        client.get("/api/dashboard").headers["ETag"]
-        == (other.get("/api/dashboard").headers["ETag"])
-    )
-
-
-def test_live_dashboard_etag_is_per_query(api):
-    assert (
-        api.get("/api/dashboard").headers["ETag"]
-        != (api.get("/api/dashboard?location=venus").headers["ETag"])
-    )
-
-
-def test_live_dashboard_changes_after_a_new_sighting(seeded):
-    client, _ = seeded(DATA)
-    etag = client.get("/api/dashboard").headers["ETag"]
-    client.post("/api/sightings", json={"location": "venus", "brightness": 4})
-    response = client.get("/api/dashboard", headers={"If-None-Match": etag})
-    assert response.status_code == 200
-    assert response.headers["ETag"] != etag
-    assert response.get_json()["total"] == 6
-    assert (
-        client.get(
-            "/api/dashboard", headers={"If-None-Match": response.headers["ETag"]}
-        ).status_code
-        == 304
-    )
-
-
-def test_live_dashboard_malformed_filter_is_a_json_400(api):
-    assert_json_error(api.get("/api/dashboard?order=sideways"), 400, "'order' must be asc or desc.")
-
-
-def test_live_dashboard_is_the_same_bytes_for_every_client(seeded, tmp_path):
-    client, spuc = seeded(DATA)
-    other = make_app(spuc.url, tmp_path).test_client()
-    first, second = client.get("/api/dashboard"), other.get("/api/dashboard")
-    assert first.get_data() == second.get_data()
-    assert "Accept-Encoding" in first.headers["Vary"]
-
-
-@pytest.mark.parametrize(("accept", "gzipped"), [("gzip", True), ("gzip;q=0", False)])
-def test_live_dashboard_is_gzipped_only_when_accepted(api, accept, gzipped):
-    plain = api.get("/api/dashboard")
-    response = api.get("/api/dashboard", headers={"Accept-Encoding": accept})
-    if gzipped:
-        assert response.headers["Content-Encoding"] == "gzip"
-        assert gzip.decompress(response.get_data()) == plain.get_data()
-        assert response.headers["ETag"] == plain.headers["ETag"][:-1] + '-gzip"'
-    else:
-        assert "Content-Encoding" not in response.headers
-        assert response.get_data() == plain.get_data()
-        assert response.headers["ETag"] == plain.headers["ETag"]
-
-
-def test_live_dashboard_links_follow_the_path_prefix_and_never_leak(api):
-    prefixed = api.get("/api/dashboard", base_url="http://localhost/spucsvi/").get_json()
-    assert 'href="/spucsvi/?sort=location&amp;order=desc"' in prefixed["results_html"]
-    # A path prefix that is not a plain path is refused before anything is built.
-    poisoned = api.get("/api/dashboard", environ_overrides={"SCRIPT_NAME": "//evil.example"})
-    assert poisoned.status_code == 400 and "evil" not in poisoned.get_data(as_text=True)
-    plain = api.get("/api/dashboard").get_data(as_text=True)
-    assert "evil" not in plain and "/spucsvi/" not in plain
-    assert 'href="/?sort=location&amp;order=desc"' in json.loads(plain)["results_html"]
 
 
 def test_the_next_page_link_keeps_the_query(api):

@@ -499,13 +499,6 @@ def test_download_links_follow_the_filter(board):
     assert ["download" in a.attrs for a in downloads.find_all("a")] == [True, True, False, False]
 
 
-def test_live_refresh_keeps_the_page_being_read(seeded):
-    client, _ = seeded(lines(12))
-    select = page(client, "/?per_page=5&page=2").find("select", id="refresh-interval")
-    live = client.get(select.attrs["data-live-url"]).get_json()
-    assert "Page 2 of 3 (12 sightings)" in dom(live["results_html"]).text
-
-
 def test_a_location_with_surrounding_spaces_can_be_chosen(seeded):
     client, _ = seeded(
         HEADER + "1,2026-11-27 10:00:00, venus,7,iuhc\n2,2026-11-27 10:00:01,mars,3,iuhc\n"
@@ -535,6 +528,7 @@ def test_markup_in_a_location_never_reaches_the_page_as_markup(attacked):
         # One sighting: the over-time and distribution charts are notes until there are more.
         [f'<script type="application/json" id="{c}-data">' for c in CHARTS if c in ONE_SIGHTING]
         + re.findall(r'<script src="[^"]+" defer>', html)
+        + re.findall(r'<script type="module" src="[^"]+">', html)
     )
 
 
@@ -562,16 +556,3 @@ def test_markup_in_a_location_is_escaped_in_the_chart_json(attacked):
     escaped = "&lt;b&gt;bold&lt;/b&gt;&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
     assert figure(document, "brightness-chart")["data"][0]["customdata"] == [[escaped, "iuhc"]]
     assert figure(document, "locations-chart")["data"][0]["y"] == [escaped]
-
-
-def test_markup_in_a_location_is_text_in_the_live_refresh(attacked):
-    live = attacked.get("/api/dashboard").get_json()
-    assert "<b>bold" not in live["summary_html"] + live["results_html"]
-    assert (
-        dom(live["results_html"])
-        .find("table", class_="sightings")
-        .find("tbody")
-        .find_all("td")[2]
-        .text
-        == ATTACK
-    )

@@ -869,7 +869,7 @@ def seeded_client(tmp_path, apps):
         yield apps(server.url).test_client()
 
 
-VIEWS = ["/", "/api/sightings", "/api/summary", "/sightings.csv", "/api/dashboard"]
+VIEWS = ["/", "/api/sightings", "/api/summary", "/sightings.csv"]
 
 
 def assert_view_answer(client, path: str, query: str) -> int:

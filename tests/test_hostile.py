@@ -149,8 +149,6 @@ def test_an_oversized_location_is_shortened_on_the_page_and_whole_in_json_and_cs
     assert len(page.get_data()) < 300_000, len(page.get_data())
     assert "m" * 201 not in html
     assert "\N{HORIZONTAL ELLIPSIS} (256,000 characters)" in html
-    live = client.get("/api/dashboard").get_data(as_text=True)
-    assert len(live) < 100_000 and "m" * 201 not in live
     # The filter list offers the long location by its shortened form, which filters.
     shown = "m" * 200 + "\N{HORIZONTAL ELLIPSIS} (256,000 characters)"
     filtered = client.get("/api/summary", query_string={"location": shown}).get_json()
@@ -356,10 +354,9 @@ def test_a_script_name_header_poisons_no_page(tmp_path, spuc, allow):
         put(spuc.url, "mars").raise_for_status()  # a new version: pages are built again
         time.sleep(1.5)
         for _ in range(6):
-            for path in ("/", "/api/dashboard"):
-                answer = requests.get(f"{server.url}{path}", timeout=10)
-                assert answer.status_code == 200
-                assert "evil" not in answer.text, path
+            answer = requests.get(f"{server.url}/", timeout=10)
+            assert answer.status_code == 200
+            assert "evil" not in answer.text
 
 
 # --- 6. floods -----------------------------------------------------------------------

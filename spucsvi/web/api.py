@@ -12,20 +12,17 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
-import orjson
 from flask import (
     Blueprint,
     Response,
     jsonify,
-    render_template,
     request,
     stream_with_context,
     url_for,
 )
 
-from spucsvi.data.derived import UnitSummary, dashboard, overview, selection
+from spucsvi.data.derived import UnitSummary, overview, selection
 from spucsvi.data.derived import table as table_page
-from spucsvi.data.display import shown_location
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
 from spucsvi.per_process import PerProcess
@@ -36,8 +33,6 @@ from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
 from spucsvi.web.errors import json_error
 from spucsvi.web.json import dumps as json_dumps
-from spucsvi.web.pages import page_key, page_parts
-from spucsvi.web.shared_body import SharedBody
 
 blueprint = Blueprint("api", __name__)
 
@@ -369,27 +364,3 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     if duplicated:
         raise ValueError(f"duplicated keys {', '.join(duplicated)}")
     return dict(pairs)
-
-
-@blueprint.get("/api/dashboard")
-def live_dashboard():
-    """The page's live parts, rendered on the server, for the auto-refresh script:
-    built once per snapshot, path prefix and query, the same bytes for everyone."""
-    query = _query()
-    snapshot = services.store().current()
-
-    def build() -> SharedBody:
-        board = dashboard(snapshot, query)
-        made = page_parts(snapshot, query, board)
-        context = {"board": board, "query": query, "highlight": None, "parts": made}
-        body = {
-            "summary_html": render_template("_summary.html", **context),
-            "results_html": render_template("_results.html", **context),
-            "total": board.summary.total,
-            # For the location list and "3 new since you looked".
-            "unfiltered_total": board.unfiltered_total,
-            "locations": [[shown_location(name), n] for name, n in board.location_counts],
-        }
-        return SharedBody(orjson.dumps(body), "application/json")
-
-    return snapshot.memo.get(page_key("live", query), build).response(request)

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Request, Response, expect
+from playwright.sync_api import Browser, Page, Response, expect
 
 from tests.support.browser import (
     ROOT,
@@ -38,6 +38,8 @@ from tests.support.browser import (
     describe,
     first_row_location,
     in_place,
+    is_poll,
+    is_poll_request,
     luminance,
     running_spucsvi,
     serious,
@@ -168,14 +170,6 @@ def selected_locations(page: Page) -> list[str]:
 
 def location_bars(page: Page) -> list[str]:
     return page.evaluate("document.getElementById('locations-chart').data[0].y")
-
-
-def is_poll(response: Response) -> bool:
-    return urlsplit(response.url).path == "/api/dashboard"
-
-
-def is_poll_request(request: Request) -> bool:
-    return urlsplit(request.url).path == "/api/dashboard"
 
 
 def report_to_spuc(server: Server, location: str, brightness: str) -> None:

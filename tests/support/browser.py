@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, Request, Response
 
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.records import HEADER
@@ -172,7 +172,7 @@ def wait_for_charts(page: Page) -> None:
     """Every chart on the page is a drawn Plotly plot."""
     page.wait_for_function(
         """() => {
-          const charts = [...document.querySelectorAll(".chart[id]")];
+          const charts = [...document.querySelectorAll("[data-chart]")];
           return charts.length > 0 && charts.every(
             (c) => c.classList.contains("js-plotly-plot") && c.querySelector("svg.main-svg"));
         }"""
@@ -220,6 +220,19 @@ def in_place(page: Page, act) -> int:
         act()
     page.wait_for_selector("main:not([aria-busy])", state="attached")
     return answer.value.status
+
+
+def is_poll_request(request: Request) -> bool:
+    """Live refresh: the page's script asking for the page's own address again."""
+    return (
+        request.resource_type == "fetch"
+        and request.method == "GET"
+        and urlsplit(request.url).path == "/"
+    )
+
+
+def is_poll(response: Response) -> bool:
+    return is_poll_request(response.request)
 
 
 def submit(page: Page, location: str, brightness: str, *, press_enter: bool = False) -> int:
