@@ -69,7 +69,7 @@ def _layout(**extra) -> dict:
 
 def _count_axis(title: str, largest: int) -> dict:
     """An axis of whole numbers: no 0.5 sightings on small counts."""
-    axis = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
+    axis: dict[str, object] = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
     if largest <= 10:
         axis["dtick"] = 1
     return axis
@@ -119,7 +119,7 @@ def _time_axis(title: str, micros: Sequence[int]) -> dict:
 
 def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0) -> dict:
     """The figure for the page; `reduced_from` and `shown` say when points were dropped."""
-    figure = {
+    figure: dict[str, object] = {
         "data": traces,
         "layout": layout,
         # No "share to Chart Studio" button: it would send the data off this machine.
@@ -391,7 +391,7 @@ def brightness_histogram(
     counts = counts or [("", [0] * HISTOGRAM_BINS)]
     traces = []
     for index, (unit, unit_counts) in enumerate(counts):
-        trace = {
+        trace: dict[str, object] = {
             "type": "bar",
             "name": unit,
             "meta": {"series": index},

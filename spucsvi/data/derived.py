@@ -255,10 +255,11 @@ def _overview_of_all(snapshot: Snapshot, rows: Sequence[int]) -> tuple[Summary, 
 
 def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
     columns = snapshot.columns
-    numeric_rows = [row for row in rows if columns.brightness(row) is not None]
-    values = [columns.brightness(row) for row in numeric_rows]
-    ordered = sorted(values)  # type: ignore[type-var]
-    brightest = max(numeric_rows, key=columns.brightness, default=None)  # first of equals
+    numeric = [(row, value) for row in rows if (value := columns.brightness(row)) is not None]
+    numeric_rows = [row for row, _ in numeric]
+    values = [value for _, value in numeric]
+    ordered = sorted(values)
+    brightest = max(numeric, key=lambda pair: pair[1], default=None)  # first of equals
     units = tuple(sorted({columns.units.values[columns.unit_ids[row]] for row in rows}))
     by_unit = _by_unit(columns, numeric_rows, values, units)
     bounds = _bounds(ordered)
@@ -269,8 +270,8 @@ def _facts_of_rows(snapshot: Snapshot, rows: Sequence[int]) -> _Facts:
     summary = Summary(
         total=len(rows),
         latest=columns.sighting(rows[-1]) if rows else None,
-        brightest=None if brightest is None else columns.sighting(brightest),
-        mean_brightness=_mean(_running_sum(values), values),  # type: ignore[arg-type]
+        brightest=None if brightest is None else columns.sighting(brightest[0]),
+        mean_brightness=_mean(_running_sum(values), values),
         median_brightness=_median(ordered),
         locations=len({columns.location_ids[row] for row in rows}),
         units=units,

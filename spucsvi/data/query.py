@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
@@ -61,17 +62,16 @@ class Query:
         """The first value the URL gave for `key`, or ''."""
         return next((value for name, value in self.raw if name == key), "")
 
-    def args(self, **changes: object) -> dict[str, object]:
+    def args(self, **changes: object) -> dict[str, Any]:
         """The query string as a dict for url_for, with some values changed."""
-        result: dict[str, object] = {}
+        result: dict[str, Any] = {}
         for key, value in self.raw:
-            result.setdefault(key, [])
-            result[key].append(value)  # type: ignore[union-attr]
-        for key, value in changes.items():
-            if value is None:
+            result.setdefault(key, []).append(value)
+        for key, change in changes.items():
+            if change is None:
                 result.pop(key, None)
             else:
-                result[key] = value
+                result[key] = change
         return result
 
 
