@@ -38,6 +38,7 @@ class SpucError(Exception):
     """SPUC could not do what was asked; `reason` is fit to show a visitor."""
 
     status = 502
+    retry_after: int | None = None  # seconds, when trying again later may work
 
     def __init__(self, reason: str):
         super().__init__(reason)

@@ -11,6 +11,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import orjson
 from flask import (
@@ -73,7 +74,7 @@ def api_error(exc: ApiError):
 @blueprint.errorhandler(SpucError)
 def spuc_error(exc: SpucError):
     response = jsonify(error=exc.reason, status=exc.status, failure=type(exc).__name__)
-    if getattr(exc, "retry_after", None):
+    if exc.retry_after:
         response.headers["Retry-After"] = str(exc.retry_after)
     return response, exc.status
 
@@ -215,7 +216,7 @@ def csv_cell(value: object) -> str:
     return text
 
 
-def download_args(query: Query) -> dict[str, object]:
+def download_args(query: Query) -> dict[str, Any]:
     """The query of a download: the filter only (every sighting it keeps)."""
     return query.args(sort=None, order=None, page=None, per_page=None)
 
@@ -333,6 +334,7 @@ def create_sighting():
     except InvalidSighting as exc:
         raise ApiError(422, "The sighting is not valid.", fields=exc.errors) from None
     recorded = submit_sighting(sighting, services.client(), services.store(), services.settings())
+    shown: dict[str, object]
     if recorded.count is None:
         # Recorded, but the export cannot show it: answer with what was sent.
         shown = {"location": recorded.location, "brightness": recorded.brightness}

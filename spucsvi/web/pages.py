@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qsl
 
@@ -131,7 +131,7 @@ def page_key(kind: str, query: Query) -> tuple:
     return key
 
 
-def remember_request(key: Hashable) -> None:
+def remember_request(key: tuple) -> None:
     """Keep what this request's page depends on, to build it again for the next
     data version before anyone asks (`prerender`)."""
     environ = {k: v for k, v in request.environ.items() if k in PAGE_ENVIRON}
@@ -144,10 +144,10 @@ class RecentPages:
 
     def __init__(self, size: int = PRERENDERED_PAGES) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, dict] = OrderedDict()
+        self._entries: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, key: Hashable, environ: dict) -> None:
+    def remember(self, key: tuple, environ: dict) -> None:
         with self._lock:
             self._entries[key] = environ
             self._entries.move_to_end(key)
@@ -202,14 +202,14 @@ def submit():
         response = personal_page(
             query, values=values, submit_error=exc.reason, status=exc.status, fresh=True
         )
-        if getattr(exc, "retry_after", None):
+        if exc.retry_after:
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
     # Back to that view, at the form, where the confirmation is.
     back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
-    response = redirect(back, code=303)
-    confirmation.give(response, recorded, request)
-    return response
+    redirected = redirect(back, code=303)
+    confirmation.give(redirected, recorded, request)
+    return redirected
 
 
 def submitted_form() -> MultiDict:
