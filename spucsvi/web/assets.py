@@ -59,6 +59,7 @@ def plotly_url() -> str:
 @blueprint.get("/assets/<version>/<path:filename>")
 def static_asset(version: str, filename: str):
     folder = current_app.static_folder
+    assert folder is not None  # create_app always gives one
     try:
         current = digest(folder, filename)
     except OSError:

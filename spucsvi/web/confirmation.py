@@ -16,7 +16,8 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from flask import Request, Response
+from flask import Request
+from werkzeug.wrappers import Response
 
 COOKIE = "spucsvi-recorded"
 MAX_AGE = 120  # seconds: from the redirect to the next page, with room for a slow phone

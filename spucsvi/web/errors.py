@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, TooManyRequests
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    MethodNotAllowed,
+    TooManyRequests,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,7 @@ def wants_json() -> bool:
 
 
 def error_response(status: int, message: str) -> Response:
+    body: Response | str
     if wants_json():
         body = jsonify(error=message, status=status)
     else:
@@ -40,7 +46,7 @@ def handle_http_error(exc: HTTPException):
     status = exc.code or 500
     message = MESSAGES.get(status) or exc.description or "The request failed."
     response = error_response(status, message)
-    if status == 405 and exc.valid_methods:
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
 

@@ -45,7 +45,7 @@ class SharedBody:
             response = Response(self.body, mimetype=self.mimetype)
         response.set_etag(etag)
         response.vary.add("Accept-Encoding")
-        response.encoding_negotiated = True  # type: ignore[attr-defined] - see NegotiatedCompress
+        response.encoding_negotiated = True  # type: ignore[attr-defined]  # see NegotiatedCompress
         # Shared: any cache may keep it, but must ask again before reusing it.
         response.cache_control.no_cache = True
         return response
