@@ -167,8 +167,10 @@ def register_error_handlers(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from spucsvi.web import guards, logs, security
 
-    app.wsgi_app = guards.BoundedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
-    app.wsgi_app = guards.SanePathPrefix(app.wsgi_app)
+    # Flask's way of adding WSGI middleware, which mypy sees as replacing a method.
+    app.wsgi_app = guards.SanePathPrefix(  # type: ignore[method-assign]
+        guards.BoundedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    )
     app.before_request(logs.assign_request_id)
     app.before_request(guards.refuse_too_large)
     app.before_request(security.refuse_cross_origin)
