@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint benchmark clean
+.PHONY: run test check lint benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,14 +26,19 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/container
 	$(BIN)/python -m pytest tests/container
 
-## Lint and check formatting.
+## The fast tier for the inner loop: no browser, no containers, nothing slow.
+check: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not browser and not slow" --ignore=tests/container
+
+## Lint, check formatting and type-check (CI runs this before the tests).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 ## Measure throughput, latency and memory at 1,000 to 1,000,000 sightings.
 benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.bench
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .hypothesis
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis .mypy_cache
