@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: run test lint benchmark clean
+.PHONY: run test check lint benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,15 +27,21 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile --ignore=tests/container
 	$(BIN)/python -m pytest tests/container
 
+## The fast tier for the inner loop: no browser, no containers, nothing slow.
+check: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -m "not browser and not slow" --ignore=tests/container
+
 # The page's script checks (eslint, prettier), pinned in package-lock.json.
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $(NPM_STAMP)
 
-## Lint and check formatting: Python (ruff), the page's script (eslint, prettier).
+## Lint, check formatting and type-check (CI runs this before the tests): Python
+## (ruff, mypy), the page's script (eslint, prettier).
 lint: $(STAMP) $(NPM_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	npm run --silent lint
 
 ## Measure throughput, latency and memory at 1,000 to 1,000,000 sightings.
@@ -43,4 +49,4 @@ benchmark: $(STAMP)
 	$(BIN)/python -m benchmarks.bench
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules build dist .pytest_cache .hypothesis .mypy_cache

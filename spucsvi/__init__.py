@@ -128,11 +128,13 @@ def register_error_handlers(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from spucsvi.web import guards, logs, proxy, security
 
-    app.wsgi_app = guards.BoundedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
-    app.wsgi_app = guards.SanePathPrefix(app.wsgi_app)
-    # Outermost: who the client is, before anything reads the environ.
+    limit = app.config["MAX_CONTENT_LENGTH"]
     forwarded = app.config["SPUCSVI_SETTINGS"].forwarded_allow_ips
-    app.wsgi_app = proxy.TrustedProxies(app.wsgi_app, forwarded)
+    # Outermost: who the client is, before anything reads the environ. Flask's way
+    # to add WSGI middleware is to replace its wsgi_app method.
+    app.wsgi_app = proxy.TrustedProxies(  # type: ignore[method-assign]
+        guards.SanePathPrefix(guards.BoundedBody(app.wsgi_app, limit)), forwarded
+    )
     app.before_request(logs.assign_request_id)
     app.before_request(guards.refuse_too_large)
     app.before_request(security.refuse_cross_origin)

@@ -8,11 +8,18 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import make_app
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Property tests that do not set their own count (the fuzzing over HTTP): the full
+# count in CI, a few for the inner loop. HYPOTHESIS_PROFILE=ci runs the full count here.
+settings.register_profile("ci", max_examples=150)
+settings.register_profile("dev", max_examples=20)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if IN_CI else "dev"))
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -484,6 +484,7 @@ def big_export() -> bytes:
     return body
 
 
+@pytest.mark.slow
 def test_a_50_mb_export_renders_with_the_right_total(apps, big_export):
     with Spuc(big_export) as spuc:
         # The read timeout also bounds the whole download (4 x read timeout), so give 1 s.

@@ -49,9 +49,8 @@ FORGED = "2,2026-11-27 18:02:00.000001,forged,5,iuhc"
 # What a browser sends with a form from this site's own page.
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
-FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+# The number of examples comes from the Hypothesis profile (tests/conftest.py).
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
@@ -116,7 +117,7 @@ class Query:
                 parts += declared.name_parts(given)
         return "_".join(part for part in parts if part) + "." + extension
 
-    def args(self, **changes: object) -> dict[str, object]:
+    def args(self, **changes: object) -> dict[str, Any]:
         """The query string as a dict for url_for, with some values changed."""
         grouped: dict[str, list[str]] = {}
         for key, value in self.raw:

@@ -64,8 +64,8 @@ class Extremes:
         lowest values and the last of its highest (values are finite, never NaN)."""
         run = values[first:stop]
         low, high = min(run), max(run)
-        last_high = len(run) - 1 - run[::-1].index(high)  # type: ignore[attr-defined]
-        return (low, first + run.index(low)), (high, first + last_high)  # type: ignore[attr-defined]
+        last_high = len(run) - 1 - run[::-1].index(high)
+        return (low, first + run.index(low)), (high, first + last_high)
 
 
 class Prefix(Sequence):
@@ -86,7 +86,7 @@ class Prefix(Sequence):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index):
         if isinstance(index, slice):
             return self._items[slice(*index.indices(self._length))]
         if not -self._length <= index < self._length:
@@ -189,7 +189,7 @@ class Tally:
         self.location_ids.update(batch.location_ids)
         values, unit_ids = batch.values, batch.unit_ids
         numeric = values if None not in values else [v for v in values if v is not None]
-        self.total = reduce(operator.add, numeric, self.total)  # type: ignore[arg-type]
+        self.total = reduce(operator.add, numeric, self.total)
         units = dict.fromkeys(unit_ids)
         for unit in units:
             # Lists made in C's loops: no tuple per row (a tuple per row wakes the GC).

@@ -29,8 +29,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from functools import partial
+from typing import cast
 
 import h11
+from gunicorn.http.parser import Parser
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 log = logging.getLogger(__name__)
@@ -238,7 +240,8 @@ class PatientConnection(TConn):
     def __init__(self, cfg, sock, client, server, worker: PatientWorker):
         super().__init__(cfg, sock, client, server)
         self.raw = sock
-        self.sock = PatientSocket(sock, worker.budget)
+        self.patient = PatientSocket(sock, worker.budget)
+        self.sock = cast(socket.socket, self.patient)  # what gunicorn's code uses
         self.worker = worker
         self.arrival: Arrival | None = None
         self.sent = 0  # of the answer the poller is sending
@@ -281,12 +284,13 @@ class PatientWorker(ThreadWorker):
 
     # Reading: every way gunicorn has of giving a connection to a thread
     # (accepted, readable again after keep-alive, bytes read ahead) comes here.
-    def enqueue_req(self, conn: PatientConnection) -> None:
+    def enqueue_req(self, conn: TConn) -> None:
+        assert isinstance(conn, PatientConnection)  # accept makes every connection
         conn.arrival = Arrival(time.monotonic())
         conn.raw.setblocking(False)
         self.arriving.add(conn)
         self.poller.register(conn.raw, selectors.EVENT_READ, partial(self._receive, conn))
-        ahead = conn.parser.unreader.take_buffered() if conn.parser else b""
+        ahead = conn.parser.unreader.take_buffered() if isinstance(conn.parser, Parser) else b""
         if ahead:
             self._take(conn, ahead)
 
@@ -301,13 +305,14 @@ class PatientWorker(ThreadWorker):
 
     def _take(self, conn: PatientConnection, data: bytes) -> None:
         arrival = conn.arrival
+        assert arrival is not None  # set by enqueue_req
         try:
             complete = arrival.feed(data, time.monotonic())
         except (h11.RemoteProtocolError, ValueError) as exc:
             self._refuse(conn, getattr(exc, "error_status_hint", 400), str(exc))
             return
-        if arrival.continue_asked and not conn.sock.continue_sent:
-            conn.sock.continue_sent = True
+        if arrival.continue_asked and not conn.patient.continue_sent:
+            conn.patient.continue_sent = True
             with contextlib.suppress(OSError):  # if not, it sends its body after a second
                 conn.raw.send(CONTINUE, socket.MSG_DONTWAIT)
         if complete:
@@ -334,17 +339,20 @@ class PatientWorker(ThreadWorker):
         self.nr_conns -= 1
         conn.close(graceful=bool(status))
 
-    def handle(self, conn: PatientConnection):
+    def handle(self, conn: TConn) -> bool:
         """In a thread: the request's bytes go to gunicorn's parser first."""
+        assert isinstance(conn, PatientConnection) and conn.arrival is not None
         conn.init()
+        assert isinstance(conn.parser, Parser)  # HTTP/1.1: init made one
         conn.parser.unreader.unread(bytes(conn.arrival.data))
         conn.arrival = None
         return super().handle(conn)
 
     # Writing: what the thread could not send is sent here before gunicorn
     # decides on keep-alive or closing, as it would have after sendall().
-    def finish_request(self, conn: PatientConnection, fs) -> None:
-        if not conn.sock.kept:
+    def finish_request(self, conn: TConn, fs) -> None:
+        assert isinstance(conn, PatientConnection)
+        if not conn.patient.kept:
             super().finish_request(conn, fs)
             return
         self.sending[conn] = RateFloor(time.monotonic(), SEND_MIN_RATE, SEND_GRACE_SECONDS)
@@ -353,20 +361,20 @@ class PatientWorker(ThreadWorker):
 
     def _send(self, conn: PatientConnection, fs, _sock) -> None:
         try:
-            conn.sent += conn.sock.send_kept()
+            conn.sent += conn.patient.send_kept()
         except OSError:
             self._stop_sending(conn)
             self.nr_conns -= 1
             conn.close()
             return
-        if not conn.sock.kept:
+        if not conn.patient.kept:
             self._stop_sending(conn)
             super().finish_request(conn, fs)
 
     def _stop_sending(self, conn: PatientConnection) -> None:
         self.poller.unregister(conn.raw)
         del self.sending[conn]
-        conn.sock.drop_kept()
+        conn.patient.drop_kept()
 
     # Closing: half-close, read what the client still sends, close when it
     # closes or LINGER_SECONDS pass (RFC 9112 section 9.6), all in the poller.
@@ -404,10 +412,12 @@ class PatientWorker(ThreadWorker):
             return
         self.next_check = now + CHECK_SECONDS
         for conn in list(self.arriving):
-            idle = not conn.arrival.data
+            arrival = conn.arrival
+            assert arrival is not None  # set by enqueue_req
+            idle = not arrival.data
             if idle and not self.alive:  # stopping: nothing asked yet
                 self._refuse(conn, 0, "")
-            elif conn.arrival.late(now):  # a silent connection is closed without a word
+            elif arrival.late(now):  # a silent connection is closed without a word
                 self._refuse(conn, 0 if idle else 408, "request not received in time")
         for conn, floor in list(self.sending.items()):
             if floor.missed(conn.sent, now):

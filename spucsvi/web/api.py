@@ -11,6 +11,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -218,7 +219,7 @@ def _neutralised(text: str) -> str:
     return text
 
 
-def download_args(query: Query) -> dict[str, object]:
+def download_args(query: Query) -> dict[str, Any]:
     """The query of a download: the filter only (every sighting it keeps)."""
     return query.args(sort=None, order=None, page=None, per_page=None)
 
@@ -318,7 +319,10 @@ def create_sighting():
     recorded = submit_sighting(sighting, services.client(), services.store(), services.settings())
     if recorded is None:
         # Recorded, but the export cannot show it: answer with what was sent.
-        shown = {"location": sighting.location, "brightness": sighting.brightness}
+        shown: dict[str, object] = {
+            "location": sighting.location,
+            "brightness": sighting.brightness,
+        }
     else:
         shown = {
             "count": recorded.count,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Request, Response, g, request
+from werkzeug.wrappers import Response as BaseResponse
 
 from spucsvi.sightings.recorded import Identity
 
@@ -47,7 +48,7 @@ def _encoded(note: Note) -> str:
     return base64.urlsafe_b64encode(json.dumps(fields).encode()).decode()
 
 
-def give(response: Response, note: Note, request: Request) -> None:
+def give(response: BaseResponse, note: Note, request: Request) -> None:
     response.set_cookie(
         COOKIE,
         _encoded(note),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qsl
 
@@ -153,7 +153,7 @@ def page_key(kind: str, query: Query) -> tuple:
     return key
 
 
-def remember_request(key: Hashable) -> None:
+def remember_request(key: tuple) -> None:
     """Keep what this request's page depends on, to build it again for the next
     data version before anyone asks (`prerender`)."""
     environ = {k: v for k, v in request.environ.items() if k in PAGE_ENVIRON}
@@ -166,10 +166,10 @@ class RecentPages:
 
     def __init__(self, size: int = PRERENDERED_PAGES) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, dict] = OrderedDict()
+        self._entries: OrderedDict[tuple, dict] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, key: Hashable, environ: dict) -> None:
+    def remember(self, key: tuple, environ: dict) -> None:
         with self._lock:
             self._entries[key] = environ
             self._entries.move_to_end(key)
@@ -227,9 +227,9 @@ def submit():
         return with_retry_after(response, exc.retry_after)
     # Back to that view, at the form, where the confirmation is.
     back = url_for("pages.index", **query.args(page=None), _anchor=REPORT_ANCHOR)
-    response = redirect(back, code=303)
-    confirmation.give(response, Note(recorded), request)
-    return response
+    sent = redirect(back, code=303)
+    confirmation.give(sent, Note(recorded), request)
+    return sent
 
 
 def submitted_form() -> MultiDict:

@@ -22,10 +22,13 @@ import ipaddress
 import math
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from limits.storage import Storage
 
@@ -167,7 +170,9 @@ def install(app: Flask, rate: str | None, storage: Path | None) -> None:
     app.extensions["submit_limiter"] = limiter
     shared = limiter.shared_limit(rate, scope="submit", methods=["POST"])
     for endpoint in SUBMIT_ENDPOINTS:
-        app.view_functions[endpoint] = shared(app.view_functions[endpoint])
+        # Plain functions, not coroutines: typed so, the wrapper keeps their type.
+        view = cast(Callable[..., ResponseReturnValue], app.view_functions[endpoint])
+        app.view_functions[endpoint] = shared(view)
 
 
 def retry_after() -> int:
