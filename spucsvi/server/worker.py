@@ -328,6 +328,23 @@ def raise_file_limit() -> int:
     return soft
 
 
+def client_key(client, cfg) -> str | None:
+    """The address a connection counts against: IPv4 whole, IPv6 by its /64;
+    None (not capped) for a proxy in cfg's forwarded_allow_ips, or a Unix socket."""
+    if not isinstance(client, tuple):
+        return None
+    address = ipaddress.ip_address(client[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if "*" in cfg.forwarded_allow_ips or any(
+        address in net for net in cfg.forwarded_allow_networks()
+    ):
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 class PatientConnection(TConn):
     """gunicorn's connection, on a PatientSocket, closing in the poller."""
 
@@ -377,21 +394,6 @@ class PatientWorker(ThreadWorker):
         self.max_keepalived = self.worker_connections - self.cfg.threads
         super().init_process()
 
-    def client_key(self, client) -> str | None:
-        """The address a connection counts against: IPv4 whole, IPv6 by its
-        /64; None (not capped) for a proxy in forwarded_allow_ips, or a Unix socket."""
-        if not isinstance(client, tuple):
-            return None
-        address = ipaddress.ip_address(client[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        allowed = self.cfg.forwarded_allow_ips
-        if "*" in allowed or any(address in net for net in self.cfg.forwarded_allow_networks()):
-            return None
-        if isinstance(address, ipaddress.IPv6Address):
-            return str(ipaddress.IPv6Network((address, 64), strict=False))
-        return str(address)
-
     # Connection slots: lingering sockets count, a full worker still accepts
     # while it can make room, and accepting pauses when out of descriptors.
     def set_accept_enabled(self, enabled):
@@ -408,7 +410,7 @@ class PatientWorker(ThreadWorker):
             elif exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
                 raise
             return
-        key = self.client_key(client)
+        key = client_key(client, self.cfg)
         if key is not None:
             if self.per_client[key] >= CLIENT_CONNECTIONS:
                 sock.close()  # this address holds its share already
