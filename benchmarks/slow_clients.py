@@ -5,28 +5,29 @@
         [--workers 2] [--threads 4] [--servers gthread,patient,waitress,waitress-1000]
         [--scenarios "issue 13,all kinds,front-loaded bodies,lingering close,download readers"]
 
-Issue 13's scenario. SPUC's emulator holds --sightings sightings; SPUCSVi
+Issues 13 and 20. SPUC's emulator holds --sightings sightings; SPUCSVi
 runs under gunicorn with the project's gunicorn.conf.py (2 workers x 4
 threads, as in the container), once with gunicorn's own gthread worker and
 once with the project's PatientWorker (spucsvi/server/worker.py); then under
 waitress (one process, as many threads), which buffers requests and answers
 in its own event loop, with its default limit of 100 connections and with
-1,000. Two
-scenarios, each for --seconds: the issue's (tests/attackers.py keeps 50
-slow-header, 50 silent and 8 slow-body connections open, opening a new one
-whenever the server cuts one), then the same with 8 slow readers of
-/sightings.csv and 8 clients that do not close after `Connection: close`.
-Then issue 20's, from 30 local addresses: 2,100 POSTs with all but the last
-byte of a 64 KB body (finding 1); 40 clients that never close their side
-after `Connection: close` and ask again at once, the server at a soft limit
-of 1,024 open files as a shell gives (finding 3); 18 readers of
-/sightings.json at 6 KB/s (finding 7), the visitor also downloading a
-filtered CSV. Meanwhile a visitor asks for /healthz and / in turn, each on
-a new connection, up to four times a second. It prints each answer's latency
+1,000. Every server starts at a soft limit of 1,024 open files, as a shell
+gives. The scenarios (--scenarios), each for --seconds, attackers from
+tests/support/attackers.py opening a new connection whenever the server cuts
+one: issue 13's (50 slow-header, 50 silent and 8 slow-body connections); all
+kinds (the same with 8 slow readers of /sightings.csv and 8 clients that do
+not close after `Connection: close`); then issue 20's, from 30 local
+addresses: front-loaded bodies (2,100 POSTs with all but the last byte of a
+64 KB body, finding 1); lingering close (40 clients that never close their
+side after `Connection: close` and ask again at once, with 600 silent
+connections, finding 3); download readers (18 readers of /sightings.json at
+6 KB/s, finding 7; the visitor also downloads a filtered CSV, from 8 s on).
+Meanwhile a visitor asks for /healthz and / in turn, each on a new
+connection, up to four times a second. It prints each answer's latency
 (median, worst), the failures, how often the server cut each kind of slow
-client, and the workers' resident memory after the attack; then the target:
-every answer within 1 s throughout. A benchmark, not a test: exit 0 whatever
-the numbers.
+client, the workers' resident memory after the attack and how many workers
+were started during it (a worker that died); then the target: every answer
+within 1 s throughout. A benchmark, not a test: exit 0 whatever the numbers.
 """
 
 from __future__ import annotations
@@ -60,13 +61,16 @@ SCENARIOS = {
     "issue 13": {"slow_header": 50, "silent": 50, "slow_body": 8},
     "all kinds": {"slow_header": 50, "silent": 50, "slow_body": 8, "slow_reader": 8, "lingerer": 8},
     "front-loaded bodies": {"front_loaded": 2100},
-    "lingering close": {"never_closer": 40},
+    "lingering close": {"never_closer": 40, "silent": 600},
     "download readers": {"steady_reader": 18},
 }
 # Issue 20's attackers come from many addresses, each under a worker's cap.
 SOURCES = {"issue 13": (), "all kinds": ()}
 MANY_SOURCES = [f"127.0.1.{i}" for i in range(1, 31)]
 VISITS = {"download readers": ("/healthz", "/", "/sightings.csv?location=Vesta")}
+# Seconds before the visitor starts: the readers' own files are made two at a
+# time first (a visitor's download meanwhile may be told to retry, 503).
+SETTLE = {"download readers": 8.0}
 OPEN_FILES_SOFT = 1024
 WORKER_CLASSES = {"gthread": "gthread", "patient": "spucsvi.server.worker.PatientWorker"}
 TARGET_SECONDS = 1.0
@@ -101,8 +105,10 @@ def attack(url: str, scenario: str, seconds: float) -> tuple[Visits, Attack]:
     read_path = "/sightings.json" if scenario == "download readers" else "/sightings.csv"
     sources = SOURCES.get(scenario, MANY_SOURCES)
     counts = SCENARIOS[scenario]
+    until = time.monotonic() + seconds
     with Attack(url, counts, seconds=seconds, read_path=read_path, sources=sources) as attack:
-        visitor = threading.Thread(target=visits.visit, args=(url, time.monotonic() + seconds))
+        time.sleep(SETTLE.get(scenario, 0))
+        visitor = threading.Thread(target=visits.visit, args=(url, until))
         visitor.start()
         visitor.join()
     return visits, attack
