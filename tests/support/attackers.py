@@ -94,8 +94,9 @@ class Attack:
         behave: Callable[[socket.socket], bool] = getattr(self, f"_{kind}")
         while not self._over():
             sock = socket.socket()
-            if kind.endswith("_reader"):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            if kind.endswith("_reader"):  # a window of 4 KB, or of a second at 6 KB/s
+                window = 4096 if kind == "slow_reader" else 12 * 1024
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, window)
             sock.settimeout(5)
             try:
                 sock.bind((next(self.sources), 0))
@@ -119,7 +120,7 @@ class Attack:
                 return False
             poll = select.poll()  # not select(): an attack holds descriptors over 1,024
             poll.register(sock, select.POLLIN)
-            if poll.poll(min(left, 0.2) * 1000):
+            if poll.poll(min(left, 1.0) * 1000):
                 return True
         return False
 
