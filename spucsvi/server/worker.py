@@ -20,8 +20,10 @@ client address holds at most CLIENT_CONNECTIONS (an IPv6 client counted by
 its /64); lingering sockets count against worker_connections; when the slots
 run short a new connection is taken anyway and what holds a slot for least
 use is closed (a lingering socket, an idle kept-alive connection, else the
-oldest incomplete request). Out of file descriptors, the worker pauses
-accepting and closes some of those, instead of dying (gunicorn raises).
+oldest incomplete request). The soft limit of open files is raised to the
+hard one at start and worker_connections fitted under it; out of file
+descriptors all the same, the worker pauses accepting and closes some of
+those, instead of dying (gunicorn raises).
 A file answer (a spooled download, an asset) is sent by the poller from the
 file, costing no memory; SPOOL_LIMIT bounds the file bytes kept for slow
 readers, beyond which the longest-sending one is cut.
