@@ -1,15 +1,20 @@
-"""Slow clients cannot starve anyone (issue 13, finding 1): `spucsvi serve`, as the
-container runs it, with one worker of two threads so that two held threads would
-be all of them; attacks from tests/attackers.py, bounded in connections and time.
+"""Slow clients cannot starve anyone (issue 13, finding 1), nor hold the service by
+its connections, its file descriptors or its downloads (issue 20, findings 1, 3, 7):
+`spucsvi serve`, as the container runs it, with one worker of two threads so that
+two held threads would be all of them; attacks from tests/support/attackers.py,
+bounded in connections and time.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import socket
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import h11
 import pytest
@@ -26,9 +31,8 @@ SIGHTINGS = 60_000  # /sightings.json is then about 8 MB, more than the kernel b
 THREADS = 2
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[ServerProcess]:
-    workdir = tmp_path_factory.mktemp("slow-clients")
+def sightings_server(workdir: Path, threads: int) -> Iterator[ServerProcess]:
+    """`spucsvi serve`, one worker of `threads` threads, on SIGHTINGS sightings."""
     data_file = workdir / "spuc" / "unicorn_sightings.txt"
     data_file.parent.mkdir()
     start = datetime.now() - timedelta(minutes=SIGHTINGS)
@@ -39,10 +43,21 @@ def served(tmp_path_factory) -> Iterator[ServerProcess]:
     ]
     data_file.write_text("".join(lines), encoding="utf-8")
     with running(spuc := emulator(data_file, workdir)):
-        server = spucsvi_serve(workdir, spuc.url, workers=1, threads=THREADS)
+        server = spucsvi_serve(workdir, spuc.url, workers=1, threads=threads)
         with running(server):
             requests.get(f"{server.url}/", timeout=60).raise_for_status()
             yield server
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[ServerProcess]:
+    yield from sightings_server(tmp_path_factory.mktemp("slow-clients"), THREADS)
+
+
+@pytest.fixture(scope="module")
+def served_as_shipped(tmp_path_factory) -> Iterator[ServerProcess]:
+    """Four threads, as the container runs: the two download slots leave two free."""
+    yield from sightings_server(tmp_path_factory.mktemp("slow-readers"), 4)
 
 
 def port_of(server: ServerProcess) -> int:
@@ -59,18 +74,25 @@ def exchange(server: ServerProcess, data: bytes, timeout: float = 5) -> bytes:
         return answer
 
 
-def visit(url: str, seconds: float) -> list[str]:
-    """A normal visitor asking for /healthz and / in turn: what went wrong."""
+VISITOR_SECONDS = 1.0  # the target: a visitor's answer within 1 s, whatever the attack
+
+
+def visit(url: str, seconds: float, paths: tuple[str, ...] = ("/healthz", "/")) -> list[str]:
+    """A normal visitor asking for `paths` in turn, each on a new connection: what
+    went wrong (an error, a status other than 200, or an answer later than 1 s)."""
     problems = []
     until = time.monotonic() + seconds
     while time.monotonic() < until:
-        for path in ("/healthz", "/"):
+        for path in paths:
+            started = time.monotonic()
             try:
                 with requests.get(url + path, timeout=3) as answer:
                     if answer.status_code != 200:
                         problems.append(f"{path}: {answer.status_code}")
             except requests.RequestException as exc:
                 problems.append(f"{path}: {type(exc).__name__}")
+            if (took := time.monotonic() - started) > VISITOR_SECONDS:
+                problems.append(f"{path}: {took:.1f} s")
         time.sleep(0.3)
     return problems
 
@@ -101,6 +123,112 @@ def test_clients_that_do_not_close_hold_up_no_one(served):
     finally:
         for sock in lingering:
             sock.close()
+
+
+def small_server(workdir: Path, **options) -> Iterator[ServerProcess]:
+    """`spucsvi serve` (one worker of THREADS threads) on 100 sightings."""
+    data_file = workdir / "spuc" / "unicorn_sightings.txt"
+    data_file.parent.mkdir()
+    lines = [HEADER] + [f"{i},2026-11-27 18:00:{i % 60:02d},moon,{i},iuhc\n" for i in range(100)]
+    data_file.write_text("".join(lines), encoding="utf-8")
+    with running(spuc := emulator(data_file, workdir)):
+        server = spucsvi_serve(workdir, spuc.url, workers=1, threads=THREADS, **options)
+        with running(server):
+            yield server
+
+
+# Attackers from ten addresses, each well under the worker's cap per address.
+SOURCES = [f"127.0.1.{i}" for i in range(1, 11)]
+SLOTS = 60
+
+
+@pytest.fixture
+def few_slots(tmp_path) -> Iterator[ServerProcess]:
+    env = {"GUNICORN_CMD_ARGS": f"--worker-connections {SLOTS}"}
+    yield from small_server(tmp_path, env=env)
+
+
+def test_front_loaded_bodies_from_many_addresses_hold_no_slot_for_long(few_slots):
+    """Bodies sent but for their last byte owe nothing to the body's rate for a
+    minute; twice the worker's connection slots of them, from ten addresses."""
+    with Attack(few_slots.url, {"front_loaded": 2 * SLOTS}, seconds=9, sources=SOURCES) as attack:
+        time.sleep(2)  # every attacker has its connection
+        problems = visit(few_slots.url, 6)
+    # Before: the slots were all taken, and the visitor waited for the attack's end.
+    assert problems == []
+    assert attack.cut["front_loaded"] >= SLOTS, attack.cut  # the oldest closed to make room
+
+
+@pytest.fixture
+def small(tmp_path) -> Iterator[ServerProcess]:
+    yield from small_server(tmp_path)
+
+
+def test_one_address_holds_at_most_its_share_of_connections(small):
+    """Connections beyond the cap close at once; the visitor, from another address, passes."""
+    port = port_of(small)
+    opened = []
+    try:
+        for _ in range(worker.CLIENT_CONNECTIONS + 10):
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            sock.connect(("127.0.0.1", port))
+            opened.append(sock)
+        time.sleep(0.5)
+        closed = sum(1 for sock in opened if _closed_by_server(sock))
+        assert visit(small.url, 1) == []
+    finally:
+        for sock in opened:
+            sock.close()
+    # Before: none closed until they had been silent for 5 s.
+    assert closed == 10
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+OPEN_FILES = 160
+
+
+@pytest.fixture
+def few_files(tmp_path) -> Iterator[ServerProcess]:
+    yield from small_server(tmp_path, open_files=(OPEN_FILES, OPEN_FILES))
+
+
+def test_running_out_of_file_descriptors_kills_no_worker(few_files):
+    """Clients that never close their side after `Connection: close`, with the server
+    at 160 open files: lingering sockets count against the slots, which fit the limit."""
+    with Attack(few_files.url, {"never_closer": 12, "front_loaded": 40}, seconds=9) as attack:
+        time.sleep(2)
+        problems = visit(few_files.url, 6)
+    output = few_files.output()
+    # Before: accept() raised EMFILE and the worker died, again and again.
+    assert output.count("Booting worker") == 1, output[-3000:]
+    assert problems == []
+    assert attack.opened["never_closer"] > OPEN_FILES, attack.opened
+
+
+def test_steady_readers_of_downloads_hold_neither_the_download_slots_nor_threads(
+    served_as_shipped,
+):
+    """Readers at 6 KB/s (above the rate a reader is cut at) of an 8 MB file, more
+    of them than the worker's 64 MB for answers holds."""
+    url = served_as_shipped.url
+    size = len(requests.get(f"{url}/sightings.json", timeout=60).content)
+    readers = worker.WORKER_BUFFER // size + 4
+    with Attack(url, {"steady_reader": readers}, seconds=12, read_path="/sightings.json"):
+        time.sleep(4)  # every reader has its file begun
+        problems = visit(url, 5, paths=("/healthz", "/", "/sightings.csv?location=crater+1"))
+    # Before: the last readers' threads sent their files themselves, holding both
+    # download slots (503) and both request threads (the visitor waited).
+    assert problems == []
 
 
 HOST = b"Host: 127.0.0.1\r\n"
@@ -236,3 +364,50 @@ def test_requests_the_worker_refuses(data, status):
     with pytest.raises(h11.RemoteProtocolError) as refused:
         worker.Arrival(started=0.0).feed(data, now=0.0)
     assert refused.value.error_status_hint == status
+
+
+def test_a_request_must_arrive_whole_within_its_deadline_however_paced():
+    arrival = worker.Arrival(started=0.0)
+    arrival.feed(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n\r\n", now=0.0)
+    arrival.feed(b"x" * 59_999, now=0.5)  # all but the last byte: ahead of any rate
+    assert not arrival.late(now=worker.REQUEST_SECONDS - 1)
+    assert arrival.late(now=worker.REQUEST_SECONDS + 0.1)
+
+
+def test_a_file_answer_is_kept_as_the_file_and_sent_from_it(pair, tmp_path):
+    server, client = pair
+    budget = worker.Budget(1_000_000)
+    patient = worker.PatientSocket(server, budget)
+    content = bytes(range(256)) * 1200
+    path = tmp_path / "answer"
+    path.write_bytes(content)
+    patient.sendall(b"head:")
+    with path.open("rb") as file:
+        patient.sendfile(file, offset=10, count=len(content) - 10)
+    patient.sendall(b":tail")  # after the file, in order
+    assert budget.used == len(b":tail") and patient.file_bytes == len(content) - 10
+    expected = b"head:" + content[10:] + b":tail"
+    received = b""
+    while len(received) < len(expected):
+        received += client.recv(65536)
+        patient.send_kept()
+    assert received == expected
+    assert not patient.kept and patient.file_bytes == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::9", "2001:db8:1:2::/64"),  # the same /64: one client
+        ("::ffff:203.0.113.9", "203.0.113.9"),
+        ("127.0.0.1", None),  # forwarded_allow_ips: a proxy, not capped
+    ],
+)
+def test_connections_count_against_an_address_and_an_ipv6_client_by_its_64(address, key):
+    cfg = SimpleNamespace(
+        forwarded_allow_ips=["127.0.0.1"],
+        forwarded_allow_networks=lambda: [ipaddress.ip_network("127.0.0.1")],
+    )
+    assert worker.client_key((address, 4000), cfg) == key

@@ -28,6 +28,11 @@ class GunicornServer(BaseApplication):
         for name in dir(gunicorn_settings):
             if name in self.cfg.settings:
                 self.cfg.set(name, getattr(gunicorn_settings, name))
+        # Any other gunicorn setting from GUNICORN_CMD_ARGS, as the gunicorn command reads it.
+        env_args = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+        for name, value in vars(env_args).items():
+            if value is not None and name != "args":
+                self.cfg.set(name.lower(), value)
         for name, value in self.overrides.items():
             self.cfg.set(name, value)
 

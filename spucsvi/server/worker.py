@@ -14,6 +14,20 @@ is made; a client that reads below SEND_MIN_RATE is cut. Connections closed
 after an answer linger in the poller too: gunicorn 27 waits up to 2 s in its
 loop, where nothing else moves meanwhile, for each client to close its side.
 
+No client holds the service by holding connections: a whole request must
+arrive within REQUEST_SECONDS of its first byte however it is paced; a
+client address holds at most CLIENT_CONNECTIONS (an IPv6 client counted by
+its /64); lingering sockets count against worker_connections; when the slots
+run short a new connection is taken anyway and what holds a slot for least
+use is closed (a lingering socket, an idle kept-alive connection, else the
+oldest incomplete request). The soft limit of open files is raised to the
+hard one at start and worker_connections fitted under it; out of file
+descriptors all the same, the worker pauses accepting and closes some of
+those, instead of dying (gunicorn raises).
+A file answer (a spooled download, an asset) is sent by the poller from the
+file, costing no memory; SPOOL_LIMIT bounds the file bytes kept for slow
+readers, beyond which the longest-sending one is cut.
+
 HTTP/1.1 in plain text only: TLS and HTTP/2 end at a proxy in front.
 """
 
@@ -22,11 +36,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import os
+import resource
 import selectors
 import socket
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass
 from functools import partial
 from typing import cast
@@ -35,11 +51,16 @@ import h11
 from gunicorn.http.parser import Parser
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from spucsvi import addresses
+
 log = logging.getLogger(__name__)
 
 # A request: its head within HEAD_SECONDS of its first byte (of the connection
 # for a new one), its body at BODY_MIN_RATE on average after BODY_GRACE_SECONDS.
 HEAD_SECONDS = 5.0
+# A whole request, from its first byte: a body sent but for its last byte owes
+# nothing to BODY_MIN_RATE for a minute, and this deadline is what ends it.
+REQUEST_SECONDS = 20.0
 HEAD_LIMIT = 64 * 1024
 BODY_GRACE_SECONDS = 5.0
 BODY_MIN_RATE = 1024
@@ -57,8 +78,24 @@ WORKER_BUFFER = 64 * 1024 * 1024
 # After a last answer, how long the client has to close its side.
 LINGER_SECONDS = 2.0
 LINGER_LIMIT = 64 * 1024
+# File bytes of answers (spooled downloads) kept for slow readers in a worker:
+# on disk, or in memory where the temp folder is a tmpfs (the container's).
+SPOOL_LIMIT = 256 * 1024 * 1024
 # How often the deadlines are checked (gunicorn's loop turns at every event).
 CHECK_SECONDS = 0.25
+# Connections of one client address in a worker (an IPv6 client by its /64;
+# a proxy in forwarded_allow_ips is not capped). Browsers open six a site.
+CLIENT_CONNECTIONS = 100
+# File descriptors left for what is not a connection (poller, logs, SPUC,
+# spooled downloads): worker_connections is lowered to fit the file limit.
+SPARE_FILES = 64
+# Out of file descriptors: accept nothing for ACCEPT_PAUSE seconds and close
+# up to SHED of what holds a slot for least use.
+ACCEPT_PAUSE = 0.5
+SHED = 16
+# Connections accepted at most in one turn of gunicorn's loop (it takes one):
+# under a flood of connections a visitor's waits less in the kernel's queue.
+ACCEPT_BATCH = 16
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -105,6 +142,7 @@ class Arrival:
         self.parser = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
         self.data = bytearray()
         self.started = started
+        self.first_byte: float | None = None
         self.body: RateFloor | None = None
         self.body_bytes = 0
         self.continue_asked = False
@@ -112,6 +150,8 @@ class Arrival:
     def feed(self, data: bytes, now: float) -> bool:
         """Take bytes; True once the request is complete. Raises h11's
         RemoteProtocolError (with a status hint) for one to refuse."""
+        if self.first_byte is None and data:
+            self.first_byte = now
         self.data += data
         if len(self.data) > HEAD_LIMIT + 2 * BODY_LIMIT:  # chunk framing included
             raise h11.RemoteProtocolError("request too large", error_status_hint=413)
@@ -136,22 +176,50 @@ class Arrival:
                 raise h11.RemoteProtocolError("closed", error_status_hint=0)
 
     def late(self, now: float) -> bool:
+        if self.first_byte is not None and now > self.first_byte + REQUEST_SECONDS:
+            return True
         if self.body is None:
             return now > self.started + HEAD_SECONDS
         return self.body.missed(self.body_bytes, now)
+
+
+class FilePart:
+    """Part of a file to send, on a descriptor of its own (the app closes its file)."""
+
+    def __init__(self, file, offset: int, count: int):
+        self.fd, self.offset, self.left = os.dup(file.fileno()), offset, count
+
+    def send(self, sock: socket.socket) -> int:
+        """Send what the kernel takes now; bytes sent. A file shorter than
+        announced ends the part (the client sees a short answer)."""
+        blocking = sock.getblocking()
+        sock.setblocking(False)
+        try:
+            sent = os.sendfile(sock.fileno(), self.fd, self.offset, self.left) or self.left
+        except BlockingIOError:
+            sent = 0
+        finally:
+            sock.setblocking(blocking)
+        self.offset, self.left = self.offset + sent, self.left - sent
+        return sent
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 class PatientSocket:
     """A connection's socket as gunicorn's code in a request thread sees it.
 
     `sendall` sends what the kernel takes at once and keeps the rest for the
-    poller (within the budgets); reads never wait forever."""
+    poller (within the budgets); `sendfile` keeps the file for the poller
+    (costing no memory); reads never wait forever."""
 
     def __init__(self, sock: socket.socket, budget: Budget):
         self._sock = sock
         self._budget = budget
-        self.kept: deque[memoryview] = deque()
-        self.kept_bytes = 0
+        self.kept: deque[memoryview | FilePart] = deque()
+        self.kept_bytes = 0  # in memory, against the budget
+        self.file_bytes = 0
         self.continue_sent = False
 
     def __getattr__(self, name: str):
@@ -169,6 +237,15 @@ class PatientSocket:
             return
         self._send_waiting(view)
 
+    def sendfile(self, file, offset: int = 0, count: int | None = None) -> int:
+        """gunicorn's way of writing a file answer (wsgi.file_wrapper)."""
+        if count is None:
+            count = os.fstat(file.fileno()).st_size - offset
+        if count > 0:
+            self.kept.append(FilePart(file, offset, count))
+            self.file_bytes += count
+        return count
+
     def send(self, data: bytes, flags: int = 0) -> int:
         if data == CONTINUE and self.continue_sent:  # the poller answered it already
             return len(data)
@@ -185,21 +262,33 @@ class PatientSocket:
         """Send what the kernel takes now (in the poller); bytes sent."""
         sent = 0
         while self.kept:
-            view = self.kept[0]
-            done = self._send_now(view)
+            part = self.kept[0]
+            if isinstance(part, FilePart):
+                done = part.send(self._sock)
+                self.file_bytes -= done
+                left = part.left
+            else:
+                done = self._send_now(part)
+                self.kept_bytes -= done
+                self._budget.give_back(done)
+                left = len(part) - done
+                if left:
+                    self.kept[0] = part[done:]
             sent += done
-            if done < len(view):
-                self.kept[0] = view[done:]
+            if left:
                 break
             self.kept.popleft()
-        self.kept_bytes -= sent
-        self._budget.give_back(sent)
+            if isinstance(part, FilePart):
+                part.close()
         return sent
 
     def drop_kept(self) -> None:
         self._budget.give_back(self.kept_bytes)
+        for part in self.kept:
+            if isinstance(part, FilePart):
+                part.close()
         self.kept.clear()
-        self.kept_bytes = 0
+        self.kept_bytes = self.file_bytes = 0
 
     def _send_now(self, view: memoryview) -> int:
         sent = 0
@@ -234,10 +323,36 @@ def _wait(sock: socket.socket, event: int, seconds: float = HEAD_SECONDS) -> boo
         return bool(selector.select(seconds))
 
 
+def raise_file_limit() -> int:
+    """The soft limit on open files raised to the hard one (a shell's 1,024 is
+    soon reached by sockets); the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard != resource.RLIM_INFINITY:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open file limit to %d: %s", hard, exc)
+    return soft
+
+
+def client_key(client, cfg) -> str | None:
+    """The address a connection counts against: IPv4 whole, IPv6 by its /64;
+    None (not capped) for a proxy in cfg's forwarded_allow_ips, or a Unix socket."""
+    address = addresses.address(client[0]) if isinstance(client, tuple) else None
+    if address is None:
+        return None
+    if "*" in cfg.forwarded_allow_ips or any(
+        address in net for net in cfg.forwarded_allow_networks()
+    ):
+        return None
+    return addresses.client(address)
+
+
 class PatientConnection(TConn):
     """gunicorn's connection, on a PatientSocket, closing in the poller."""
 
-    def __init__(self, cfg, sock, client, server, worker: PatientWorker):
+    def __init__(self, cfg, sock, client, server, worker: PatientWorker, key: str | None):
         super().__init__(cfg, sock, client, server)
         self.raw = sock
         self.patient = PatientSocket(sock, worker.budget)
@@ -245,12 +360,14 @@ class PatientConnection(TConn):
         self.worker = worker
         self.arrival: Arrival | None = None
         self.sent = 0  # of the answer the poller is sending
+        self.client_key = key  # counted in worker.per_client while open
 
     def close(self, graceful: bool = False) -> None:
         if graceful:
             self.worker.linger(self)
         else:
             super().close()
+            self.worker.gone(self)
 
 
 class PatientWorker(ThreadWorker):
@@ -260,27 +377,92 @@ class PatientWorker(ThreadWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.budget = Budget(WORKER_BUFFER)
-        self.arriving: set[PatientConnection] = set()
+        # Oldest first, as dicts keep their order: the first to close when short.
+        self.arriving: dict[PatientConnection, None] = {}
         self.sending: dict[PatientConnection, RateFloor] = {}
-        self.lingering: dict[socket.socket, float] = {}
+        self.lingering: dict[PatientConnection, float] = {}
+        self.per_client: Counter[str] = Counter()
+        self.paused_until = 0.0
         self.next_check = 0.0
 
     def init_process(self):
         if self.cfg.is_ssl:
             raise RuntimeError("PatientWorker serves plain HTTP/1.1: end TLS at a proxy")
-        # The file wrapper is written through PatientSocket.sendall, not os.sendfile.
-        self.cfg.set("sendfile", False)
+        slots = min(self.cfg.worker_connections, raise_file_limit() - SPARE_FILES)
+        if slots < self.worker_connections:
+            log.warning(
+                "open file limit: %d connections a worker, not %d",
+                slots,
+                self.cfg.worker_connections,
+            )
+        self.worker_connections = max(slots, self.cfg.threads + 1)
+        self.max_keepalived = self.worker_connections - self.cfg.threads
         super().init_process()
 
+    # Connection slots: lingering sockets count, a full worker still accepts
+    # while it can make room, and accepting pauses when out of descriptors.
+    def set_accept_enabled(self, enabled):
+        if self.alive and not enabled:
+            enabled = bool(self.lingering or self.keepalived_conns or self.arriving)
+        super().set_accept_enabled(enabled and time.monotonic() >= self.paused_until)
+
     def accept(self, listener):
-        try:
-            sock, client = listener.accept()
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                raise
-            return
+        """Up to ACCEPT_BATCH connections waiting to be accepted, in one turn of the loop."""
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, client = listener.accept()
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE):
+                    self._out_of_files()
+                elif exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                    raise
+                return
+            self._take_connection(sock, client, listener.getsockname())
+
+    def _take_connection(self, sock: socket.socket, client, server) -> None:
+        key = client_key(client, self.cfg)
+        if key is not None:
+            if self.per_client[key] >= CLIENT_CONNECTIONS:
+                sock.close()  # this address holds its share already
+                return
+            self.per_client[key] += 1
         self.nr_conns += 1
-        self.enqueue_req(PatientConnection(self.cfg, sock, client, listener.getsockname(), self))
+        if self.nr_conns > self.worker_connections:
+            self._free_a_slot()
+        self.enqueue_req(PatientConnection(self.cfg, sock, client, server, self, key))
+
+    def gone(self, conn: PatientConnection) -> None:
+        """A connection's socket is closed: it no longer counts against its client
+        (once: the key is forgotten)."""
+        if conn.client_key is not None:
+            self.per_client[conn.client_key] -= 1
+            if not self.per_client[conn.client_key]:
+                del self.per_client[conn.client_key]
+        conn.client_key = None
+
+    def _free_a_slot(self) -> bool:
+        """Close what holds a slot for least use: a lingering socket (its answer
+        sent), an idle kept-alive connection, else the oldest incomplete request."""
+        if self.lingering:
+            self._close_lingering(next(iter(self.lingering)))
+        elif self.keepalived_conns:
+            conn = self.keepalived_conns.popleft()
+            self.poller.unregister(conn.sock)
+            self.nr_conns -= 1
+            conn.close()
+        elif self.arriving:
+            self._refuse(next(iter(self.arriving)), 0, "")
+        else:
+            return False
+        return True
+
+    def _out_of_files(self) -> None:
+        log.warning("out of file descriptors: accepting nothing for %.1f s", ACCEPT_PAUSE)
+        self.paused_until = time.monotonic() + ACCEPT_PAUSE
+        super().set_accept_enabled(False)
+        for _ in range(SHED):
+            if not self._free_a_slot():
+                break
 
     # Reading: every way gunicorn has of giving a connection to a thread
     # (accepted, readable again after keep-alive, bytes read ahead) comes here.
@@ -288,7 +470,7 @@ class PatientWorker(ThreadWorker):
         assert isinstance(conn, PatientConnection)  # accept makes every connection
         conn.arrival = Arrival(time.monotonic())
         conn.raw.setblocking(False)
-        self.arriving.add(conn)
+        self.arriving[conn] = None
         self.poller.register(conn.raw, selectors.EVENT_READ, partial(self._receive, conn))
         ahead = conn.parser.unreader.take_buffered() if isinstance(conn.parser, Parser) else b""
         if ahead:
@@ -322,7 +504,7 @@ class PatientWorker(ThreadWorker):
 
     def _stop_reading(self, conn: PatientConnection) -> None:
         self.poller.unregister(conn.raw)
-        self.arriving.discard(conn)
+        del self.arriving[conn]
 
     def _refuse(self, conn: PatientConnection, status: int, reason: str) -> None:
         """Answer (best effort) and close a request the thread should not see."""
@@ -363,9 +545,7 @@ class PatientWorker(ThreadWorker):
         try:
             conn.sent += conn.patient.send_kept()
         except OSError:
-            self._stop_sending(conn)
-            self.nr_conns -= 1
-            conn.close()
+            self._cut_sending(conn)
             return
         if not conn.patient.kept:
             self._stop_sending(conn)
@@ -376,33 +556,43 @@ class PatientWorker(ThreadWorker):
         del self.sending[conn]
         conn.patient.drop_kept()
 
+    def _cut_sending(self, conn: PatientConnection) -> None:
+        self._stop_sending(conn)
+        self.nr_conns -= 1
+        conn.close()
+
     # Closing: half-close, read what the client still sends, close when it
     # closes or LINGER_SECONDS pass (RFC 9112 section 9.6), all in the poller.
+    # A lingering socket holds a connection slot, as it holds a descriptor.
     def linger(self, conn: PatientConnection) -> None:
         sock = conn.raw
         try:
             sock.shutdown(socket.SHUT_WR)
         except OSError:
             sock.close()
+            self.gone(conn)
             return
         sock.setblocking(False)
-        self.lingering[sock] = time.monotonic() + LINGER_SECONDS
-        self.poller.register(sock, selectors.EVENT_READ, self._drain)
+        self.nr_conns += 1
+        self.lingering[conn] = time.monotonic() + LINGER_SECONDS
+        self.poller.register(sock, selectors.EVENT_READ, partial(self._drain, conn))
 
-    def _drain(self, sock: socket.socket) -> None:
+    def _drain(self, conn: PatientConnection, _sock) -> None:
         try:
-            data = sock.recv(LINGER_LIMIT)
+            data = conn.raw.recv(LINGER_LIMIT)
         except BlockingIOError:
             return
         except OSError:
             data = b""
         if not data:
-            self._close_lingering(sock)
+            self._close_lingering(conn)
 
-    def _close_lingering(self, sock: socket.socket) -> None:
-        self.poller.unregister(sock)
-        del self.lingering[sock]
-        sock.close()
+    def _close_lingering(self, conn: PatientConnection) -> None:
+        self.poller.unregister(conn.raw)
+        del self.lingering[conn]
+        conn.raw.close()
+        self.nr_conns -= 1
+        self.gone(conn)
 
     def murder_pending(self):
         """On gunicorn's loop, at most every CHECK_SECONDS: cut what is too slow."""
@@ -419,11 +609,15 @@ class PatientWorker(ThreadWorker):
                 self._refuse(conn, 0, "")
             elif arrival.late(now):  # a silent connection is closed without a word
                 self._refuse(conn, 0 if idle else 408, "request not received in time")
+        spooled = sum(conn.patient.file_bytes for conn in self.sending)
         for conn, floor in list(self.sending.items()):
             if floor.missed(conn.sent, now):
                 log.warning("cut a client reading an answer at under %d B/s", SEND_MIN_RATE)
-                self._stop_sending(conn)
-                self.nr_conns -= 1
-                conn.close()
-        for sock in [sock for sock, until in self.lingering.items() if now > until]:
-            self._close_lingering(sock)
+            elif spooled > SPOOL_LIMIT and conn.patient.file_bytes:
+                log.warning("cut the longest-sending file answer: over %d bytes kept", SPOOL_LIMIT)
+            else:
+                continue
+            spooled -= conn.patient.file_bytes
+            self._cut_sending(conn)
+        for conn in [conn for conn, until in self.lingering.items() if now > until]:
+            self._close_lingering(conn)

@@ -9,18 +9,19 @@ from __future__ import annotations
 import json
 import math
 import re
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import IO, Any
 
 from flask import (
     Blueprint,
     Response,
     jsonify,
     request,
-    stream_with_context,
     url_for,
 )
+from werkzeug.wsgi import wrap_file
 
 from spucsvi.data.derived import UnitSummary, overview, selection
 from spucsvi.data.derived import table as table_page
@@ -34,6 +35,7 @@ from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
 from spucsvi.web.errors import json_error
 from spucsvi.web.json import dumps as json_dumps
+from spucsvi.web.shared_body import choose, compress_stream
 
 blueprint = Blueprint("api", __name__)
 
@@ -44,6 +46,7 @@ CSV_BATCH = 2000
 # thread about 2 s, and 10,000,000 about 20 s.
 DOWNLOADS = 2
 DOWNLOADS_RETRY = 5
+SPOOL_IN_MEMORY = 1024 * 1024
 DOWNLOADS_BUSY = "Other downloads are being made right now; please try again in a few seconds."
 # A spreadsheet reads a cell that starts with one of these as a formula (OWASP,
 # "CSV Injection"): =HYPERLINK(...) could send the sheet's data elsewhere.
@@ -152,50 +155,55 @@ def sightings_csv():
 
 
 def download(extension: str, mimetype: str, chunks: Callable) -> Response:
-    """The (filtered) sightings as a file named for what it holds, streamed;
-    at most DOWNLOADS at once in a process, so that the other request threads
-    stay free for the pages however many clients ask for files."""
+    """The (filtered) sightings as a file named for what it holds, made in full
+    first (a temporary file when large): at most DOWNLOADS made at once in a process, so that
+    the other request threads stay free for the pages however many clients ask
+    for files, and a slot is given back once the file is made, not once a
+    client has read it (a slow reader would hold it for as long as it reads).
+    The server sends the file (PatientWorker from its poller, costing no memory)."""
     query = _query()
     slots = _download_slots()
     if not slots.acquire(blocking=False):
         raise ApiError(503, DOWNLOADS_BUSY, retry_after=DOWNLOADS_RETRY)
-    slot = _Slot(slots)
     try:
         snapshot = services.store().current()
         rows = selection(snapshot, query.filter)
         name = query.download_name(extension)
-    except BaseException:
-        slot.release()
-        raise
+        encoding = choose(request)
+        size, body = _spooled(chunks(snapshot, rows), encoding)
+    finally:
+        slots.release()
     response = Response(
-        stream_with_context(slot.held_while(chunks(snapshot, rows))),
+        body if isinstance(body, bytes) else wrap_file(request.environ, body),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        direct_passthrough=True,
     )
-    response.call_on_close(slot.release)  # also when never iterated (HEAD)
+    response.content_length = size
+    response.vary.add("Accept-Encoding")
+    if encoding is not None:  # compressed as it was made, so sent as it is
+        response.headers["Content-Encoding"] = encoding
     return response
 
 
-class _Slot:
-    """One of the process's download slots, given back once, whichever comes first:
-    the file made to its end (a client that never closes the answer, such as
-    Flask's test client), the server closing the answer, or an error."""
-
-    def __init__(self, slots: threading.BoundedSemaphore):
-        self._slots, self._held = slots, True
-        self._lock = threading.Lock()
-
-    def release(self) -> None:
-        with self._lock:
-            held, self._held = self._held, False
-        if held:
-            self._slots.release()
-
-    def held_while(self, chunks: Iterator) -> Iterator:
-        try:
-            yield from chunks
-        finally:
-            self.release()
+def _spooled(chunks: Iterator[str | bytes], encoding: str | None) -> tuple[int, bytes | IO[bytes]]:
+    """The file's size, and the file (in `encoding`, unless None): in memory up
+    to SPOOL_IN_MEMORY bytes, else an anonymous temporary file (gone once the
+    answer closes it)."""
+    encoded = (chunk.encode() if isinstance(chunk, str) else chunk for chunk in chunks)
+    spool = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115 - see below
+    try:
+        for chunk in compress_stream(encoded, encoding) if encoding else encoded:
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    size = spool.tell()
+    spool.seek(0)
+    if size > SPOOL_IN_MEMORY:  # on disk: the server sends it from there
+        return size, spool
+    with spool:
+        return size, spool.read()
 
 
 _download_slots = PerProcess(lambda: threading.BoundedSemaphore(DOWNLOADS))

@@ -32,8 +32,9 @@ import re
 import ssl
 from collections.abc import Sequence
 
+from spucsvi.addresses import Address, address
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # host, host:port, [v6], [v6]:port: what a Host header may hold.
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?", re.ASCII)
@@ -96,17 +97,6 @@ def connection_scheme(environ: dict) -> str:
 
 def trusted(address: Address, networks: Sequence[Network]) -> bool:
     return any(address in network for network in networks)
-
-
-def address(text: str) -> Address | None:
-    """An IP address (IPv4-mapped IPv6 as IPv4), or None."""
-    try:
-        parsed = ipaddress.ip_address(text.strip().removeprefix("[").removesuffix("]"))
-    except ValueError:
-        return None
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        return parsed.ipv4_mapped
-    return parsed
 
 
 def values(environ: dict, key: str) -> list[str]:

@@ -18,7 +18,6 @@ from the proxy's headers (web/proxy.py), and from anyone else those are ignored.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import sqlite3
 import time
@@ -32,6 +31,7 @@ from flask.typing import ResponseReturnValue
 from flask_limiter import Limiter
 from limits.storage import Storage
 
+from spucsvi import addresses
 from spucsvi.per_process import PerProcess
 
 SCHEME = "spucsvi-sqlite"
@@ -142,15 +142,8 @@ def client_address() -> str:
     if request.remote_user:
         return f"user:{request.remote_user}"
     remote = request.remote_addr or "unknown"
-    try:
-        address = ipaddress.ip_address(remote)
-    except ValueError:
-        return remote
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return remote
+    parsed = addresses.address(remote)
+    return remote if parsed is None else addresses.client(parsed)
 
 
 def install(app: Flask, rate: str | None, storage: Path | None) -> None:

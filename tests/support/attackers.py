@@ -8,33 +8,63 @@ long as the attack lasts, opening a new one whenever the server cuts one:
 - slow_body: a form POST whose 1,000-byte body comes a byte a second;
 - slow_reader: asks for a large answer and reads it at 1 KB/s (a 4 KB
   receive window, so the kernel cannot take the answer for it);
+- steady_reader: the same at 6 KB/s, above the rate a server may cut at;
 - lingerer: asks for /healthz with `Connection: close`, reads the answer and
-  keeps its side open for 3 s.
+  keeps its side open for 3 s;
+- never_closer: the same, but never closes its side, and asks again at once
+  on a new connection (its old ones stay open, up to HELD in an attack);
+- front_loaded: a POST head and all but the last byte of a 64 KB body, then
+  nothing.
 
 Bounded in connections and time, they stop by themselves when the attack
-ends (`with Attack(...)`, or after `seconds`).
+ends (`with Attack(...)`, or after `seconds`). `sources` spreads the
+connections over these local addresses (127.0.0.0/8 is all loopback), as
+clients from many addresses would come.
 """
 
 from __future__ import annotations
 
+import itertools
 import select
 import socket
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
-KINDS = ("slow_header", "silent", "slow_body", "slow_reader", "lingerer")
+KINDS = (
+    "slow_header",
+    "silent",
+    "slow_body",
+    "slow_reader",
+    "steady_reader",
+    "lingerer",
+    "never_closer",
+    "front_loaded",
+)
+# Connections a never_closer attack keeps open at most (the oldest closed first).
+HELD = 2000
+FRONT_LOADED_BODY = 64 * 1024
 
 
 class Attack:
     """`counts` connections of each kind against `url`, for `seconds` at most."""
 
-    def __init__(self, url: str, counts: dict[str, int], *, seconds: float, read_path: str = "/"):
+    def __init__(
+        self,
+        url: str,
+        counts: dict[str, int],
+        *,
+        seconds: float,
+        read_path: str = "/",
+        sources: Sequence[str] = (),
+    ):
         parts = urlsplit(url)
         self.address = (parts.hostname, parts.port)
         self.read_path = read_path
+        self.sources = itertools.cycle(sources or [""])
+        self.held: deque[socket.socket] = deque()  # never_closer's, closed at the end
         self.until = time.monotonic() + seconds
         self.stopping = threading.Event()
         self.opened: Counter[str] = Counter()
@@ -54,6 +84,8 @@ class Attack:
         self.stopping.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        while self.held:
+            self.held.popleft().close()
 
     def _over(self) -> bool:
         return self.stopping.is_set() or time.monotonic() > self.until
@@ -62,10 +94,12 @@ class Attack:
         behave: Callable[[socket.socket], bool] = getattr(self, f"_{kind}")
         while not self._over():
             sock = socket.socket()
-            if kind == "slow_reader":
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            if kind.endswith("_reader"):  # a window of 4 KB, or of a second at 6 KB/s
+                window = 4096 if kind == "slow_reader" else 12 * 1024
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, window)
             sock.settimeout(5)
             try:
+                sock.bind((next(self.sources), 0))
                 sock.connect(self.address)
                 self.opened[kind] += 1
                 if behave(sock) and not self._over():
@@ -84,8 +118,9 @@ class Attack:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            readable, _, _ = select.select([sock], [], [], min(left, 0.2))
-            if readable:
+            poll = select.poll()  # not select(): an attack holds descriptors over 1,024
+            poll.register(sock, select.POLLIN)
+            if poll.poll(min(left, 1.0) * 1000):
                 return True
         return False
 
@@ -128,18 +163,49 @@ class Attack:
         return self._trickle(sock, body, 1.0)
 
     def _slow_reader(self, sock: socket.socket) -> bool:
+        return self._read_at(sock, 1024)
+
+    def _steady_reader(self, sock: socket.socket) -> bool:
+        return self._read_at(sock, 6 * 1024)
+
+    def _read_at(self, sock: socket.socket, rate: int) -> bool:
         sock.sendall(self._head("GET", self.read_path))
         while not self._over():
             if self._closed_within(sock, 1.0):  # something to read, or the end
-                if not sock.recv(1024):
+                if not sock.recv(rate):
                     return True
                 self.stopping.wait(1.0)
         return False
 
     def _lingerer(self, sock: socket.socket) -> bool:
+        self._answer_to_close(sock)
+        self.stopping.wait(max(0.0, min(3.0, self.until - time.monotonic())))
+        return False  # it leaves by itself
+
+    def _never_closer(self, sock: socket.socket) -> bool:
+        self._answer_to_close(sock)
+        self.held.append(socket.socket(fileno=sock.detach()))  # left open
+        while len(self.held) > HELD:
+            self.held.popleft().close()
+        return False
+
+    def _answer_to_close(self, sock: socket.socket) -> None:
+        """Asks for /healthz with `Connection: close`; reads up to the server's half-close."""
         sock.sendall(self._head("GET", "/healthz", "Connection: close"))
         while not self._over():
             if self._closed_within(sock, 1.0) and not sock.recv(65536):
-                break  # the whole answer, up to the server's half-close
-        self.stopping.wait(max(0.0, min(3.0, self.until - time.monotonic())))
-        return False  # it leaves by itself
+                return
+
+    def _front_loaded(self, sock: socket.socket) -> bool:
+        body = b"location=" + b"m" * (FRONT_LOADED_BODY - 9)
+        sock.sendall(
+            self._head(
+                "POST",
+                "/sightings",
+                "Content-Type: application/x-www-form-urlencoded",
+                f"Content-Length: {len(body)}",
+                "Sec-Fetch-Site: same-origin",
+            )
+            + body[:-1]
+        )
+        return self._silent(sock)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -51,8 +52,16 @@ class ServerProcess:
     """A server started from `argv` in `cwd`, answering at `url`."""
 
     def __init__(
-        self, argv: Sequence[str], *, url: str, log: Path, env: Mapping[str, str], cwd: Path
+        self,
+        argv: Sequence[str],
+        *,
+        url: str,
+        log: Path,
+        env: Mapping[str, str],
+        cwd: Path,
+        open_files: tuple[int, int] | None = None,
     ):
+        """`open_files`: its limits of open files, soft and hard (RLIMIT_NOFILE)."""
         self.url, self.log = url, log
         # With --preload the master loads the app once, before forking.
         self.loads = 1 if "--preload" in argv else None
@@ -66,6 +75,11 @@ class ServerProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=(
+                    (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files))
+                    if open_files
+                    else None
+                ),
             )
 
     @property
@@ -141,6 +155,7 @@ def gunicorn(
     env: Mapping[str, str] | None = None,
     prefix: str = "",
     name: str = "gunicorn",
+    open_files: tuple[int, int] | None = None,
 ) -> ServerProcess:
     """`gunicorn -w N --threads T 'spucsvi:create_app()'` as a user runs it, from
     `cwd` (default `workdir`, a folder without gunicorn.conf.py): gunicorn reads
@@ -160,6 +175,7 @@ def gunicorn(
         )
         | dict(env or {}),
         cwd=cwd or workdir,
+        open_files=open_files,
     ).wait_until_up(f"{prefix}/healthz", workers=workers)
 
 
@@ -170,8 +186,10 @@ def spucsvi_serve(
     workers: int = 2,
     threads: int = 4,
     env: Mapping[str, str] | None = None,
+    open_files: tuple[int, int] | None = None,
 ) -> ServerProcess:
-    """`spucsvi serve`, the project's own gunicorn settings included."""
+    """`spucsvi serve`, the project's own gunicorn settings included (others from
+    GUNICORN_CMD_ARGS in `env`); `open_files`: its soft and hard limits of open files."""
     port = free_port()
     return ServerProcess(
         [sys.executable, "-m", "spucsvi", "serve", "--bind", f"127.0.0.1:{port}"],
@@ -185,6 +203,7 @@ def spucsvi_serve(
         )
         | dict(env or {}),
         cwd=workdir,
+        open_files=open_files,
     ).wait_until_up(workers=workers)
 
 
