@@ -14,6 +14,7 @@ from flask import Flask, request
 from flask_compress import Compress
 
 from spucsvi import settings as settings_module
+from spucsvi.data import derived
 from spucsvi.data.store import SightingsStore
 from spucsvi.spuc.client import SpucClient
 from spucsvi.web import pages, shared_body
@@ -136,7 +137,8 @@ def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
     app.extensions["sightings_store"] = SightingsStore(
         client,
         freshness_seconds=settings.freshness_seconds,
-        prepare=pages.prerender(app),
+        prepare=derived.prepare,
+        warm=pages.prerender(app),
         zone=settings.spuc_timezone,
     )
 

@@ -403,4 +403,4 @@ def live_dashboard():
         }
         return SharedBody(orjson.dumps(body), "application/json")
 
-    return snapshot.memo.get(page_key("live", query), build).response(request)
+    return snapshot.pages.get(page_key("live", query), build).response(request)
