@@ -171,7 +171,7 @@ class SightingsStore:
         self._warm = warm
         self._state = _ExportState(columns=Columns(zone))
         self._snapshot: Snapshot | None = None  # the newest version
-        self._shown: Snapshot | None = None  # the newest version warmed
+        self._shown: Snapshot | None = None  # the newest version prepared and warmed
         self._checked_at: float | None = None  # when the last check ended
         self._confirmed_at: float | None = None  # when the last check that succeeded did
         self._error: SpucError | None = None
