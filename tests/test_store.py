@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 import warnings
+import weakref
 from dataclasses import dataclass
 
 import pytest
@@ -538,6 +539,24 @@ def test_views_see_a_version_once_warm_is_done_and_whoever_waited_at_once(data_f
     wait_for_preparing(store)
     assert store.current() is second
     assert warmed == [1, 2]
+
+
+def test_a_version_is_freed_when_the_one_after_next_comes_while_nobody_holds_it(data_file, client):
+    data_file.write_text(HEADER + line(1, "venus"))
+    store = SightingsStore(client, freshness_seconds=60, clock=Clock(), prepare=derived.prepare)
+    first = store.current()
+    wait_for_preparing(store)
+    memo, held = first.memo, weakref.ref(first)
+    assert len(memo) > 0
+    del first
+    for count, place in ((2, "mars"), (3, "jupiter")):
+        with data_file.open("a") as f:
+            f.write(line(count, place))
+        store.current(fresh=True)
+        wait_for_preparing(store)
+        if count == 2:  # shown until just now: kept while its first views may run
+            assert held() is not None and len(memo) > 0
+    assert held() is None and len(memo) == 0
 
 
 # --- Memo ---------------------------------------------------------------------------------
