@@ -78,14 +78,15 @@ class Memo:
         self, maxsize: int = DERIVED_ENTRIES, getsizeof: Callable[[Any], int] | None = None
     ) -> None:
         self._cache: LRUCache[Hashable, Any] = LRUCache(maxsize, getsizeof)
-        self._get = cached(self._cache, key=_by_key, condition=threading.Condition())(_compute)
+        self._changed = threading.Condition()
+        self._get = cached(self._cache, key=_by_key, condition=self._changed)(_compute)
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
         return self._get(key, compute)
 
     def drop_one(self) -> bool:
         """Drop the least recently used value; False when none was left."""
-        with self._get.cache_lock:
+        with self._changed:
             if not self._cache:
                 return False
             _, value = self._cache.popitem()
