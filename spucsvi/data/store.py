@@ -53,6 +53,12 @@ OVERLAP_BYTES = 64
 FIRST_LOAD_WAIT = 5.0
 # A check of SPUC running longer than this (seconds) is overdue: views mark their copy.
 OVERDUE_CHECK = 1.0
+# A copy this many freshness windows old was asked for by nobody meanwhile (a quiet
+# process): while SPUC is well, the view that finds it waits for a check, QUIET_WAIT
+# seconds at most, so that views of one page never go back to older records when
+# they land on another worker. While SPUC fails or is slow, views never wait.
+STALE_WINDOWS = 2
+QUIET_WAIT = 0.5
 # Derived values kept per snapshot, and bytes of encoded pages kept per snapshot.
 DERIVED_ENTRIES = 64
 PAGE_BYTES = 32 * 1024 * 1024
@@ -209,7 +215,8 @@ class SightingsStore:
 
         A view waits for SPUC, at most FIRST_LOAD_WAIT seconds, only when there
         is no copy yet, or when it must see what SPUC has now: `fresh` (after a
-        submission) or a freshness window of 0. It then gets the newest version,
+        submission) or a freshness window of 0; and QUIET_WAIT seconds at most
+        in a quiet process (`_is_quiet`). Having waited, it gets the newest version,
         as soon as it is parsed; the others get the newest one that `prepare`
         and `warm` are done with, so their views never derive nor build it.
         Raises a SpucError only when there is no copy: the last check's, or
@@ -218,9 +225,11 @@ class SightingsStore:
         self._for_this_process()
         waited = fresh or self._freshness == 0
         if waited:
-            self._wait_for(self._check_from_now())
+            self._wait_for(self._check_from_now(), FIRST_LOAD_WAIT)
         elif self._snapshot is None and self._error is None:
-            self._wait_for(self._check_soon())
+            self._wait_for(self._check_soon(), FIRST_LOAD_WAIT)
+        elif self._is_quiet():
+            waited = self._wait_for(self._check_soon(), QUIET_WAIT)
         elif not self._is_fresh():
             self._check_soon()
         snapshot = self._snapshot if waited else (self._shown or self._snapshot)
@@ -261,6 +270,17 @@ class SightingsStore:
             self._busy = 0  # background threads at work
             self._pid = pid
 
+    def _is_quiet(self) -> bool:
+        """Whether nobody asked for STALE_WINDOWS freshness windows while SPUC was
+        well: no check failed or is under way."""
+        checked = self._checked_at
+        return (
+            checked is not None
+            and self._clock() - checked >= STALE_WINDOWS * self._freshness
+            and self._error is None
+            and self._checking_since is None
+        )
+
     def _is_fresh(self) -> bool:
         checked = self._checked_at
         return checked is not None and self._clock() - checked < self._freshness
@@ -291,9 +311,10 @@ class SightingsStore:
             )
             self._running.start()
 
-    def _wait_for(self, check: int) -> None:
+    def _wait_for(self, check: int, seconds: float) -> bool:
+        """Wait for a check to end, `seconds` at most; returns whether it did."""
         with self._changed:
-            self._changed.wait_for(lambda: self._ended >= check, FIRST_LOAD_WAIT)
+            return self._changed.wait_for(lambda: self._ended >= check, seconds)
 
     def _run_checks(self) -> None:
         """Check SPUC as long as checks are asked for. A check ends once its new
