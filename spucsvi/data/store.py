@@ -11,9 +11,10 @@ Freshness is the store's own business, in every process, whatever serves
 the app: views get the current snapshot at once, and a snapshot older than
 the freshness window starts one check of SPUC in a thread of its own
 (stale-while-revalidate), so a slow or hung SPUC never holds a view that has
-a copy; `stale` tells views when to mark it with its age. Locks and threads
-are made lazily per process id, so a store created before a fork (gunicorn
---preload) works in each worker.
+a copy; `stale` tells views when to mark it with its age. Only a copy nobody
+asked for in a while is checked first, briefly, while SPUC is well. Locks
+and threads are made lazily per process id, so a store created before a fork
+(gunicorn --preload) works in each worker.
 
 The store publishes data: a new snapshot, together with the parse state it
 came from. Views that waited for it (a submitter reading back their
