@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from spucsvi import settings as settings_module
+from spucsvi.data import derived
 from spucsvi.data.store import SightingsStore
 from spucsvi.spuc.client import SpucClient
 from spucsvi.web import pages, shared_body
@@ -97,7 +98,8 @@ def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
     app.extensions["sightings_store"] = SightingsStore(
         client,
         freshness_seconds=settings.freshness_seconds,
-        prepare=pages.prerender(app),
+        prepare=derived.prepare,
+        warm=pages.prerender(app),
         zone=settings.spuc_timezone,
     )
 

@@ -236,8 +236,10 @@ class Settings:
     freshness_seconds: float = setting(
         "SPUCSVI_FRESHNESS",
         1.0,
-        "seconds a view may show before SPUC is asked again (in the background; a copy "
-        "twice as old is revalidated first; `0`: ask SPUC on every view)",
+        "seconds a view may show before SPUC is asked again (in the background: the copy "
+        "is shown meanwhile, marked with its age when SPUC fails or is slow; a copy twice "
+        "as old is checked first, half a second at most, while SPUC is well; `0`: ask SPUC "
+        "on every view, waiting for it a few seconds at most)",
         read=partial(_seconds, minimum=0),
     )
     trusted_origins: frozenset[str] = setting(

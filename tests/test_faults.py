@@ -485,7 +485,10 @@ def big_export() -> bytes:
 
 
 @pytest.mark.slow
-def test_a_50_mb_export_renders_with_the_right_total(apps, big_export):
+def test_a_50_mb_export_renders_with_the_right_total(apps, big_export, monkeypatch):
+    from spucsvi.data import store as store_module
+
+    monkeypatch.setattr(store_module, "FIRST_LOAD_WAIT", 15)  # a view waits this long at most
     with Spuc(big_export) as spuc:
         # The read timeout also bounds the whole download (4 x read timeout), so give 1 s.
         v = views(apps(spuc.url, SPUC_READ_TIMEOUT="1"))

@@ -1,8 +1,12 @@
 """Liveness, readiness and the info endpoint."""
 
+import threading
+import time
+
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import make_app
-from tests.support.fakes import closed_port_url
+from tests.support.fakes import FakeSpuc, closed_port_url, http_response
+from tests.support.records import HEADER
 
 
 def test_healthz_does_not_call_spuc(tmp_path):
@@ -59,3 +63,30 @@ def test_readyz_asks_spuc_now_not_a_copy_from_before_an_outage(tmp_path):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["failure"] == "SpucUnreachable"
+
+
+def test_readyz_says_not_ready_when_spuc_hangs_after_a_copy(tmp_path, monkeypatch):
+    """A copy answers the pages; readiness waits for SPUC a few seconds at most."""
+    from spucsvi.data import store as store_module
+
+    monkeypatch.setattr(store_module, "FIRST_LOAD_WAIT", 0.5)
+    monkeypatch.setattr(store_module, "OVERDUE_CHECK", 0.2)
+    hang = threading.Event()
+
+    def respond(request, connection):
+        if not hang.is_set():
+            body = (HEADER + "1,2026-11-27 18:02:01.000001,venus,5,iuhc\n").encode()
+            connection.sendall(http_response(200, body, {"Content-Type": "text/plain"}))
+
+    with FakeSpuc(respond) as fake:
+        app = make_app(fake.url, tmp_path, SPUCSVI_FRESHNESS="60", SPUC_READ_TIMEOUT="5")
+        client = app.test_client()
+        assert client.get("/readyz").get_json()["sightings"] == 1
+        hang.set()
+        started = time.monotonic()
+        response = client.get("/readyz")
+        assert time.monotonic() - started < 2
+        assert response.status_code == 503
+        assert response.get_json()["failure"] == "SpucTimeout"
+        assert client.get("/healthz").status_code == 200
+        app.extensions["spuc_client"].close()

@@ -17,11 +17,9 @@ sends submissions one at a time across all its workers (spucsvi/sightings/submis
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,13 +27,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 import spucsvi.sightings.submission
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import make_app
 from tests.support.records import HEADER as TEXT_HEADER
-from tests.support.servers import cpu_seconds, gunicorn, running
+from tests.support.servers import cpu_seconds, gunicorn, running, spucsvi_in_process
 
 pytestmark = pytest.mark.slow
 
@@ -257,25 +254,6 @@ def test_control_concurrent_puts_straight_at_spuc_lose_records(tmp_path):
 
 
 # --- in-process, without gunicorn: the lock is what makes the difference ------
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
-@contextlib.contextmanager
-def spucsvi_in_process(app) -> Iterator[str]:
-    """The app on werkzeug's threaded server: one process, a thread per request."""
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
 
 
 class _NoLock:

@@ -7,18 +7,24 @@ import logging
 import os
 import signal
 import threading
+import time
 import warnings
+import weakref
+from dataclasses import dataclass
 
 import pytest
+import requests
 
 from spucsvi.data import derived
 from spucsvi.data import store as store_module
 from spucsvi.data.query import SightingFilter
-from spucsvi.data.store import Memo, SightingsStore, StillLoading
-from spucsvi.spuc.client import SpucClient, SpucUnreachable
+from spucsvi.data.store import Memo, SightingsStore, Snapshot, StillLoading
+from spucsvi.spuc.client import SpucClient, SpucTimeout, SpucUnreachable
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.apps import make_app
 from tests.support.fakes import FakeSpuc, http_response
 from tests.support.records import HEADER, every_sighting
+from tests.support.servers import gunicorn, spucsvi_in_process
 
 WAIT = 10.0  # seconds a test waits for a background revalidation before failing
 
@@ -289,14 +295,67 @@ def test_a_stale_view_answers_at_once_and_starts_one_revalidation(data_file, cli
 
 @pytest.mark.parametrize("age", [2.0, 60.0])
 def test_a_copy_two_windows_old_is_revalidated_before_it_is_shown(data_file, client, age):
-    """A quiet process never answers with records older than STALE_WINDOWS windows."""
+    """A quiet process answers with what SPUC has now while SPUC is well, so that
+    views landing on another worker never go back to older records."""
     assert store_module.STALE_WINDOWS == 2
     store, clock, _ = venus_then_mars(data_file, client)
     clock.now = age
-    assert locations(store) == ["venus", "mars"]  # at once: revalidated in this call
-    assert store._running is None or not store._running.is_alive()
+    assert locations(store) == ["venus", "mars"]  # waited for the check it started
     assert store.fetches == 2
-    assert revalidating_threads() == []
+
+
+def test_a_copy_is_shown_at_once_while_spuc_hangs_and_marked_once_overdue(data_file, client):
+    store, clock, first = venus_then_mars(data_file, client)
+    clock.now = 60.0  # a quiet process: the first view waits a little for SPUC
+    client.gate.clear()  # the check will hang in its fetch
+    started = time.monotonic()
+    assert store.current() is first
+    assert store_module.QUIET_WAIT <= time.monotonic() - started < 2
+    assert store.stale() is None  # a check under way, not overdue yet
+    started = time.monotonic()
+    for _ in range(5):
+        assert store.current() is first  # at once: a check is under way
+    assert time.monotonic() - started < 0.1
+    clock.now = 60.0 + store_module.OVERDUE_CHECK + 0.5
+    assert store.current() is first
+    stale = store.stale()
+    assert stale is not None and stale.age == 60.0 + store_module.OVERDUE_CHECK + 0.5
+    assert isinstance(stale.error, SpucTimeout)
+    client.gate.set()
+    wait_for_revalidation(store)
+    assert locations(store) == ["venus", "mars"]
+    assert store.stale() is None
+    assert store.fetches == 2
+
+
+def test_a_failed_check_keeps_the_copy_marked_with_its_age(data_file, client, spuc):
+    store, clock, first = venus_then_mars(data_file, client)
+    spuc.stop()
+    clock.now = 3.0
+    assert store.current() is first
+    wait_for_revalidation(store)
+    clock.now = 4.0
+    assert store.current() is first  # within the window after the failed check: no new one
+    stale = store.stale()
+    assert stale is not None and stale.age == 4.0
+    assert isinstance(stale.error, SpucUnreachable)
+    assert store.fetches == 2
+
+
+def test_fresh_waits_for_spuc_a_few_seconds_at_most_then_answers_from_the_copy(
+    data_file, client, monkeypatch
+):
+    monkeypatch.setattr(store_module, "FIRST_LOAD_WAIT", 0.2)
+    store, clock, first = venus_then_mars(data_file, client)
+    client.gate.clear()  # SPUC hangs
+    started = time.monotonic()
+    assert store.current(fresh=True) is first
+    assert 0.2 <= time.monotonic() - started < 2
+    clock.now = 2.0
+    assert isinstance(store.stale().error, SpucTimeout)
+    client.gate.set()
+    wait_for_revalidation(store)
+    assert locations(store, fresh=True) == ["venus", "mars"]
 
 
 def test_fresh_revalidates_first_even_within_the_window(data_file, client):
@@ -370,25 +429,39 @@ def test_a_down_spuc_is_asked_once_per_window_and_recovers(tmp_path):
     client.close()
 
 
-# --- prepare: derived before a snapshot is published ------------------------------------
+# --- prepare: derived before other views see a snapshot -----------------------------------
 
 
-def test_prepare_derives_the_default_view_before_the_snapshot_is_shown(data_file, client):
+def wait_for_preparing(store: SightingsStore) -> None:
+    thread = store._preparing
+    assert thread is not None, "nothing was prepared"
+    thread.join(WAIT)
+    assert not thread.is_alive(), "preparing did not finish"
+
+
+def test_prepare_derives_the_default_view_before_other_views_see_the_snapshot(data_file, client):
     data_file.write_text(HEADER + line(1, "venus"))
-    seen = []
+    seen, release = [], threading.Event()
 
     def prepare(snapshot):
-        seen.append((snapshot.version, store._snapshot))  # what views see meanwhile
+        seen.append((snapshot.version, store.current()))  # what other views get meanwhile
+        if snapshot.version == 2:
+            assert release.wait(WAIT)
         derived.prepare(snapshot)
 
-    store = SightingsStore(client, freshness_seconds=0, prepare=prepare)
+    store = SightingsStore(client, freshness_seconds=60, clock=Clock(), prepare=prepare)
     first = store.current()
+    wait_for_preparing(store)
     assert ("overview", SightingFilter()) in first.memo
     with data_file.open("a") as f:
         f.write(line(2, "mars"))
-    second = store.current()
+    second = store.current(fresh=True)  # the reader who waited: not held by prepare
+    assert second.version == 2 and store.current() is first
+    release.set()
+    wait_for_preparing(store)
+    assert store.current() is second
     assert ("overview", SightingFilter()) in second.memo
-    assert seen == [(1, None), (2, first)]
+    assert seen == [(1, first), (2, first)]  # the first: nothing older to show
 
 
 def test_a_failing_prepare_never_loses_a_version(data_file, client, caplog):
@@ -403,19 +476,22 @@ def test_a_failing_prepare_never_loses_a_version(data_file, client, caplog):
 
     store = SightingsStore(client, freshness_seconds=0, prepare=prepare)
     assert locations(store) == ["venus"]
+    wait_for_preparing(store)
     with data_file.open("a") as f:
         f.write(line(2, "mars"))
     with caplog.at_level(logging.ERROR, logger="spucsvi.data.store"):
         snapshot = store.current()
+        wait_for_preparing(store)
     assert [s.location for s in every_sighting(snapshot)] == ["venus", "mars"]
     assert snapshot.version == 2
-    assert "Preparing the views of a new version failed" in caplog.text
+    assert "Preparing the data of a new version failed" in caplog.text
     # Views derive what prepare did not.
     summary, _ = derived.overview(snapshot, SightingFilter())
     assert summary.total == 2 and summary.latest.location == "mars"
     with data_file.open("a") as f:
         f.write(line(3, "jupiter"))
     later = store.current()
+    wait_for_preparing(store)
     assert [s.location for s in every_sighting(later)] == ["venus", "mars", "jupiter"]
     assert ("overview", SightingFilter()) in later.memo
     assert calls == [1, 2, 3]
@@ -450,11 +526,55 @@ def test_a_forked_worker_revalidates_though_the_parent_was_mid_revalidation(data
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+# --- warm: pages built after publication, off the thread that asked ------------------
+
+
+def test_views_see_a_version_once_warm_is_done_and_whoever_waited_at_once(data_file, client):
+    data_file.write_text(HEADER + line(1, "venus"))
+    release, warmed = threading.Event(), []
+
+    def warm(snapshot):
+        if snapshot.version == 2:
+            assert release.wait(WAIT)
+        warmed.append(snapshot.version)
+
+    store = SightingsStore(client, freshness_seconds=60, clock=Clock(), warm=warm)
+    first = store.current()
+    wait_for_preparing(store)
+    with data_file.open("a") as f:
+        f.write(line(2, "mars"))
+    second = store.current(fresh=True)  # a submitter reading back: not held by warm
+    assert second.version == 2
+    assert store.current() is first  # the others: the version whose pages are built
+    release.set()
+    wait_for_preparing(store)
+    assert store.current() is second
+    assert warmed == [1, 2]
+
+
+def test_a_version_is_freed_when_the_one_after_next_comes_while_nobody_holds_it(data_file, client):
+    data_file.write_text(HEADER + line(1, "venus"))
+    store = SightingsStore(client, freshness_seconds=60, clock=Clock(), prepare=derived.prepare)
+    first = store.current()
+    wait_for_preparing(store)
+    memo, held = first.memo, weakref.ref(first)
+    assert len(memo) > 0
+    del first
+    for count, place in ((2, "mars"), (3, "jupiter")):
+        with data_file.open("a") as f:
+            f.write(line(count, place))
+        store.current(fresh=True)
+        wait_for_preparing(store)
+        if count == 2:  # shown until just now: kept while its first views may run
+            assert held() is not None and len(memo) > 0
+    assert held() is None and len(memo) == 0
+
+
 # --- Memo ---------------------------------------------------------------------------------
 
 
 def test_memo_computes_each_key_once_and_drops_the_least_recently_used():
-    memo = Memo(size=2)
+    memo = Memo(2)
     computed = []
 
     def value(key):
@@ -467,3 +587,122 @@ def test_memo_computes_each_key_once_and_drops_the_least_recently_used():
     assert ("a" in memo, "b" in memo, "c" in memo, len(memo)) == (True, False, True, 2)
     assert memo.get("b", value("b")) == "B"
     assert computed == ["a", "b", "c", "b"]
+
+
+def test_memo_computes_a_value_once_while_threads_ask_for_it_at_once():
+    memo, computed = Memo(), []
+    barrier = threading.Barrier(4)
+
+    def slow():
+        computed.append(1)
+        time.sleep(0.1)
+        return "page"
+
+    def ask():
+        barrier.wait()
+        assert memo.get("key", slow) == "page"
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert computed == [1]
+
+
+@dataclass
+class Body:
+    body: bytes
+
+
+def test_pages_are_bounded_by_bytes_however_many_are_asked_for():
+    pages = Snapshot().pages
+    megabyte = 1024 * 1024
+    for number in range(200):  # 200 page numbers of 1 MB each
+        pages.get(("page", number), lambda: Body(b"x" * megabyte))
+    assert pages.currsize <= store_module.PAGE_BYTES
+    assert len(pages) == store_module.PAGE_BYTES // (2 * megabyte)  # counted with copies
+    huge = Body(b"x" * store_module.PAGE_BYTES)
+    assert pages.get("huge", lambda: huge) is huge  # over the budget: given, not kept
+    assert "huge" not in pages and pages.currsize <= store_module.PAGE_BYTES
+
+
+# --- over HTTP: a broken SPUC, many pages ---------------------------------------------
+
+ANSWER_BOUND = 1.0  # seconds within which every view and /healthz must answer
+
+
+class BrokenExport:
+    """A SPUC whose export answers whole until `mode` says otherwise: "trickle"
+    sends the head, then a byte every 2 s; "hang" sends nothing."""
+
+    def __init__(self, body: bytes):
+        self.body, self.mode = body, "whole"
+        self.fake = FakeSpuc(self.respond)
+
+    def respond(self, request, connection):
+        if self.mode == "whole":
+            connection.sendall(http_response(200, self.body, {"Content-Type": "text/plain"}))
+            return
+        if self.mode == "trickle":
+            answer = http_response(200, self.body, {"Content-Type": "text/plain"})
+            head = answer[: -len(self.body)]
+            connection.sendall(head)
+            for byte in self.body:
+                if self.fake.release.wait(2.0):
+                    return
+                connection.sendall(bytes([byte]))
+
+
+def wait_until(condition) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def timed_get(url: str) -> tuple[float, requests.Response]:
+    started = time.monotonic()
+    answer = requests.get(url, timeout=10)
+    return time.monotonic() - started, answer
+
+
+@pytest.mark.parametrize("mode", ["trickle", "hang"])
+def test_a_slow_or_hung_export_never_holds_a_view_that_has_a_copy(tmp_path, mode):
+    body = (HEADER + line(1, "venus") + line(2, "mars")).encode()
+    broken = BrokenExport(body)
+    with broken.fake as fake:
+        env = {"SPUCSVI_FRESHNESS": "0.5", "SPUC_READ_TIMEOUT": "3"}
+        with gunicorn(tmp_path, fake.url, workers=1, env=env) as served:
+            wait_until(lambda: requests.get(served.url, timeout=10).status_code == 200)
+            broken.mode = mode
+            time.sleep(0.6)  # past the freshness window: the next view starts a check
+            slowest, marked = 0.0, False
+            started = time.monotonic()
+            while time.monotonic() - started < 3.0:
+                for path in ("/", "/api/summary", "/healthz"):
+                    took, answer = timed_get(served.url + path)
+                    assert answer.status_code == 200, (path, answer.status_code)
+                    slowest = max(slowest, took)
+                    if path == "/":
+                        assert 'data-testid="total">2<' in answer.text
+                        marked |= 'data-testid="stale"' in answer.text
+                time.sleep(0.2)
+            assert slowest < ANSWER_BOUND
+            assert marked, "the copy was never marked with its age"
+            assert len([r for r in fake.requests if r.path == "/export"]) <= 3
+
+
+def test_many_page_numbers_keep_the_pages_within_their_bytes(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "PAGE_BYTES", 512 * 1024)
+    data_file = tmp_path / "spuc.txt"
+    data_file.write_text(HEADER + "".join(line(i, f"place {i % 40}") for i in range(1, 2001)))
+    with EmulatorServer(data_file) as spuc:
+        app = make_app(spuc.url, tmp_path, SPUCSVI_FRESHNESS="60")
+        with spucsvi_in_process(app) as url, requests.Session() as session:
+            for page in range(1, 201):
+                assert session.get(f"{url}/?page={page}", timeout=10).status_code == 200
+        pages = app.extensions["sightings_store"].current().pages
+        assert pages.currsize <= store_module.PAGE_BYTES
+        assert 0 < len(pages) < 200  # the oldest went
+        app.extensions["spuc_client"].close()

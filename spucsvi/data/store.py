@@ -9,39 +9,61 @@ file means SPUC's file was replaced, and the store reads it whole again
 
 Freshness is the store's own business, in every process, whatever serves
 the app: views get the current snapshot at once, and a snapshot older than
-the freshness window starts one revalidation in the background
-(stale-while-revalidate). Locks and threads are made lazily per process id,
-so a store created before a fork (gunicorn --preload) works in each worker.
-A new snapshot is published only after `prepare` has derived what views
-need from it, and together with the parse state it came from.
+the freshness window starts one check of SPUC in a thread of its own
+(stale-while-revalidate), so a slow or hung SPUC never holds a view that has
+a copy; `stale` tells views when to mark it with its age. Only a copy nobody
+asked for in a while is checked first, briefly, while SPUC is well. Locks
+and threads are made lazily per process id, so a store created before a fork
+(gunicorn --preload) works in each worker.
+
+The store publishes data: a new snapshot, together with the parse state it
+came from. Views that waited for it (a submitter reading back their
+sighting) get it at once. In a thread of its own, outside any lock, `prepare`
+then derives what views need from it and `warm` builds the pages people
+asked for (both given by the app); the other views get the snapshot once
+they are done, so the first view of a new version costs what a cached one
+costs. Memo makes a view that needs a value being derived wait for it
+rather than derive it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, tzinfo
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from cachetools import LRUCache, cached
 
 from spucsvi.data.columns import Columns
 from spucsvi.per_process import PerProcess
-from spucsvi.spuc.client import ExportResponse, SpucClient, SpucError
+from spucsvi.spuc.client import ExportResponse, SpucClient, SpucError, SpucTimeout
 from spucsvi.spuc.records import Sighting, parse_lines
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OVERLAP_BYTES = 64
-# Past this many freshness windows a copy is revalidated before it is shown.
-STALE_WINDOWS = 2
-# How long a view waits for the very first load before saying it is under way.
+# Seconds a view waits for SPUC, at most, when it must (no copy yet, or `fresh`);
+# then it answers from its copy, or says the first load is under way.
 FIRST_LOAD_WAIT = 5.0
-# Seconds between thread switches while a revalidation runs in the background.
+# A check of SPUC running longer than this (seconds) is overdue: views mark their copy.
+OVERDUE_CHECK = 1.0
+# A copy this many freshness windows old was asked for by nobody meanwhile (a quiet
+# process): while SPUC is well, the view that finds it waits for a check, QUIET_WAIT
+# seconds at most, so that views of one page never go back to older records when
+# they land on another worker. While SPUC fails or is slow, views never wait.
+STALE_WINDOWS = 2
+QUIET_WAIT = 0.5
+# Derived values kept per snapshot, and bytes of encoded pages kept per snapshot.
+DERIVED_ENTRIES = 64
+PAGE_BYTES = 32 * 1024 * 1024
+# Seconds between thread switches while a check or warming runs in the background.
 BACKGROUND_SWITCH_INTERVAL = 0.0005
 # Lines parsed at a time, so a large export is never all text objects at once.
 PARSE_SLICE_BYTES = 1024 * 1024
@@ -54,42 +76,80 @@ class StillLoading(SpucError):
 
 
 class Memo:
-    """Values derived from one snapshot, computed once each; the least recently
-    used go first when more than `size` are kept. Thread-safe."""
+    """Values derived from one snapshot, each computed once (a thread asking for
+    one being computed waits for it) and the least recently used dropped first:
+    at most `maxsize` entries, or `maxsize` bytes as `getsizeof` counts them.
+    A value larger than the whole budget is computed and not kept."""
 
-    def __init__(self, size: int = 64) -> None:
-        self._size = size
-        self._entries: OrderedDict[Hashable, object] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(
+        self, maxsize: int = DERIVED_ENTRIES, getsizeof: Callable[[Any], int] | None = None
+    ) -> None:
+        self._cache: LRUCache[Hashable, Any] = LRUCache(maxsize, getsizeof)
+        self._changed = threading.Condition()
+        self._get = cached(self._cache, key=_by_key, condition=self._changed)(_compute)
 
     def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]  # type: ignore[return-value]
-        value = compute()
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return value
+        return self._get(key, compute)
+
+    def drop_one(self) -> bool:
+        """Drop the least recently used value; False when none was left."""
+        with self._changed:
+            if not self._cache:
+                return False
+            _, value = self._cache.popitem()
+        del value  # freed here, outside the lock
+        return True
+
+    @property
+    def currsize(self) -> float:
+        """Entries kept, or their bytes as `getsizeof` counts them."""
+        return self._cache.currsize
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._entries
+        return key in self._cache
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
+
+
+def _by_key(key: Hashable, compute: Callable[[], object]) -> Hashable:
+    return key
+
+
+def _compute(key: Hashable, compute: Callable[[], T]) -> T:
+    return compute()
+
+
+def _release(snapshot: Snapshot | None) -> None:
+    """Free what a snapshot nobody else holds kept, an entry at a time, letting
+    views run between: all at once held the interpreter for 2-5 ms at 100,000
+    sightings (a sorted list of row numbers), which views waited for."""
+    if snapshot is None or sys.getrefcount(snapshot) > 3:  # this call's and its caller's
+        return
+    for memo in (snapshot.memo, snapshot.pages):
+        while memo.drop_one():
+            time.sleep(0)
+
+
+def encoded_size(value: Any) -> int:
+    """Bytes a page kept in `Snapshot.pages` holds: its body (web/shared_body.py),
+    counted twice for the compressed copies made of it, each smaller than it."""
+    return 2 * len(value.body)
 
 
 @dataclass(frozen=True, eq=False)
 class Snapshot:
-    """The first `length` rows of `columns`: immutable, whatever is appended later."""
+    """The first `length` rows of `columns`: immutable, whatever is appended later.
+
+    `memo` keeps data derived from it (bounded by entries), `pages` the encoded
+    pages built from it (bounded by bytes: one page may be megabytes)."""
 
     columns: Columns = field(default_factory=Columns)
     length: int = 0
     skipped: int = 0  # lines of SPUC's file that are not a record
     version: int = 0  # changes whenever the records do (per process)
     memo: Memo = field(default_factory=Memo)
+    pages: Memo = field(default_factory=lambda: Memo(PAGE_BYTES, encoded_size))
 
     def __len__(self) -> int:
         return self.length
@@ -98,6 +158,14 @@ class Snapshot:
         if not 0 <= row < self.length:
             raise IndexError(row)
         return self.columns.sighting(row)
+
+
+@dataclass(frozen=True)
+class Stale:
+    """Why views show a copy SPUC has not confirmed lately, and how old it is."""
+
+    age: float  # seconds since SPUC last confirmed the copy
+    error: SpucError  # the last check's failure, or SpucTimeout for one overdue
 
 
 @dataclass(frozen=True)
@@ -120,6 +188,7 @@ class SightingsStore:
         freshness_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         prepare: Callable[[Snapshot], object] | None = None,
+        warm: Callable[[Snapshot], object] | None = None,
         zone: tzinfo = UTC,
     ):
         self._client = client
@@ -127,93 +196,163 @@ class SightingsStore:
         self._freshness = freshness_seconds
         self._clock = clock
         self._prepare = prepare
+        self._warm = warm
         self._state = _ExportState(columns=Columns(zone))
-        self._snapshot: Snapshot | None = None
-        self._checked_at: float | None = None
+        self._snapshot: Snapshot | None = None  # the newest version
+        self._shown: Snapshot | None = None  # the newest version prepared and warmed
+        self._retired: Snapshot | None = None  # the one shown before it
+        self._checked_at: float | None = None  # when the last check ended
+        self._confirmed_at: float | None = None  # when the last check that succeeded did
         self._error: SpucError | None = None
-        self._once_per_process = PerProcess(self._fresh_locks)
+        self._once_per_process = PerProcess(self._fresh_state)
         self.fetches = 0
 
     # --- what views call -----------------------------------------------------------
 
     def current(self, *, fresh: bool = False) -> Snapshot:
-        """The records as last seen, at once; a stale copy starts a revalidation
-        in the background. `fresh` revalidates first (after a submission).
+        """The records as last seen, at once; a copy older than the freshness
+        window starts one check of SPUC in the background, and is shown
+        meanwhile however old it is (`stale` says so when SPUC fails or is slow).
 
-        A copy more than STALE_WINDOWS freshness windows old (a quiet process:
-        nobody asked for a while) is revalidated first too, so no view is ever
-        that far behind SPUC; with a window of 0 every call revalidates first.
-        Raises the SpucError of the last revalidation while it stands.
+        A view waits for SPUC, at most FIRST_LOAD_WAIT seconds, only when there
+        is no copy yet, or when it must see what SPUC has now: `fresh` (after a
+        submission) or a freshness window of 0; and QUIET_WAIT seconds at most
+        in a quiet process (`_is_quiet`). Having waited, it gets the newest version,
+        as soon as it is parsed; the others get the newest one that `prepare`
+        and `warm` are done with, so their views never derive nor build it.
+        Raises a SpucError only when there is no copy: the last check's, or
+        StillLoading.
         """
         self._once_per_process()
-        if fresh or self._age() >= STALE_WINDOWS * self._freshness:
-            with self._revalidation:
-                if fresh or not self._is_fresh():
-                    self._revalidate()
+        waited = fresh or self._freshness == 0
+        if waited:
+            self._wait_for(self._check_from_now(), FIRST_LOAD_WAIT)
         elif self._snapshot is None and self._error is None:
-            self._wait_for_first_load()
+            self._wait_for(self._check_soon(), FIRST_LOAD_WAIT)
+        elif self._is_quiet():
+            waited = self._wait_for(self._check_soon(), QUIET_WAIT)
         elif not self._is_fresh():
-            self._revalidate_in_background()
-        if self._error is not None:
-            raise self._error
-        assert self._snapshot is not None  # noqa: S101 - set by every successful revalidation
-        return self._snapshot
-
-    # --- per process ---------------------------------------------------------------
-
-    def _fresh_locks(self) -> None:
-        """Fresh locks and no running revalidation in a new (forked) process."""
-        self._revalidation = threading.Lock()
-        self._flag = threading.Lock()
-        self._running: threading.Thread | None = None
-
-    def _age(self) -> float:
-        """Seconds since the last revalidation ended; 0 before the first."""
-        checked = self._checked_at
-        return 0.0 if checked is None else self._clock() - checked
-
-    def _is_fresh(self) -> bool:
-        return self._checked_at is not None and self._age() < self._freshness
-
-    def _revalidate_in_background(self) -> threading.Thread | None:
-        """Start one revalidation, unless one is already running in this process."""
-        with self._flag:
-            if self._running is not None and self._running.is_alive():
-                return None
-            self._running = threading.Thread(
-                target=self._revalidate_once, name="spucsvi-revalidate", daemon=True
-            )
-            self._running.start()
-            return self._running
-
-    def _revalidate_once(self) -> None:
-        """Revalidate in the background. Meanwhile threads switch every
-        BACKGROUND_SWITCH_INTERVAL rather than every 5 ms, so a view never
-        waits long for the interpreter while a new version is prepared."""
-        switch_interval = sys.getswitchinterval()
-        sys.setswitchinterval(BACKGROUND_SWITCH_INTERVAL)
-        try:
-            with self._revalidation:
-                if not self._is_fresh():
-                    self._revalidate()
-        except Exception:
-            log.exception("Revalidating SPUC's records failed")
-        finally:
-            sys.setswitchinterval(switch_interval)
-
-    def _wait_for_first_load(self) -> None:
-        thread = self._revalidate_in_background() or self._running
-        if thread is not None:
-            thread.join(FIRST_LOAD_WAIT)
-        if self._snapshot is None and self._error is None:
-            raise StillLoading(
+            self._check_soon()
+        snapshot = self._snapshot if waited else (self._shown or self._snapshot)
+        if snapshot is None:
+            raise self._error or StillLoading(
                 "SPUCSVi is still reading SPUC's sightings for the first time. "
                 "Please reload in a few seconds."
             )
+        return snapshot
 
-    # --- revalidation (one at a time per process) ----------------------------------
+    def stale(self) -> Stale | None:
+        """Why the copy views get is not known to be current (the last check
+        failed, or one has run past OVERDUE_CHECK seconds), with its age; None
+        while it is, or when there is no copy (views then have the error)."""
+        self._once_per_process()
+        confirmed, since, error = self._confirmed_at, self._checking_since, self._error
+        if confirmed is None:
+            return None
+        now = self._clock()
+        if error is None and since is not None and now - since > OVERDUE_CHECK:
+            error = SpucTimeout(
+                f"SPUC has not answered for {now - since:.0f} seconds; still waiting."
+            )
+        return None if error is None else Stale(now - confirmed, error)
 
-    def _revalidate(self) -> None:
+    # --- per process ---------------------------------------------------------------
+
+    def _fresh_state(self) -> None:
+        """Fresh locks and no running check or warming in a new (forked) process."""
+        self._changed = threading.Condition()
+        self._running: threading.Thread | None = None  # the last checker started
+        self._checker = self._preparer = False  # whether each thread is at work
+        self._preparing: threading.Thread | None = None  # the last preparer started
+        self._begun = self._ended = self._wanted = 0  # checks, counted
+        self._checking_since: float | None = None
+        self._busy = 0  # background threads at work
+
+    def _is_quiet(self) -> bool:
+        """Whether nobody asked for STALE_WINDOWS freshness windows while SPUC was
+        well: no check failed or is under way."""
+        checked = self._checked_at
+        return (
+            checked is not None
+            and self._clock() - checked >= STALE_WINDOWS * self._freshness
+            and self._error is None
+            and self._checking_since is None
+        )
+
+    def _is_fresh(self) -> bool:
+        checked = self._checked_at
+        return checked is not None and self._clock() - checked < self._freshness
+
+    # --- checks: one at a time per process, in a thread of their own ----------------
+
+    def _check_from_now(self) -> int:
+        """Ask for a check that starts from now; returns its number."""
+        with self._changed:
+            self._wanted = max(self._wanted, self._begun + 1)
+            self._start_checker()
+            return self._wanted
+
+    def _check_soon(self) -> int:
+        """Ask for a check unless one is under way; returns the number of either."""
+        with self._changed:
+            if self._begun == self._ended:
+                self._wanted = max(self._wanted, self._begun + 1)
+            self._start_checker()
+            return max(self._wanted, self._begun)
+
+    def _start_checker(self) -> None:
+        """(Holding `_changed`.) Start the checker thread unless it is at work."""
+        if not self._checker:
+            self._checker = True
+            self._running = threading.Thread(
+                target=self._run_checks, name="spucsvi-revalidate", daemon=True
+            )
+            self._running.start()
+
+    def _wait_for(self, check: int, seconds: float) -> bool:
+        """Wait for a check to end, `seconds` at most; returns whether it did."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._ended >= check, seconds)
+
+    def _run_checks(self) -> None:
+        """Check SPUC as long as checks are asked for. A check ends once its new
+        version (if any) is published to those who waited for it."""
+        with self._in_background():
+            while True:
+                with self._changed:
+                    if self._begun >= self._wanted:
+                        self._checker = False
+                        return
+                    self._begun += 1
+                    self._checking_since = self._clock()
+                try:
+                    self._check()
+                except Exception:
+                    log.exception("Revalidating SPUC's records failed")
+                with self._changed:
+                    self._ended = self._begun
+                    self._checking_since = None
+                    self._changed.notify_all()
+
+    @contextlib.contextmanager
+    def _in_background(self) -> Iterator[None]:
+        """While a check or warming runs, threads switch every
+        BACKGROUND_SWITCH_INTERVAL rather than every 5 ms, so a view never waits
+        long for the interpreter while a new version is prepared."""
+        with self._changed:
+            if not self._busy:
+                self._switch_interval = sys.getswitchinterval()
+                sys.setswitchinterval(BACKGROUND_SWITCH_INTERVAL)
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._busy -= 1
+                if not self._busy:
+                    sys.setswitchinterval(self._switch_interval)
+
+    def _check(self) -> None:
         """Fetch what is new and publish it; the check counts as done only then,
         so views never see the records while they are half up to date."""
         try:
@@ -222,7 +361,45 @@ class SightingsStore:
             self._error = exc
         else:
             self._error = None
+            self._confirmed_at = self._clock()
         self._checked_at = self._clock()
+
+    # --- preparing: other views see a version once it is prepared and warmed --------
+
+    def _start_preparing(self) -> None:
+        with self._changed:
+            if not self._preparer:
+                self._preparer = True
+                self._preparing = threading.Thread(
+                    target=self._run_prepare, name="spucsvi-prepare", daemon=True
+                )
+                self._preparing.start()
+
+    def _run_prepare(self) -> None:
+        """Prepare and warm the newest version, and again while a newer one came."""
+        with self._in_background():
+            while True:
+                with self._changed:
+                    snapshot = self._snapshot
+                    if snapshot is None or snapshot is self._shown:
+                        self._preparer = False
+                        return
+                retired, self._retired = self._retired, None
+                _release(retired)
+                for step, failed in (
+                    (self._prepare, "Preparing the data of a new version failed"),
+                    (self._warm, "Warming the pages of a new version failed"),
+                ):
+                    try:
+                        if step is not None:
+                            step(snapshot)
+                    except Exception:
+                        log.exception("%s; views build what they need", failed)
+                # The version views saw until now is freed when the next one comes,
+                # not while the first views of this one are answered.
+                self._retired, self._shown = self._shown, snapshot
+
+    # --- fetching (in the checker thread) -------------------------------------------
 
     def _fetch(self) -> None:
         state = self._state
@@ -307,12 +484,11 @@ class SightingsStore:
             (previous.version + 1) if previous is not None else 1,
         )
         self._state = state
-        if self._prepare is not None:
-            try:
-                self._prepare(snapshot)
-            except Exception:
-                log.exception("Preparing the views of a new version failed; views derive them")
         self._snapshot = snapshot
+        if self._prepare is None and self._warm is None:
+            self._shown = snapshot
+        else:
+            self._start_preparing()
 
 
 def parse_slices(data: bytes, end: int) -> Iterator[tuple[list[Sighting], int]]:

@@ -13,17 +13,23 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/healthz")
 def healthz():
-    """Alive: answers without calling SPUC, so a SPUC outage never restarts us."""
+    """Alive: touches neither SPUC nor the store, so a SPUC outage or a slow
+    export never delays it nor restarts us."""
     return jsonify(status="ok")
 
 
 @blueprint.get("/readyz")
 def readyz():
     """Ready only when SPUC answers now and its export is enabled: asked at
-    once, not answered from a copy that may predate an outage."""
+    once (waiting for it a few seconds at most), not answered from a copy that
+    may predate an outage."""
     spuc_url = services.client().shown_url
+    store = services.store()
     try:
-        snapshot = services.store().current(fresh=True)
+        snapshot = store.current(fresh=True)
+        stale = store.stale()
+        if stale is not None:
+            raise stale.error
     except SpucError as exc:
         return jsonify(
             status="unavailable", spuc_url=spuc_url, reason=exc.reason, failure=type(exc).__name__

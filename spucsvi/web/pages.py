@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import io
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qsl
 
+from cachetools import LRUCache
 from flask import (
     Blueprint,
     Flask,
@@ -28,7 +28,6 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from spucsvi.data import derived
 from spucsvi.data.charts import unit_name
 from spucsvi.data.derived import Dashboard, dashboard, ordered_rows, position
 from spucsvi.data.display import shown_location
@@ -86,7 +85,9 @@ PAGE_ENVIRON = frozenset(
         "wsgi.url_scheme",
     }
 )
-PRERENDERED_PAGES = 4
+# Pages kept ready for each new version: default pages (per prefix and host), others.
+DEFAULT_PAGES = 2
+PRERENDERED_PAGES = 3
 REPORT_ANCHOR = "report"
 
 
@@ -104,9 +105,12 @@ def index():
     # ours answers deleting it.
     if request.cookies.get(confirmation.COOKIE) is not None or request.remote_user:
         return personal_page(query)
+    store = services.store()
     try:
-        snapshot = services.store().current()
+        snapshot = store.current()
     except SpucError:
+        return personal_page(query)
+    if store.stale() is not None:  # the copy is shown marked with its age: not shared
         return personal_page(query)
     return shared_page(snapshot, query).response(request)
 
@@ -115,7 +119,7 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
     """The page as every visitor sees it for this data version and URL, built once
     in a real request: its links depend on the path it is served under."""
     key = page_key("page", query)
-    if key not in snapshot.memo:
+    if key not in snapshot.pages:
         remember_request(key)
 
     def build() -> SharedBody:
@@ -124,7 +128,7 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
         body, gzipped = parts.join(page_html(query, board, parts=parts.slots(made)), made)
         return SharedBody(body, "text/html", encoders={"gzip": gzipped})
 
-    return snapshot.memo.get(key, build)
+    return snapshot.pages.get(key, build)
 
 
 def page_parts(snapshot: Snapshot, query: Query, board: Dashboard) -> dict[str, parts.Part]:
@@ -133,11 +137,11 @@ def page_parts(snapshot: Snapshot, query: Query, board: Dashboard) -> dict[str, 
     the locations chosen."""
     chosen = query.filter.locations
     return {
-        "locations": snapshot.memo.get(
+        "locations": snapshot.pages.get(
             ("locations html", chosen),
             lambda: parts.Part(render_template("_locations.html", board=board, locations=chosen)),
         ),
-        "charts": snapshot.memo.get(
+        "charts": snapshot.pages.get(
             ("charts html", query.filter),
             lambda: parts.Part(render_template("_charts.html", board=board)),
         ),
@@ -155,47 +159,46 @@ def page_key(kind: str, query: Query) -> tuple:
 
 def remember_request(key: tuple) -> None:
     """Keep what this request's page depends on, to build it again for the next
-    data version before anyone asks (`prerender`)."""
+    data version before others ask (`prerender`)."""
     environ = {k: v for k, v in request.environ.items() if k in PAGE_ENVIRON}
     current_app.extensions["recent_pages"].remember(key, environ)
 
 
 class RecentPages:
-    """The pages most recently built, each with the request environ it depends on.
-    Thread-safe; the oldest goes first, a default page (no query) last."""
+    """The pages most recently built, each with the request environ it depends on:
+    the default page (no query) of the last DEFAULT_PAGES path prefixes and hosts,
+    and the last PRERENDERED_PAGES others, so that many other pages asked for
+    never push out the one most visitors see. Thread-safe."""
 
-    def __init__(self, size: int = PRERENDERED_PAGES) -> None:
-        self._size = size
-        self._entries: OrderedDict[tuple, dict] = OrderedDict()
+    def __init__(self) -> None:
+        self._defaults: LRUCache[tuple, dict] = LRUCache(DEFAULT_PAGES)
+        self._others: LRUCache[tuple, dict] = LRUCache(PRERENDERED_PAGES)
         self._lock = threading.Lock()
 
     def remember(self, key: tuple, environ: dict) -> None:
         with self._lock:
-            self._entries[key] = environ
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                entries = self._entries
-                del entries[next((k for k in entries if k[2] != ()), next(iter(entries)))]
+            (self._others if key[2] else self._defaults)[key] = environ
 
     def environs(self) -> list[dict]:
         with self._lock:
-            return list(self._entries.values())
+            return [*self._defaults.values(), *self._others.values()]
 
 
 def prerender(app: Flask) -> Callable[[Snapshot], None]:
-    """The store's `prepare` for this app: derive a new snapshot's default view,
-    then build and compress the pages most recently asked for, each in a request
-    made from the one that asked (its path prefix, host and query), so that the
-    first view of a new version costs what any cached view costs."""
+    """The store's `warm` for this app: build and compress the pages most recently
+    asked for of a new version, each in a request made from the one that asked
+    (its path prefix, host and query), so that the first view of a new version
+    costs what any cached view costs. It runs in a thread of its own once the
+    version is published to those who waited for it (a submitter): their own
+    pages are theirs alone, and never wait for these."""
     recent = app.extensions["recent_pages"] = RecentPages()
 
-    def prepare(snapshot: Snapshot) -> None:
-        derived.prepare(snapshot)
+    def warm(snapshot: Snapshot) -> None:
         for environ in recent.environs():
             with app.request_context({**environ, "wsgi.input": io.BytesIO()}):
                 shared_page(snapshot, parse_query(request.args)).prepare()
 
-    return prepare
+    return warm
 
 
 @blueprint.post("/put_unicorn")  # the original SPUCSVi's form target, kept as an alias
@@ -295,6 +298,7 @@ def personal_page(
         highlight=highlight,
         reporting_as=request.remote_user,
         parts=made,
+        stale=services.store().stale(),
     )
     response = Response(html)
     response.mimetype = "text/html"

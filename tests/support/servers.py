@@ -17,11 +17,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import requests
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from spucsvi.settings import NAMES
 
@@ -251,6 +253,26 @@ def running(*servers: ServerProcess) -> Iterator[None]:
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+@contextlib.contextmanager
+def spucsvi_in_process(app) -> Iterator[str]:
+    """The app on werkzeug's threaded server: one process, a thread per request,
+    so a test can look at the app's state between requests over HTTP."""
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
 
 
 def cpu_seconds(pid: int) -> float:
