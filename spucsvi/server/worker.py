@@ -477,13 +477,9 @@ class PatientWorker(ThreadWorker):
             self._take(conn, ahead)
 
     def _receive(self, conn: PatientConnection, _sock) -> None:
-        try:
-            data = conn.raw.recv(RECEIVE_SIZE)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        self._take(conn, data)
+        data = _received(conn, RECEIVE_SIZE)
+        if data is not None:
+            self._take(conn, data)
 
     def _take(self, conn: PatientConnection, data: bytes) -> None:
         arrival = conn.arrival
@@ -578,12 +574,9 @@ class PatientWorker(ThreadWorker):
         self.poller.register(sock, selectors.EVENT_READ, partial(self._drain, conn))
 
     def _drain(self, conn: PatientConnection, _sock) -> None:
-        try:
-            data = conn.raw.recv(LINGER_LIMIT)
-        except BlockingIOError:
+        data = _received(conn, LINGER_LIMIT)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:
             self._close_lingering(conn)
 
@@ -621,3 +614,13 @@ class PatientWorker(ThreadWorker):
             self._cut_sending(conn)
         for conn in [conn for conn, until in self.lingering.items() if now > until]:
             self._close_lingering(conn)
+
+
+def _received(conn: PatientConnection, size: int) -> bytes | None:
+    """What the client sent (b"" once it closed or failed); None when nothing yet."""
+    try:
+        return conn.raw.recv(size)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
