@@ -388,6 +388,25 @@ def test_500_on_put_after_recording_says_it_may_be_recorded_and_is_sent_once(app
         v.assert_fast()
 
 
+def test_a_failed_read_back_never_confirms_an_older_record_with_the_same_values(apps):
+    """SPUC records the sighting but its export then fails: the confirmation must not
+    name an older record that happens to hold the same location and brightness."""
+    with Spuc(TEXT_HEADER.encode() + line(1, "moon, crater", "7")) as spuc:
+        v = views(apps(spuc.url, SPUCSVI_FRESHNESS="0"))
+        assert total_on_page(v.page()[1]) == 1
+
+        def record_then_break_the_export(request, connection):
+            spuc.append_put(request)
+            spuc.on_export = lambda request, connection: connection.close()
+            connection.sendall(json_response(200, RECORDED))
+
+        spuc.on_put = record_then_break_the_export
+        response, answer = v.api_submit("moon, crater", "7")
+        assert response.status_code == 201
+        assert answer["sighting"] == {"location": "moon, crater", "brightness": "7"}
+        assert "count" not in answer["sighting"]
+
+
 @pytest.mark.parametrize(
     ("answer", "shown"),
     [

@@ -33,10 +33,14 @@ class Recorded(Identity):
     row: int
 
 
-def find_recorded(snapshot: Snapshot, wanted: Identity | SightingInput) -> Recorded | None:
-    """The newest of the last SEARCH_DEPTH records that is `wanted`: right after
-    sending, the one with what was sent (should someone else send the same
-    meanwhile, either reads the same); later, the one with SPUC's count and time."""
+def find_recorded(
+    snapshot: Snapshot, wanted: Identity | SightingInput, *, after: int = 0
+) -> Recorded | None:
+    """The newest of the last SEARCH_DEPTH records, and of those from row `after`
+    on, that is `wanted`: right after sending, the one with what was sent (should
+    someone else send the same meanwhile, either reads the same; `after` keeps an
+    older record with the same values out when SPUC's export could not be read
+    again); later, the one with SPUC's count and time."""
     columns = snapshot.columns
     if isinstance(wanted, Identity):
         first, second = columns.counts, columns.times
@@ -49,7 +53,7 @@ def find_recorded(snapshot: Snapshot, wanted: Identity | SightingInput) -> Recor
         first, second = columns.location_ids, columns.brightness_ids
         key = (location, brightness)
     newest = snapshot.length - 1
-    for row in range(newest, max(-1, newest - SEARCH_DEPTH), -1):
+    for row in range(newest, max(after - 1, newest - SEARCH_DEPTH), -1):
         if first[row] == key[0] and second[row] == key[1]:
             s = snapshot.sighting(row)
             return Recorded(s.count, s.time, s.location, s.raw_brightness, s.units, row)
