@@ -242,6 +242,10 @@ class Columns:
     def location_id(self, name: str) -> int | None:
         return self.locations.find(name)
 
+    def brightness_id(self, raw: str) -> int | None:
+        """The id of a brightness as SPUC wrote it, None when no row holds it."""
+        return self.raw_brightness.find(raw)
+
     def location_names(self) -> list[str]:
         """Every distinct location, by id (appended to, never changed)."""
         return self.locations.values

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from spucsvi.data.columns import micros
 from spucsvi.data.store import Snapshot
 from spucsvi.sightings.validation import SightingInput
 
 # How far back from the newest record a sighting is looked for: SPUC may repeat
 # a count, and its clock may put a record anywhere in time, so order is arrival.
+# Rows read at a time: the record is nearly always among the newest few.
+SEARCH_BATCH = 64
 SEARCH_DEPTH = 10_000
 
 
@@ -42,19 +44,23 @@ def find_recorded(
     older record with the same values out when SPUC's export could not be read
     again); later, the one with SPUC's count and time."""
     columns = snapshot.columns
+    key: tuple
     if isinstance(wanted, Identity):
-        first, second = columns.counts, columns.times
-        key = (wanted.count, micros(wanted.time_utc))
+        key = (wanted.count, wanted.time_utc)
     else:
-        location = columns.locations.find(wanted.location)
-        brightness = columns.raw_brightness.find(wanted.brightness)
-        if location is None or brightness is None:
+        key = (columns.location_id(wanted.location), columns.brightness_id(wanted.brightness))
+        if None in key:
             return None
-        first, second = columns.location_ids, columns.brightness_ids
-        key = (location, brightness)
     newest = snapshot.length - 1
-    for row in range(newest, max(after - 1, newest - SEARCH_DEPTH), -1):
-        if first[row] == key[0] and second[row] == key[1]:
-            s = snapshot.sighting(row)
-            return Recorded(s.count, s.time, s.location, s.raw_brightness, s.units, row)
+    searched = range(newest, max(after - 1, newest - SEARCH_DEPTH), -1)
+    for batch in columns.batches(searched, SEARCH_BATCH):  # the newest first, few read
+        found: Iterable[tuple]
+        if isinstance(wanted, Identity):
+            found = zip(batch.counts, batch.times, strict=True)
+        else:
+            found = zip(batch.location_ids, batch.brightness_ids, strict=True)
+        for row, values in zip(batch.rows, found, strict=True):
+            if values == key:
+                s = snapshot.sighting(row)
+                return Recorded(s.count, s.time, s.location, s.raw_brightness, s.units, row)
     return None
