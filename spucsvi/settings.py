@@ -264,9 +264,10 @@ class Settings:
     submit_rate: str | None = setting(
         "SPUCSVI_SUBMIT_RATE",
         DEFAULT_SUBMIT_RATE,
-        "submissions per client address (form, `/put_unicorn` and the JSON API together), "
-        "shared by the workers of a server; `off` turns the limit off. Over it: 429 with "
-        "`Retry-After`",
+        "submissions per client (form, `/put_unicorn` and the JSON API together): per "
+        "address (an IPv6 one by its /64), or per user a trusted portal names "
+        "(`Remote-User`), shared by the workers of a server; `off` turns the limit off. "
+        "Over it: 429 with `Retry-After`",
         read=_rate,
     )
     forwarded_allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = setting(
