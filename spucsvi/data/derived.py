@@ -11,6 +11,7 @@ summary and the charts walk the history; with one from the rows it keeps.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from math import ceil
@@ -67,8 +68,15 @@ class Dashboard:
     unfiltered_total: int
     # The units of SPUC's newest record: what it records a sighting in now.
     recording_units: str | None = None
-    # Every location with its number of sightings, the most sighted first.
+    # The locations the filter list offers (`listed_locations`), with their sightings.
     location_counts: tuple[tuple[str, int], ...] = ()
+    # How many locations there are in all, as the page shows them (found by search).
+    all_locations: int = 0
+
+    @property
+    def listed_top(self) -> int:
+        """How many of the most sighted locations the list offers."""
+        return min(LISTED_LOCATIONS, self.all_locations)
 
     @property
     def charts(self) -> list[tuple[charts.Chart, dict]]:
@@ -85,7 +93,8 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         table(snapshot, query),
         snapshot.length,
         newest_units(snapshot),
-        counted_locations(snapshot),
+        listed_locations(snapshot, query.filter.locations),
+        len(location_index(snapshot).counted),
     )
 
 
@@ -104,6 +113,81 @@ def counted_locations(snapshot: Snapshot) -> tuple[tuple[str, int], ...]:
         "counted locations",
         lambda: tuple(facts(snapshot, SightingFilter()).locations.most_common()),
     )
+
+
+# The locations the page's filter list offers: the most sighted (the rest are found
+# by searching them, `LocationIndex.search`), so the page stays small however many
+# distinct locations SPUC holds.
+LISTED_LOCATIONS = 200
+# A search's separator between locations: never in a location SPUC's file holds.
+_BETWEEN = "\x00"
+
+
+@dataclass(frozen=True)
+class LocationIndex:
+    """Every location as the page shows it (`shown_location`) with its sightings,
+    the most sighted first, and all of them case-folded in one text, so a search
+    is a few `str.find` calls (C speed) rather than a loop over the locations."""
+
+    counted: tuple[tuple[str, int], ...]
+    counts: dict[str, int]
+    text: str  # each location case-folded, then _BETWEEN
+    starts: list[int]  # where each location starts in `text`
+
+    @classmethod
+    def of(cls, counted: tuple[tuple[str, int], ...]) -> LocationIndex:
+        folded = [name.casefold() for name, _ in counted]
+        starts, at = [], 0
+        for name in folded:
+            starts.append(at)
+            at += len(name) + 1
+        text = "".join(name + _BETWEEN for name in folded)
+        return cls(counted, dict(counted), text, starts)
+
+    def search(self, words: str, limit: int) -> tuple[list[tuple[str, int]], bool]:
+        """Up to `limit` locations holding `words` (case-insensitive), the most
+        sighted first, and whether there are more."""
+        needle = words.casefold()
+        found: list[tuple[str, int]] = []
+        if _BETWEEN in needle:
+            return found, False
+        at = self.text.find(needle)
+        while at >= 0:
+            if len(found) == limit:
+                return found, True
+            place = bisect_right(self.starts, at) - 1
+            found.append(self.counted[place])
+            following = place + 1
+            at = (
+                self.text.find(needle, self.starts[following])
+                if following < len(self.starts)
+                else -1
+            )
+        return found, False
+
+
+def location_index(snapshot: Snapshot) -> LocationIndex:
+    """The locations as the page shows them, once per snapshot: long ones that
+    show alike are one entry, their sightings added up."""
+
+    def compute() -> LocationIndex:
+        totals: dict[str, int] = {}
+        for name, n in counted_locations(snapshot):
+            shown = shown_location(name)
+            totals[shown] = totals.get(shown, 0) + n
+        # Stable: equal counts stay in the order first seen.
+        return LocationIndex.of(tuple(sorted(totals.items(), key=lambda item: -item[1])))
+
+    return snapshot.memo.get("location index", compute)
+
+
+def listed_locations(snapshot: Snapshot, chosen: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The LISTED_LOCATIONS most sighted locations, then those `chosen` (the
+    filter's) that are not among them, so that the form always keeps its filter."""
+    index = location_index(snapshot)
+    top = index.counted[:LISTED_LOCATIONS]
+    listed = {name for name, _ in top}
+    return top + tuple((name, index.counts.get(name, 0)) for name in chosen if name not in listed)
 
 
 # --- filters -----------------------------------------------------------------------
