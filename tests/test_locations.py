@@ -11,12 +11,12 @@ from html.parser import HTMLParser
 import pytest
 import requests
 
-from spucsvi.data.derived import LISTED_LOCATIONS
+from spucsvi.data.derived import LISTED_LOCATIONS, location_index
 from spucsvi.data.display import shown_location
 from spucsvi.spuc.emulator import EmulatorServer
 from spucsvi.web.api import MAX_SEARCH_RESULTS, SEARCH_LENGTH, SEARCH_RESULTS
 from tests.support.apps import make_app
-from tests.support.records import export_of_locations
+from tests.support.records import export_of_locations, sighting, snapshot_of
 from tests.support.servers import spucsvi_in_process
 
 DISTINCT = 50_000
@@ -166,3 +166,27 @@ def test_search_gives_a_long_location_as_the_page_shows_it_and_it_filters(url):
     html = requests.get(f"{url}/", params={"location": shown}, timeout=60).text
     assert 'data-testid="total">1<' in html
     assert selected(html) == [shown]
+
+
+def test_search_with_no_sightings_finds_nothing(client):
+    for words in ("", "venus"):
+        answer = client.get("/api/locations", query_string={"q": words})
+        assert answer.status_code == 200
+        assert answer.get_json() == {"q": words, "locations": [], "more": False, "all": 0}
+
+
+def test_long_locations_that_show_alike_are_one_entry_their_sightings_added():
+    one, other = "L" * 300 + "a", "L" * 300 + "b"  # the same length: shown alike
+    snapshot = snapshot_of(
+        [
+            sighting(1, "2026-11-27 09:00:00", "venus"),
+            sighting(2, "2026-11-27 09:00:01", "venus"),
+            sighting(3, "2026-11-27 09:00:02", one),
+            sighting(4, "2026-11-27 09:00:03", "mars"),
+            sighting(5, "2026-11-27 09:00:04", other),
+            sighting(6, "2026-11-27 09:00:05", other),
+        ]
+    )
+    index = location_index(snapshot)
+    assert index.counted == ((shown_location(one), 3), ("venus", 2), ("mars", 1))
+    assert index.search("lll", 5) == ([(shown_location(one), 3)], False)

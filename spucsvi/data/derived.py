@@ -14,6 +14,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 from math import ceil
 
 from spucsvi.data import charts
@@ -126,23 +128,19 @@ _BETWEEN = "\x00"
 @dataclass(frozen=True)
 class LocationIndex:
     """Every location as the page shows it (`shown_location`) with its sightings,
-    the most sighted first, and all of them case-folded in one text, so a search
-    is a few `str.find` calls (C speed) rather than a loop over the locations."""
+    the most sighted first; for a search, all of them case-folded in one text,
+    so a search is a few `str.find` calls (C speed), not a loop over locations."""
 
     counted: tuple[tuple[str, int], ...]
     counts: dict[str, int]
-    text: str  # each location case-folded, then _BETWEEN
-    starts: list[int]  # where each location starts in `text`
 
-    @classmethod
-    def of(cls, counted: tuple[tuple[str, int], ...]) -> LocationIndex:
-        folded = [name.casefold() for name, _ in counted]
-        starts, at = [], 0
-        for name in folded:
-            starts.append(at)
-            at += len(name) + 1
-        text = "".join(name + _BETWEEN for name in folded)
-        return cls(counted, dict(counted), text, starts)
+    @cached_property
+    def _text(self) -> tuple[str, list[int]]:
+        """Each location case-folded, then _BETWEEN, as one text, and where each
+        starts in it: made on the first search of a snapshot, not for its pages
+        (two threads may both make it: harmless)."""
+        folded = [name.casefold() + _BETWEEN for name, _ in self.counted]
+        return "".join(folded), [0, *accumulate(map(len, folded))]
 
     def search(self, words: str, limit: int) -> tuple[list[tuple[str, int]], bool]:
         """Up to `limit` locations holding `words` (case-insensitive), the most
@@ -151,18 +149,14 @@ class LocationIndex:
         found: list[tuple[str, int]] = []
         if _BETWEEN in needle:
             return found, False
-        at = self.text.find(needle)
-        while at >= 0:
+        text, starts = self._text
+        at = text.find(needle)
+        while 0 <= at < len(text):  # "" is found at the end too
             if len(found) == limit:
                 return found, True
-            place = bisect_right(self.starts, at) - 1
+            place = bisect_right(starts, at) - 1
             found.append(self.counted[place])
-            following = place + 1
-            at = (
-                self.text.find(needle, self.starts[following])
-                if following < len(self.starts)
-                else -1
-            )
+            at = text.find(needle, starts[place + 1])
         return found, False
 
 
@@ -171,12 +165,15 @@ def location_index(snapshot: Snapshot) -> LocationIndex:
     show alike are one entry, their sightings added up."""
 
     def compute() -> LocationIndex:
+        counted = counted_locations(snapshot)
         totals: dict[str, int] = {}
-        for name, n in counted_locations(snapshot):
+        for name, n in counted:
             shown = shown_location(name)
             totals[shown] = totals.get(shown, 0) + n
-        # Stable: equal counts stay in the order first seen.
-        return LocationIndex.of(tuple(sorted(totals.items(), key=lambda item: -item[1])))
+        shown_counted = tuple(totals.items())  # in the order of `counted`
+        if len(totals) < len(counted):  # some added up: sorted again, equal ones kept in order
+            shown_counted = tuple(sorted(shown_counted, key=lambda item: -item[1]))
+        return LocationIndex(shown_counted, totals)
 
     return snapshot.memo.get("location index", compute)
 
