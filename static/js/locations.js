@@ -23,11 +23,17 @@ function words(search) {
   return search.value.trim().toLowerCase();
 }
 
-// Options that do not hold the words hidden, the chosen ones always in sight.
+// Options that do not hold the words hidden, the chosen ones always in sight, and
+// those the server found for them (it folds case more fully than toLowerCase).
 function narrow({ search, select }) {
   const text = words(search);
+  const matched = new Set((found.get(text) || []).map(({ location }) => location));
   [...select.options].forEach((option) => {
-    option.hidden = text !== "" && !option.selected && !option.value.toLowerCase().includes(text);
+    option.hidden =
+      text !== "" &&
+      !option.selected &&
+      !matched.has(option.value) &&
+      !option.value.toLowerCase().includes(text);
   });
 }
 
