@@ -75,12 +75,15 @@ PLACES = ("moon", "Mars, Olympus Mons", "Vesta", "Tycho crater", "Ganymede", "Ce
 SPOTS = ("", " north", " south", ", rim", ", dunes", " & rings", " — ünïcörn", " #7")
 
 
-def write_sightings(path: Path, n: int, seed: int = 1) -> int:
-    """n sightings in SPUC's exact format, 48 locations of Zipf-like popularity,
-    integer brightness with an occasional decimal, times increasing and ending
-    an hour ago; returns the file size in bytes."""
+def write_sightings(path: Path, n: int, seed: int = 1, distinct: int = 0) -> int:
+    """n sightings in SPUC's exact format, 48 locations of Zipf-like popularity
+    (or `distinct` ones, each sighted at least once if n allows), integer
+    brightness with an occasional decimal, times increasing and ending an hour
+    ago; returns the file size in bytes."""
     rng = random.Random(seed)  # noqa: S311 - made-up sightings
     locations = [place + spot for place in PLACES for spot in SPOTS]
+    if distinct:
+        locations = [f"{locations[i % len(locations)]} {i:06d}" for i in range(distinct)]
     popularity = list(accumulate(1 / (rank + 1) for rank in range(len(locations))))
     end = datetime.now().replace(microsecond=0) - timedelta(hours=1)
     gap = 30_000_000  # mean microseconds between sightings
@@ -96,6 +99,8 @@ def write_sightings(path: Path, n: int, seed: int = 1) -> int:
             lights = rng.choices(range(101), k=size)
             lines = []
             for i, (step, place, light) in enumerate(zip(steps, places, lights, strict=True)):
+                if start + i < distinct:  # each of them once first
+                    place = locations[start + i]
                 when = moment + timedelta(microseconds=step)
                 shown = f"{light + rng.random():.1f}" if (start + i) % 53 == 0 else str(light)
                 lines.append(f"{start + i + 1},{when},{place},{shown},{UNITS}\n")
@@ -113,6 +118,15 @@ class Probe:
         self.encoding = encoding
 
     def get(self, path: str = "/") -> tuple[float, int, bytes]:
+        """One GET; again on a new connection if the server had closed the kept-alive
+        one (gunicorn closes it after `keepalive` idle seconds, 2 by default)."""
+        try:
+            return self._get(path)
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            self.conn.close()
+            return self._get(path)
+
+    def _get(self, path: str) -> tuple[float, int, bytes]:
         started = time.perf_counter()
         self.conn.request("GET", path, headers={"Accept-Encoding": self.encoding})
         answer = self.conn.getresponse()

@@ -11,8 +11,11 @@ summary and the charts walk the history; with one from the rows it keeps.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate
 from math import ceil
 
 from spucsvi.data import charts
@@ -67,8 +70,15 @@ class Dashboard:
     unfiltered_total: int
     # The units of SPUC's newest record: what it records a sighting in now.
     recording_units: str | None = None
-    # Every location with its number of sightings, the most sighted first.
+    # The locations the filter list offers (`listed_locations`), with their sightings.
     location_counts: tuple[tuple[str, int], ...] = ()
+    # How many locations there are in all, as the page shows them (found by search).
+    all_locations: int = 0
+
+    @property
+    def listed_top(self) -> int:
+        """How many of the most sighted locations the list offers."""
+        return min(LISTED_LOCATIONS, self.all_locations)
 
     @property
     def charts(self) -> list[tuple[charts.Chart, dict]]:
@@ -85,7 +95,8 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         table(snapshot, query),
         snapshot.length,
         newest_units(snapshot),
-        counted_locations(snapshot),
+        listed_locations(snapshot, query.filter.locations),
+        len(location_index(snapshot).counted),
     )
 
 
@@ -104,6 +115,76 @@ def counted_locations(snapshot: Snapshot) -> tuple[tuple[str, int], ...]:
         "counted locations",
         lambda: tuple(facts(snapshot, SightingFilter()).locations.most_common()),
     )
+
+
+# The locations the page's filter list offers: the most sighted (the rest are found
+# by searching them, `LocationIndex.search`), so the page stays small however many
+# distinct locations SPUC holds.
+LISTED_LOCATIONS = 200
+# A search's separator between locations: never in a location SPUC's file holds.
+_BETWEEN = "\x00"
+
+
+@dataclass(frozen=True)
+class LocationIndex:
+    """Every location as the page shows it (`shown_location`) with its sightings,
+    the most sighted first; for a search, all of them case-folded in one text,
+    so a search is a few `str.find` calls (C speed), not a loop over locations."""
+
+    counted: tuple[tuple[str, int], ...]
+    counts: dict[str, int]
+
+    @cached_property
+    def _text(self) -> tuple[str, list[int]]:
+        """Each location case-folded, then _BETWEEN, as one text, and where each
+        starts in it: made on the first search of a snapshot, not for its pages
+        (two threads may both make it: harmless)."""
+        folded = [name.casefold() + _BETWEEN for name, _ in self.counted]
+        return "".join(folded), [0, *accumulate(map(len, folded))]
+
+    def search(self, words: str, limit: int) -> tuple[list[tuple[str, int]], bool]:
+        """Up to `limit` locations holding `words` (case-insensitive), the most
+        sighted first, and whether there are more."""
+        needle = words.casefold()
+        found: list[tuple[str, int]] = []
+        if _BETWEEN in needle:
+            return found, False
+        text, starts = self._text
+        at = text.find(needle)
+        while 0 <= at < len(text):  # "" is found at the end too
+            if len(found) == limit:
+                return found, True
+            place = bisect_right(starts, at) - 1
+            found.append(self.counted[place])
+            at = text.find(needle, starts[place + 1])
+        return found, False
+
+
+def location_index(snapshot: Snapshot) -> LocationIndex:
+    """The locations as the page shows them, once per snapshot: long ones that
+    show alike are one entry, their sightings added up."""
+
+    def compute() -> LocationIndex:
+        counted = counted_locations(snapshot)
+        totals: dict[str, int] = {}
+        for name, n in counted:
+            shown = shown_location(name)
+            totals[shown] = totals.get(shown, 0) + n
+        shown_counted = tuple(totals.items())  # in the order of `counted`
+        if len(totals) < len(counted):  # some added up: sorted again, equal ones kept in order
+            shown_counted = tuple(sorted(shown_counted, key=lambda item: -item[1]))
+        return LocationIndex(shown_counted, totals)
+
+    return snapshot.memo.get("location index", compute)
+
+
+def listed_locations(snapshot: Snapshot, chosen: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The LISTED_LOCATIONS most sighted locations, then those `chosen` (the
+    filter's) that are not among them, so that the form always keeps its filter."""
+    index = location_index(snapshot)
+    top = index.counted[:LISTED_LOCATIONS]
+    listed = {name for name, _ in top}
+    return top + tuple((name, index.counts.get(name, 0)) for name in chosen if name not in listed)
 
 
 # --- filters -----------------------------------------------------------------------

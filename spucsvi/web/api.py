@@ -23,7 +23,7 @@ from flask import (
 )
 from werkzeug.wsgi import wrap_file
 
-from spucsvi.data.derived import UnitSummary, overview, selection
+from spucsvi.data.derived import UnitSummary, location_index, overview, selection
 from spucsvi.data.derived import table as table_page
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
@@ -39,6 +39,10 @@ from spucsvi.web.shared_body import choose, compress_stream
 
 blueprint = Blueprint("api", __name__)
 
+# A location search (`/api/locations`): at most this many characters, and results.
+SEARCH_LENGTH = 200
+SEARCH_RESULTS = 50
+MAX_SEARCH_RESULTS = 200
 # SPUC's columns; times are UTC (or SPUC_TIMEZONE's, converted), and say so.
 CSV_COLUMNS = ("count", "time_utc", "location", "brightness", "units")
 CSV_BATCH = 2000
@@ -146,6 +150,30 @@ def unit_summary_json(u: UnitSummary) -> dict:
         "mean_brightness": u.mean_brightness,
         "median_brightness": u.median_brightness,
     }
+
+
+@blueprint.get("/api/locations")
+def locations():
+    """The locations holding `q` (case-insensitive, anywhere in the name as the page
+    shows it), the most sighted first: what the page's search box adds to its list,
+    which offers only the most sighted. Over every sighting, whatever the filter, as
+    the list's counts are."""
+    words = request.args.get("q", "")
+    if len(words) > SEARCH_LENGTH:
+        raise ApiError(400, f"Search with at most {SEARCH_LENGTH} characters.")
+    limit = request.args.get("limit", str(SEARCH_RESULTS))
+    if not (len(limit) <= 3 and limit.isascii() and limit.isdigit()) or not (
+        1 <= int(limit) <= MAX_SEARCH_RESULTS
+    ):
+        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_SEARCH_RESULTS}.")
+    index = location_index(services.store().current())
+    found, more = index.search(words, int(limit))
+    return jsonify(
+        q=words,
+        locations=[{"location": name, "sightings": n} for name, n in found],
+        more=more,
+        all=len(index.counted),
+    )
 
 
 @blueprint.get("/sightings.csv")

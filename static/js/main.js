@@ -1,12 +1,14 @@
 // The dashboard's script, as ES modules by feature: times (time zones),
 // charts (drawing what the server declared), swap (the one way server HTML
 // enters the page), navigation (other views in place), live (refresh), form
-// (the sighting form). This module starts them on the page as served.
+// (the sighting form), locations (the location list's search). This module
+// starts them on the page as served.
 import { allCharts, drawCharts, isDrawn } from "./charts.js";
 import { lookedNow } from "./live.js";
 import { onNewContent, start } from "./swap.js";
 import { chooseZone, showFilterZone, showTimes } from "./times.js";
 import "./form.js";
+import "./locations.js";
 import "./navigation.js";
 
 onNewContent((root) => {

@@ -3,7 +3,7 @@
 // kept, focus on the control that asked for it. Without fetch, links and forms
 // work the plain way.
 import { lookedNow } from "./live.js";
-import { onNewContent, parsePage, swap } from "./swap.js";
+import { parsePage, swap } from "./swap.js";
 import { toUrlValue, useLocal } from "./times.js";
 
 // The address whose content the page shows (a #fragment aside).
@@ -130,28 +130,5 @@ document.addEventListener("submit", (event) => {
 window.addEventListener("popstate", () => {
   if (here() !== shown) {
     showView(window.location.href, { push: false });
-  }
-});
-
-// The location list narrowed to what the search box holds (shown only with
-// this script), the chosen ones always in sight.
-function narrow() {
-  const search = document.getElementById("location-search");
-  const select = document.getElementById("filter-location");
-  if (!search || !select) {
-    return;
-  }
-  search.hidden = false;
-  const words = search.value.trim().toLowerCase();
-  [...select.options].forEach((option) => {
-    option.hidden = words !== "" && !option.selected && !option.value.toLowerCase().includes(words);
-  });
-}
-
-onNewContent(narrow);
-
-document.addEventListener("input", (event) => {
-  if (event.target.id === "location-search") {
-    narrow();
   }
 });

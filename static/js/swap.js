@@ -88,22 +88,30 @@ function selects(region) {
 }
 
 // The visitor's choice in each list, by option: an option the list had before
-// keeps it; a new one comes as the server sends it.
+// keeps it; a new one comes as the server sends it; a chosen one the server no
+// longer lists (one a search added) stays, chosen.
 function choices(region) {
   return new Map(
     selects(region).map((select) => [
       select.id,
-      new Map([...select.options].map((option) => [option.value, option.selected])),
+      new Map([...select.options].map((option) => [option.value, option])),
     ]),
   );
 }
 
 function choose(region, chosen) {
   selects(region).forEach((select) => {
-    const before = chosen.get(select.id);
+    const before = chosen.get(select.id) || new Map();
+    const listed = new Set();
     [...select.options].forEach((option) => {
-      if (before && before.has(option.value)) {
-        option.selected = before.get(option.value);
+      listed.add(option.value);
+      if (before.has(option.value)) {
+        option.selected = before.get(option.value).selected;
+      }
+    });
+    before.forEach((option, value) => {
+      if (option.selected && !listed.has(value)) {
+        select.append(option);
       }
     });
   });

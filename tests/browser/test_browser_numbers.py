@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from spucsvi.data.derived import LISTED_LOCATIONS
 from tests.support.browser import (
     Server,
     assert_clean,
@@ -149,7 +150,7 @@ def test_downloads_are_files_of_every_filtered_sighting(page: Page, tmp_path):
 # --------------------------------------------------------------- facets --
 
 
-def test_401_locations_are_all_listed_counted_searchable_and_chips_remove_them(
+def test_401_locations_the_most_sighted_listed_the_rest_searched_and_chips_remove_them(
     page: Page, tmp_path
 ):
     seen = watch(page)
@@ -158,12 +159,15 @@ def test_401_locations_are_all_listed_counted_searchable_and_chips_remove_them(
         page.goto(f"{server.url}/")
         wait_for_charts(page)
         select = page.locator("#filter-location")
-        assert select.locator("option").count() == 401
+        assert select.locator("option").count() == LISTED_LOCATIONS
+        expect(page.locator("#filter-location-help")).to_contain_text(
+            f"The {LISTED_LOCATIONS} most sighted of 401 locations; type to search all."
+        )
         label = select.locator("option").first.get_attribute("label")
         assert label and label.startswith("Crater ") and label.endswith(")")
 
         search = page.get_by_label("Find a location")
-        search.fill("Crater 39")  # Crater 390 to 399
+        search.fill("Crater 39")  # Crater 390 to 399, listed or found by the server
         visible = select.locator("option:not([hidden])")
         expect(visible).to_have_count(10)
         select.select_option(["Crater 393", "Crater 397"])

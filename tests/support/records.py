@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from spucsvi.data.columns import Columns
 from spucsvi.data.store import Snapshot
@@ -47,3 +48,15 @@ def snapshot_of(sightings, skipped: int = 0):
     columns = Columns()
     columns.extend(sightings)
     return Snapshot(columns, len(columns), skipped, 1)
+
+
+def export_of_locations(distinct: int, *, frequent: int = 300, rare: Sequence[str] = ()) -> str:
+    """SPUC's file with `distinct` locations, "Place 00000" on: the first `frequent`
+    sighted twice, every other once, then each of `rare` once (the least sighted)."""
+    start = datetime(2026, 11, 27)
+    names = [f"Place {i:05d}" for i in range(distinct)]
+    names = names[:frequent] + names + list(rare)
+    return HEADER + "".join(
+        f"{count},{start + timedelta(seconds=count)},{name},{count % 100},iuhc\n"
+        for count, name in enumerate(names, start=1)
+    )
