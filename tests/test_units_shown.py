@@ -89,11 +89,18 @@ def test_two_codes_make_no_link_in_the_axis_title(seeded):
     client, _ = seeded(export(LINK_OPEN, LINK_REST))
     figure = figures(client.get("/").get_data(as_text=True))["brightness-chart"]
     title = figure["layout"]["yaxis"]["title"]["text"]
-    assert title == 'Brightness (&lt;a and href="http://ev\N{HORIZONTAL ELLIPSIS})'
+    assert title == 'Brightness (&lt;a and href="h\N{HORIZONTAL ELLIPSIS})'
     assert [trace["name"] for trace in figure["data"]] == [
         "&lt;a",
-        'href="http://ev\N{HORIZONTAL ELLIPSIS}',
+        'href="h\N{HORIZONTAL ELLIPSIS}',
     ]
+
+
+def test_an_axis_title_names_a_few_codes_and_counts_more(seeded):
+    client, _ = seeded(export(*(f"u{i}" for i in range(40)), rows_each=2))
+    found = figures(client.get("/").get_data(as_text=True))
+    assert found["brightness-chart"]["layout"]["yaxis"]["title"]["text"] == "Brightness (40 units)"
+    assert found["histogram-chart"]["layout"]["xaxis"]["title"]["text"] == "Brightness (40 units)"
 
 
 def test_a_long_code_is_bounded_in_the_strip_and_table_and_longer_on_hover(seeded):
@@ -107,7 +114,7 @@ def test_a_long_code_is_bounded_in_the_strip_and_table_and_longer_on_hover(seede
         # On hover the code as the page shows any long text: 200 characters and its length.
         assert f'title="{shown_location(LONG)}"' in piece
         assert "&lt;/a&gt;" not in words(piece)  # the other code is shortened too
-        assert "href=&#34;http://ev\N{HORIZONTAL ELLIPSIS}" in words(piece)
+        assert "href=&#34;h\N{HORIZONTAL ELLIPSIS}" in words(piece)
 
 
 def test_a_huge_code_is_not_whole_even_on_hover(seeded):

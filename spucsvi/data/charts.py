@@ -28,6 +28,8 @@ UNICORN = "\N{UNICORN FACE}"
 # Up to this many points each sighting is drawn as a unicorn; beyond, as dots.
 MAX_UNICORN_MARKERS = 300
 TOP_LOCATIONS = 15
+# An axis title names at most this many unit codes: SPUC's file can hold any number.
+MAX_UNITS_NAMED = 2
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
 MIN_TIME_SPAN = timedelta(minutes=10)
 
@@ -40,7 +42,10 @@ def axis_title(units: Sequence[str]) -> str:
 
 
 def short_axis_title(units: Sequence[str]) -> str:
-    """'Brightness (iuhc)': short enough for an axis across a phone's screen."""
+    """'Brightness (iuhc)': short enough for an axis across a phone's screen; beyond
+    MAX_UNITS_NAMED units their number (the legend names each)."""
+    if len(units) > MAX_UNITS_NAMED:
+        return f"Brightness ({len(units)} units)"
     return f"Brightness ({' and '.join(map(plotly_unit, units))})" if units else "Brightness"
 
 

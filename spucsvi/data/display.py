@@ -20,7 +20,7 @@ from spucsvi.spuc.records import UNIT_NAMES
 
 _MARK = "\N{HORIZONTAL ELLIPSIS} ("
 # SPUC's own codes have 4 characters; an unknown one is shown to this many, "…" included.
-MAX_UNIT_SHOWN = 16
+MAX_UNIT_SHOWN = 8
 
 
 @lru_cache(maxsize=4096)
