@@ -16,6 +16,7 @@ import pytest
 
 from spucsvi.data.charts import CHARTS
 from spucsvi.data.display import MAX_UNIT_SHOWN, shown_location
+from tests.support.apps import post_sighting
 from tests.support.records import HEADER
 
 # "<a" and this one joined by " and " are the tag <a and href="http://evil.example">.
@@ -137,3 +138,11 @@ def test_the_downloads_keep_every_code_whole(seeded):
     with client.get("/sightings.csv") as answer:
         table = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
     assert [row["units"] for row in table] == list(units)
+
+
+def test_the_confirmation_names_a_long_code_bounded(seeded):
+    client, _ = seeded(export(LONG), units=LONG)  # SPUC run with --units LONG
+    answer = post_sighting(client, "venus", "5", follow_redirects=True)
+    banner = part(answer.get_data(as_text=True), 'id="recorded"', "</p>")
+    assert "venus, brightness 5 " + "u" * (MAX_UNIT_SHOWN - 1) + "\N{HORIZONTAL ELLIPSIS}" in banner
+    assert "u" * MAX_UNIT_SHOWN not in banner
