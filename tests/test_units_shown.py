@@ -73,17 +73,25 @@ def words(html: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "units",
-    [(LINK_OPEN, LINK_REST), (LINK_OPEN, LINK_REST, LONG, TEMPLATE), (LONG,), (LINK_REST,)],
+    ("units", "rows_each"),
+    [
+        ((LINK_OPEN, LINK_REST), 3),
+        ((LINK_OPEN, LINK_REST, LONG, TEMPLATE), 3),
+        ((LONG,), 3),
+        ((LINK_REST,), 3),
+        ((LINK_OPEN, TEMPLATE), 1100),  # drawn as bands: more points than fit
+    ],
 )
-def test_unit_codes_reach_the_charts_as_plain_bounded_text(seeded, units):
-    client, _ = seeded(export(*units))
+def test_unit_codes_reach_the_charts_as_plain_bounded_text(seeded, units, rows_each):
+    client, _ = seeded(export(*units, rows_each=rows_each))
     html = client.get("/").get_data(as_text=True)
     every = [text for figure in figures(html).values() for text in texts(figure)]
     tags = {tag for text in every for tag in re.findall(r"<[^>]*>?", text)}
     assert tags <= OWN_TAGS, tags - OWN_TAGS
     assert not any("%{meta" in text for text in every)
     assert not any("u" * (MAX_UNIT_SHOWN + 1) in text for text in every)
+    if rows_each > 1000:
+        assert "reduced_from" in figures(html)["brightness-chart"]
 
 
 def test_two_codes_make_no_link_in_the_axis_title(seeded):
