@@ -17,13 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
-from html import escape
 
 from spucsvi.data.columns import Columns, from_micros
-from spucsvi.data.display import shown_location
+from spucsvi.data.display import hover_text, plotly_text, plotly_unit, shown_location, unit_name
 from spucsvi.data.tally import HISTOGRAM_BINS, MAX_TIME_POINTS, Facts, Series, bin_width
-from spucsvi.spuc.records import UNIT_NAMES
 
 PURPLE = "#7b2cbf"
 PURPLE_LIGHT = "#c77dff"
@@ -31,26 +28,25 @@ UNICORN = "\N{UNICORN FACE}"
 # Up to this many points each sighting is drawn as a unicorn; beyond, as dots.
 MAX_UNICORN_MARKERS = 300
 TOP_LOCATIONS = 15
+# An axis title names at most this many unit codes: SPUC's file can hold any number.
+MAX_UNITS_NAMED = 2
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
 MIN_TIME_SPAN = timedelta(minutes=10)
-
-
-def unit_name(code: str) -> str:
-    return f"{UNIT_NAMES.get(code, code)} ({code})"
 
 
 def axis_title(units: Sequence[str]) -> str:
     """'Brightness' over the units' long name and code; codes only when mixed."""
     if len(units) == 1:
-        return f"Brightness<br>{unit_name(units[0])}"
-    if units:
-        return f"Brightness ({' and '.join(units)})"
-    return "Brightness"
+        return f"Brightness<br>{plotly_text(unit_name(units[0]))}"
+    return short_axis_title(units)
 
 
 def short_axis_title(units: Sequence[str]) -> str:
-    """'Brightness (iuhc)': short enough for an axis across a phone's screen."""
-    return f"Brightness ({' and '.join(units)})" if units else "Brightness"
+    """'Brightness (iuhc)': short enough for an axis across a phone's screen; beyond
+    MAX_UNITS_NAMED units their number (the legend names each)."""
+    if len(units) > MAX_UNITS_NAMED:
+        return f"Brightness ({len(units)} units)"
+    return f"Brightness ({' and '.join(map(plotly_unit, units))})" if units else "Brightness"
 
 
 def _layout(**extra) -> dict:
@@ -170,15 +166,6 @@ def reduced_positions(
     return keep
 
 
-@lru_cache(maxsize=4096)
-def hover_text(location: str) -> str:
-    """A location as a hover or bar label: shortened as on the page, and escaped once,
-    for what Plotly interprets. Plotly renders a few HTML tags (<b>, <br>, <a>...) and
-    entities in labels, so <, > and & are escaped; quotes are not, since Plotly shows
-    "&quot;" as it stands (tojson escapes what the page's <script> needs)."""
-    return escape(shown_location(location), quote=False)
-
-
 SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 
 
@@ -221,13 +208,14 @@ def brightness_over_time(columns: Columns, facts: Facts) -> dict:
 def _points(
     columns: Columns, one: Series, index: int, rows: Sequence[int], *, mixed: bool, total: int
 ) -> dict:
+    unit = plotly_unit(one.unit)
     trace = {
         "type": "scatter",
-        "name": one.unit,  # the code: a legend fits a phone's width
+        "name": unit,  # the code: a legend fits a phone's width
         "meta": {"series": index},
         "x": [str(columns.time(row)) for row in rows],
         "y": [columns.brightness(row) for row in rows],
-        "customdata": [[hover_text(columns.location(row)), columns.unit(row)] for row in rows],
+        "customdata": [[hover_text(columns.location(row)), unit] for row in rows],
         "cliponaxis": False,
         "hovertemplate": (
             "<b>%{customdata[0]}</b><br>%{x|%Y-%m-%d %H:%M:%S} UTC<br>"
@@ -254,7 +242,7 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
     """Each stretch's highest and lowest sighting, the band between them filled, and
     the stretch's mean, for a series with more points than fit."""
     buckets = reduced_buckets(one.values, one.extremes, limit)
-    rows, values, unit = one.rows, one.values, one.unit
+    rows, values, unit = one.rows, one.values, plotly_unit(one.unit)
     highs = [rows[high] for _, _, _, high in buckets]
     lows = [rows[low] for _, _, low, _ in buckets]
     middles = [rows[(first + stop - 1) // 2] for first, stop, _, _ in buckets]
@@ -270,7 +258,7 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
             "y": ys,
             "line": {"color": PURPLE, "width": 1},
             "hovertemplate": (
-                f"{label} of this stretch: %{{y:.4g}} {escape(unit)}<br>"
+                f"{label} of this stretch: %{{y:.4g}} {unit}<br>"
                 "%{x|%Y-%m-%d %H:%M} UTC<extra></extra>"
             ),
             **extra,
@@ -360,7 +348,8 @@ def brightness_histogram(columns: Columns, facts: Facts) -> dict:
     mixed = len(counts) > 1
     counts = counts or [("", [0] * HISTOGRAM_BINS)]
     traces = []
-    for index, (unit, unit_counts) in enumerate(counts):
+    for index, (code, unit_counts) in enumerate(counts):
+        unit = plotly_unit(code)
         trace: dict[str, object] = {
             "type": "bar",
             "name": unit,
@@ -370,8 +359,7 @@ def brightness_histogram(columns: Columns, facts: Facts) -> dict:
             "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
             "customdata": [[low + i * width, low + (i + 1) * width] for i in range(HISTOGRAM_BINS)],
             "hovertemplate": (
-                "%{customdata[0]:.4g} to %{customdata[1]:.4g} "
-                f"{escape(unit)}: %{{y}}<extra></extra>"
+                f"%{{customdata[0]:.4g}} to %{{customdata[1]:.4g}} {unit}: %{{y}}<extra></extra>"
             ),
         }
         if not mixed:

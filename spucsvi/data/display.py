@@ -1,18 +1,26 @@
-"""How much of a location the page shows: SPUC stores whatever it is sent.
+"""How much of SPUC's text the page and the charts show, and how it reaches Plotly:
+SPUC stores whatever it is sent.
 
 SPUC takes a location of about 256 KB from curl; shown whole, twenty such
 records made every page 17 MB. The page, the live refresh and the chart data
-show at most SPUCSVi's own input limit of a location and note its full length;
-the JSON and CSV downloads keep the full text.
+show at most SPUCSVi's own input limit of a location and note its full length.
+A unit code is whatever ends a line of SPUC's file (a location with a newline
+can forge a whole record), so it is shown to MAX_UNIT_SHOWN characters: a code
+is a word in a sentence, an axis title or a legend, not a paragraph. The JSON
+and CSV downloads keep the full text of both.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from html import escape
 
 from spucsvi.sightings.validation import MAX_LOCATION_LENGTH as MAX_SHOWN
+from spucsvi.spuc.records import UNIT_NAMES
 
 _MARK = "\N{HORIZONTAL ELLIPSIS} ("
+# SPUC's own codes have 4 characters; an unknown one is shown to this many, "…" included.
+MAX_UNIT_SHOWN = 8
 
 
 @lru_cache(maxsize=4096)
@@ -27,3 +35,45 @@ def shown_location(location: str) -> str:
 def is_shortened(text: str) -> bool:
     """Whether `text` may be a long location as `shown_location` shows it."""
     return len(text) > MAX_SHOWN and text.endswith(" characters)") and _MARK in text
+
+
+def shown_unit(code: str) -> str:
+    """A unit code as the page and the charts show it: whole up to MAX_UNIT_SHOWN
+    characters, else its start and "…"."""
+    if len(code) <= MAX_UNIT_SHOWN:
+        return code
+    return f"{code[: MAX_UNIT_SHOWN - 1]}\N{HORIZONTAL ELLIPSIS}"
+
+
+def unit_name(code: str) -> str:
+    """'Imperial Unicorn Hoove Candles (iuhc)' for a code SPUC knows; any other as shown."""
+    name = UNIT_NAMES.get(code)
+    return f"{name} ({code})" if name else shown_unit(code)
+
+
+def unit_title(code: str) -> str:
+    """What the page says of a unit code on hover: its long name, or the code itself
+    in full (a huge one shortened as a long location is)."""
+    name = UNIT_NAMES.get(code)
+    return f"{name} ({code})" if name else shown_location(code)
+
+
+def plotly_text(text: str) -> str:
+    """Text from SPUC made plain text for Plotly, which renders a few HTML tags
+    (<a href>, <b>, <br>...) in titles, legends, hover and tick labels and decodes
+    entities after reading the tags: <, > and & are escaped, and % (as &#37;) so
+    that "%{...}" is not read as a template where Plotly fills one in (trace names,
+    titles, hover templates). Quotes are not: Plotly shows "&quot;" as it stands
+    (tojson escapes what the page's <script> needs)."""
+    return escape(text, quote=False).replace("%", "&#37;")
+
+
+@lru_cache(maxsize=4096)
+def hover_text(location: str) -> str:
+    """A location as a hover or bar label: shortened as on the page, made plain for Plotly."""
+    return plotly_text(shown_location(location))
+
+
+def plotly_unit(code: str) -> str:
+    """A unit code as a chart shows it: shortened as on the page, made plain for Plotly."""
+    return plotly_text(shown_unit(code))

@@ -28,9 +28,8 @@ from flask import (
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from spucsvi.data.charts import unit_name
 from spucsvi.data.derived import Dashboard, dashboard, ordered_rows, position
-from spucsvi.data.display import shown_location
+from spucsvi.data.display import shown_location, shown_unit, unit_name, unit_title
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.sightings.recorded import Identity, Recorded, find_recorded
@@ -45,6 +44,8 @@ from spucsvi.web.shared_body import SharedBody
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
+blueprint.add_app_template_filter(shown_unit, "shown_unit")
+blueprint.add_app_template_filter(unit_title, "unit_title")
 blueprint.after_app_request(confirmation.forget)
 
 
