@@ -170,10 +170,13 @@ def submit_concurrently(
                 location, brightness = sent[i]
                 form = {"location": location, "brightness": brightness}
                 try:
+                    # A connection for each, so that the kernel spreads the
+                    # submissions over both workers (kept alive, one worker
+                    # could take every client's connection).
                     with browser.post(
                         f"{url}/sightings",
                         data=form,
-                        headers={"Sec-Fetch-Site": "same-origin"},
+                        headers={"Sec-Fetch-Site": "same-origin", "Connection": "close"},
                         allow_redirects=False,
                         timeout=REQUEST_TIMEOUT,
                     ) as answer:
