@@ -151,16 +151,18 @@ class Attack:
 
     def _slow_body(self, sock: socket.socket) -> bool:
         body = ("location=" + "m" * 982 + "&brightness=7").encode()
-        sock.sendall(
-            self._head(
-                "POST",
-                "/sightings",
-                "Content-Type: application/x-www-form-urlencoded",
-                f"Content-Length: {len(body)}",
-                "Sec-Fetch-Site: same-origin",
-            )
-        )
+        sock.sendall(self._form_head(body))
         return self._trickle(sock, body, 1.0)
+
+    def _form_head(self, body: bytes) -> bytes:
+        """The head of the form's POST, as a browser on this site sends it, for `body`."""
+        return self._head(
+            "POST",
+            "/sightings",
+            "Content-Type: application/x-www-form-urlencoded",
+            f"Content-Length: {len(body)}",
+            "Sec-Fetch-Site: same-origin",
+        )
 
     def _slow_reader(self, sock: socket.socket) -> bool:
         return self._read_at(sock, 1024)
@@ -198,14 +200,5 @@ class Attack:
 
     def _front_loaded(self, sock: socket.socket) -> bool:
         body = b"location=" + b"m" * (FRONT_LOADED_BODY - 9)
-        sock.sendall(
-            self._head(
-                "POST",
-                "/sightings",
-                "Content-Type: application/x-www-form-urlencoded",
-                f"Content-Length: {len(body)}",
-                "Sec-Fetch-Site: same-origin",
-            )
-            + body[:-1]
-        )
+        sock.sendall(self._form_head(body) + body[:-1])
         return self._silent(sock)
