@@ -51,11 +51,11 @@ from pathlib import Path
 
 import requests
 
+from tests.support.records import HEADER
 from tests.support.servers import cpu_seconds, emulator, gunicorn, rss_kib, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
-HEADER = "count,time,location,brightness,units\n"
 UNITS = "iulu"  # as SPUC runs in the lesson's compose file (--units iulu)
 TOTAL = re.compile(rb'data-testid="total">([\d,]+)<')  # with thousands separators
 WRK_SCRIPT = """

@@ -45,8 +45,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bench import HEADER
-
+from tests.support.records import HEADER
 from tests.support.servers import emulator, gunicorn, running
 
 ROOT = Path(__file__).resolve().parent.parent

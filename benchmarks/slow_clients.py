@@ -43,8 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
-from bench import UNITS, write_sightings
 
+from benchmarks.bench import UNITS, write_sightings
 from tests.support.attackers import KINDS, Attack
 from tests.support.servers import (
     ServerProcess,

@@ -38,11 +38,11 @@ from pathlib import Path
 import requests
 
 from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.records import HEADER
 from tests.support.servers import ServerProcess, cpu_seconds, rss_kib, spucsvi_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 
-HEADER = b"count,time,location,brightness,units\n"
 # What a browser sends with a form posted from the page itself.
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 KINDS = ("page", "submit", "healthz")
@@ -144,7 +144,7 @@ def prefill(data_file: Path, n: int, seed: int) -> None:
     rng = random.Random(seed)  # noqa: S311 - made-up sightings
     start = datetime(2026, 1, 1, 0, 0, 0, 1)
     with data_file.open("wb") as out:
-        out.write(HEADER)
+        out.write(HEADER.encode())
         for i in range(1, n + 1):
             when = start + timedelta(seconds=37 * i, microseconds=rng.randint(1, 999_999))
             line = f"{i},{when:%Y-%m-%d %H:%M:%S.%f},prefill place {i},{rng.randint(0, 100)},iuhc\n"

@@ -38,9 +38,10 @@ from zoneinfo import ZoneInfo
 import flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from spucsvi.spuc.records import HEADER
+
 log = logging.getLogger(__name__)
 
-HEADER = "count,time,location,brightness,units\n"
 MISSING_DATA = "Missing data: Need location and brightness."
 
 
@@ -78,7 +79,7 @@ class _Sightings:
                 f.write(line)
         else:
             with self.data_file.open("w", encoding="utf-8", newline="") as f:
-                f.write(HEADER)
+                f.write(HEADER + "\n")
                 f.write(line)
         return count
 

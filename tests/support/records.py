@@ -7,9 +7,11 @@ from datetime import datetime, timedelta
 
 from spucsvi.data.columns import Columns
 from spucsvi.data.store import Snapshot
+from spucsvi.spuc.records import HEADER as SPUC_HEADER
 from spucsvi.spuc.records import Sighting, parse_line
 
-HEADER = "count,time,location,brightness,units\n"
+# SPUC's header line, as its file holds it.
+HEADER = SPUC_HEADER + "\n"
 
 # SPUC's file as SPUC writes it: unquoted, a location with a comma and quotes, junk
 # brightness, both units, and a location with a newline that broke its record in two.
