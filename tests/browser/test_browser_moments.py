@@ -30,6 +30,7 @@ from tests.support.browser import (
     contrast,
     describe,
     in_place,
+    new_page,
     running_spucsvi,
     serious,
     submit,
@@ -182,20 +183,16 @@ def test_a_submission_from_a_filtered_view_keeps_the_filter(page: Page, tmp_path
 
 def test_screenshot_of_the_first_sighting(browser: Browser, tmp_path: Path):
     """Taken always; copied to docs/ only with SPUCSVI_SCREENSHOTS=1."""
-    context = browser.new_context(
-        viewport={"width": 1440, "height": 900}, color_scheme="light", reduced_motion="reduce"
-    )
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        with running_spucsvi(tmp_path) as server:
-            page.goto(f"{server.url}/")
-            submit_and_land(page, "moon, crater", "7")
-            wait_for_charts(page)
-            path = tmp_path / "screenshot-first-sighting.png"
-            page.screenshot(path=str(path), full_page=True, animations="disabled")
-    finally:
-        context.close()
+    viewport = {"width": 1440, "height": 900}
+    with (
+        new_page(browser, viewport=viewport, color_scheme="light", reduced_motion="reduce") as page,
+        running_spucsvi(tmp_path) as server,
+    ):
+        page.goto(f"{server.url}/")
+        submit_and_land(page, "moon, crater", "7")
+        wait_for_charts(page)
+        path = tmp_path / "screenshot-first-sighting.png"
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
     assert path.read_bytes().startswith(b"\x89PNG")
     if os.environ.get("SPUCSVI_SCREENSHOTS") == "1":
         shutil.copyfile(path, ROOT / "docs" / path.name)

@@ -26,6 +26,7 @@ from tests.support.browser import (
     assert_clean,
     clipped_titles,
     in_place,
+    new_page,
     running_spucsvi,
     wait_for_charts,
     watch,
@@ -56,11 +57,8 @@ def server(tmp_path_factory) -> Iterator[Server]:
 
 @pytest.fixture
 def berlin(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(timezone_id="Europe/Berlin", locale="de-DE")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
+    with new_page(browser, timezone_id="Europe/Berlin", locale="de-DE") as page:
+        yield page
 
 
 def total(page: Page) -> str:

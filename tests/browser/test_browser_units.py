@@ -17,10 +17,10 @@ from playwright.sync_api import Browser
 
 from tests.support.browser import (
     REALISTIC,
-    TIMEOUT_MS,
     Server,
     clipped_titles,
     hover_newest_point,
+    new_page,
     running_spucsvi,
     wait_for_charts,
 )
@@ -65,10 +65,8 @@ def strip_height(
 ) -> tuple[float, str]:
     """The summary strip's height at this width, once checked that no chart holds a
     link (hovered too), no title is cut and no figure of the strip sticks out."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, reduced_motion="reduce")
-    try:
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
+    viewport = {"width": width, "height": 900}
+    with new_page(browser, viewport=viewport, reduced_motion="reduce") as page:
         page.goto(f"{server.url}/")
         wait_for_charts(page)
         page.evaluate("document.fonts.ready.then(() => true)")
@@ -81,8 +79,6 @@ def strip_height(
         if shot is not None:
             page.screenshot(path=str(shot), full_page=True, animations="disabled")
         return page.locator(".summary-strip").bounding_box()["height"], label
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from spucsvi.spuc.emulator import EmulatorServer
-from tests.support.browser import TIMEOUT_MS, assert_clean, submit, wait_for_charts, watch
+from tests.support.browser import assert_clean, new_page, submit, wait_for_charts, watch
 from tests.support.records import HEADER
 from tests.support.servers import gunicorn, running
 
@@ -25,11 +25,8 @@ VISITOR_ZONE = ZoneInfo("Asia/Tokyo")
 
 @pytest.fixture
 def tokyo(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(timezone_id="Asia/Tokyo", locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
-    yield page
-    context.close()
+    with new_page(browser, timezone_id="Asia/Tokyo", locale="en-US") as page:
+        yield page
 
 
 def on_spucs_clock(hours_ago: float) -> str:

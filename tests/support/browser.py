@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -341,24 +342,31 @@ def clipped_titles(page: Page) -> list[str]:
     )
 
 
+@contextmanager
+def new_page(browser: Browser, **options: Any) -> Iterator[Page]:
+    """A page in a browser context of its own, made with `options` (viewport, zone,
+    scheme...) and closed afterwards."""
+    context = browser.new_context(**options)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        yield page
+    finally:
+        context.close()
+
+
 def take_screenshots(browser: Browser, url: str, folder: Path) -> list[Path]:
     """The dashboard, full page, at desktop and phone width, in the light scheme."""
     shots = []
     for width, height in ((1440, 900), (375, 800)):
-        context = browser.new_context(
-            viewport={"width": width, "height": height},
-            color_scheme="light",
-            reduced_motion="reduce",
-        )
-        try:
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
+        viewport = {"width": width, "height": height}
+        with new_page(
+            browser, viewport=viewport, color_scheme="light", reduced_motion="reduce"
+        ) as page:
             page.goto(f"{url}/")
             wait_for_charts(page)
             page.evaluate("document.fonts.ready.then(() => true)")
             path = folder / f"screenshot-{width}.png"
             page.screenshot(path=str(path), full_page=True, animations="disabled")
             shots.append(path)
-        finally:
-            context.close()
     return shots
