@@ -28,13 +28,11 @@ class BoundedBody:
     so the connection can carry the client's next request.
 
     Werkzeug wraps a body sent without Content-Length (chunked) in a LimitedStream
-    that stops at MAX_CONTENT_LENGTH without an error: `request.get_data()`
-    returned the first 16 KB and the form parsed them (brightness 123456789
-    recorded as 123). And a refused body left unread broke the connection: under
-    gunicorn's gthread worker a 100 KB post got 413 with `Connection: keep-alive`,
-    then gunicorn read 64 KB of it, gave up and closed, and the client's next
-    request on it failed. An app cannot say `Connection: close` (PEP 3333 leaves
-    it to the server; gunicorn drops it, waitress refuses it), so it reads.
+    that stops at MAX_CONTENT_LENGTH without an error, so the app would parse a
+    truncated form; the limit is applied here instead. A refused body is read
+    because the server decides whether the connection stays open, and may keep
+    it open with the unread bytes in it: an app cannot say `Connection: close`
+    (PEP 3333 leaves it to the server; gunicorn drops it, waitress refuses it).
     """
 
     def __init__(self, wsgi_app, limit: int):
