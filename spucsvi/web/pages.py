@@ -119,7 +119,7 @@ def index():
 def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
     """The page as every visitor sees it for this data version and URL, built once
     in a real request: its links depend on the path it is served under."""
-    key = page_key("page", query)
+    key = page_key(query)
     if key not in snapshot.pages:
         remember_request(key)
 
@@ -149,10 +149,10 @@ def page_parts(snapshot: Snapshot, query: Query, board: Dashboard) -> dict[str, 
     }
 
 
-def page_key(kind: str, query: Query) -> tuple:
+def page_key(query: Query) -> tuple:
     """What a shared page's bytes depend on: its path prefix and query and, for a
     range counted back from now (`since`), the minute it starts from."""
-    key: tuple = (kind, request.script_root, query.raw)
+    key: tuple = ("page", request.script_root, query.raw)
     if query.value("since"):
         key += (query.filter.start,)
     return key
