@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from spucsvi.settings import SettingsError
 from tests.support.apps import make_app
+from tests.support.fakes import FakeRequest, FakeSpuc, json_response
 from tests.support.servers import (
     ROOT,
     ServerProcess,
@@ -32,6 +35,8 @@ from tests.support.servers import (
     gunicorn,
     running,
     spucsvi_in_process,
+    spucsvi_serve,
+    waitress,
 )
 from tests.test_container import (  # the compose tools, found as that file finds them
     COMPOSE_FILE,
@@ -231,6 +236,68 @@ def test_submissions_are_counted_by_what_became_of_them(tmp_path):
         "busy": 0,
         "error": 0,
     }
+
+
+SERVERS = {
+    "gunicorn --preload": lambda workdir, url: gunicorn(
+        workdir, url, workers=2, threads=2, extra_argv=["--preload"]
+    ),
+    "spucsvi serve": lambda workdir, url: spucsvi_serve(workdir, url, workers=3, threads=2),
+    "waitress": lambda workdir, url: waitress(workdir, url),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("serve", SERVERS.values(), ids=SERVERS.keys())
+def test_each_server_counts_all_its_own_requests_and_none_of_anothers(tmp_path, serve):
+    """However it is served: beside it, a waitress started by the same parent (this
+    test) counts in a folder of its own."""
+    spuc = emulator(tmp_path / "spuc" / "unicorn_sightings.txt", tmp_path)
+    server = serve(tmp_path / "server", spuc.url)
+    beside = waitress(tmp_path / "beside", spuc.url)
+    with running(spuc, server, beside):
+        before = [requests_counted(scrape(s.url), "/healthz") or 0 for s in (server, beside)]
+        assert get_many(server.url, ["/healthz"] * 60) == [200] * 60
+        assert get_many(beside.url, ["/healthz"] * 7) == [200] * 7
+        for _ in range(6):  # whichever worker answers
+            assert requests_counted(scrape(server.url), "/healthz") == before[0] + 60
+        assert requests_counted(scrape(beside.url), "/healthz") == before[1] + 7
+
+
+def _hang_on_put(request: FakeRequest, connection: socket.socket) -> None:
+    """A SPUC with no sightings yet whose every PUT hangs (answered by nothing)."""
+    if request.path == "/export":
+        connection.sendall(json_response(200, '{"message": "No unicorn sightings yet!"}'))
+
+
+@pytest.mark.slow
+def test_submissions_refused_while_spuc_is_slow_are_counted_busy(tmp_path):
+    """One submission hangs at SPUC; those waiting behind it are told to try again
+    (busy), and the one at SPUC ends in a timeout (SPUC down)."""
+    with FakeSpuc(_hang_on_put) as fake:
+        app = make_app(fake.url, tmp_path, SPUC_READ_TIMEOUT="4")
+        with spucsvi_in_process(app) as url:
+            before = scrape(url)
+
+            def post(_: int) -> int:
+                with requests.post(
+                    f"{url}/sightings",
+                    data={"location": "moon", "brightness": "3"},
+                    headers=SAME_SITE,
+                    timeout=20,
+                ) as answer:
+                    return answer.status_code
+
+            with ThreadPoolExecutor(4) as pool:
+                told = Counter(pool.map(post, range(4)))
+            after = scrape(url)
+    assert told == {504: 1, 503: 3}
+
+    def added(reason: str) -> float:
+        name, labels = "spucsvi_submissions_refused_total", {"reason": reason}
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert (added("busy"), added("spuc_down")) == (3, 1)
 
 
 def test_metrics_off_is_a_404_and_a_bad_switch_is_named(spuc, tmp_path):
