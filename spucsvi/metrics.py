@@ -73,7 +73,8 @@ REASONS = (
     "error",
 )
 SUBMIT_ENDPOINTS = ("pages.submit", "api.create_sighting")
-# The text format every Prometheus reads (the client's newest names a format 3.x reads).
+# The text format every Prometheus reads; prometheus_client's newer default (1.0.0)
+# is for Prometheus 3's UTF-8 names, which these metrics do not need.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _NOTED = "spucsvi_metrics_refusal"
 

@@ -44,6 +44,7 @@ from tests.test_container import (  # the compose tools, found as that file find
     empty_env_file,  # noqa: F401 - a fixture
     resolved_model,
 )
+from tests.test_server import flask_run
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
@@ -244,6 +245,7 @@ SERVERS = {
     ),
     "spucsvi serve": lambda workdir, url: spucsvi_serve(workdir, url, workers=3, threads=2),
     "waitress": lambda workdir, url: waitress(workdir, url),
+    "flask run": flask_run,
 }
 
 
