@@ -8,7 +8,9 @@ test can look at each worker's file; nothing else in the server is told about it
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -144,11 +146,36 @@ def test_the_counts_of_both_workers_add_up(served):
     # Every scrape, whichever worker answers it, tells the server's total.
     for _ in range(6):
         assert requests_counted(scrape(url), "/healthz") == before + sent
-    assert sum(per_worker.values()) == before + sent
+    # The sum of every worker's file, a worker killed earlier included.
+    pids = {int(f.stem.rsplit("_", 1)[1]) for f in folder.glob("*.db")}
+    assert pids >= set(per_worker)
+    assert sum(requests_counted(own_counts(folder, pid), "/healthz") or 0 for pid in pids) == (
+        before + sent
+    )
     # The long-gone server's folder was removed when this one's was made; this
     # one's is closed to other users.
     assert not (runtime / "spucsvi" / "metrics-999999999-1").exists()
     assert folder.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.slow
+def test_a_killed_workers_counts_stay_in_the_totals(served):
+    """gunicorn replaces a worker killed outright; the server's counts never go down."""
+    url, _, server = served
+    assert get_many(url, ["/healthz"] * 20) == [200] * 20
+    before = requests_counted(scrape(url), "/healthz")
+    workers = server.workers()
+    os.kill(workers[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        now = server.workers()
+        if len(now) == 2 and workers[0] not in now:
+            break
+        time.sleep(0.1)
+    assert len(now) == 2 and workers[0] not in now, now
+    assert get_many(url, ["/healthz"] * 30) == [200] * 30
+    for _ in range(6):
+        assert requests_counted(scrape(url), "/healthz") == before + 30
 
 
 def own_counts(folder: Path, pid: int) -> Samples:
