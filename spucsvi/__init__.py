@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 
+from spucsvi import metrics
 from spucsvi import settings as settings_module
 from spucsvi.data import derived
 from spucsvi.data.store import SightingsStore
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_spuc(app, settings)
     register_error_handlers(app)
     register_request_hooks(app)
+    metrics.install(app)  # after the other middleware: its timing includes theirs
     log.info("SPUCSVi %s using SPUC at %s", __version__, app.extensions["spuc_client"].shown_url)
     return app
 

@@ -11,7 +11,8 @@ loudly with the variable's name instead of surfacing later as a broken page.
 Outside this table SPUCSVi's code reads only the system's XDG_RUNTIME_DIR
 (`private_dir`); gunicorn reads its own (SCRIPT_NAME, and FORWARDED_ALLOW_IPS, which
 the app reads too and decides by: spucsvi/web/proxy.py), and `spucsvi demo` sets
-SPUC_URL for the server it starts.
+SPUC_URL for the server it starts. spucsvi/metrics.py reads and sets
+prometheus_client's PROMETHEUS_MULTIPROC_DIR.
 """
 
 from __future__ import annotations
@@ -191,6 +192,16 @@ def _rate(raw: str, name: str) -> str | None:
     return raw
 
 
+def _switch(raw: str, name: str) -> bool:
+    """`on` or `off` (also true/false, yes/no, 1/0)."""
+    word = raw.strip().lower()
+    if word in ("on", "true", "yes", "1"):
+        return True
+    if word in ("off", "false", "no", "0"):
+        return False
+    raise SettingsError(f"{name}={raw!r} must be on or off")
+
+
 def _timezone(raw: str, name: str) -> tzinfo:
     """An IANA name such as Europe/Berlin."""
     raw = raw.strip()
@@ -278,6 +289,15 @@ class Settings:
         "too, but the app decides ([deploy](deploy.md#behind-a-proxy))",
         read=_networks,
         shown="none",
+    )
+    metrics: bool = setting(
+        "SPUCSVI_METRICS",
+        True,
+        "`GET /metrics` in Prometheus' text format, counted over every worker of a server "
+        "(the multiprocess folder is made per server, or `PROMETHEUS_MULTIPROC_DIR`); `off`: "
+        "404 ([deploy](deploy.md#metrics))",
+        read=_switch,
+        shown="`on`",
     )
     # Fixed, not read from the environment: the largest request body the app reads.
     max_body_bytes: int = 16 * 1024

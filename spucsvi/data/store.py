@@ -206,6 +206,8 @@ class SightingsStore:
         self._error: SpucError | None = None
         self._once_per_process = PerProcess(self._fresh_state)
         self.fetches = 0
+        # Told each check's seconds and failure (None: SPUC answered): spucsvi/metrics.py.
+        self.on_check: Callable[[float, SpucError | None], object] | None = None
 
     # --- what views call -----------------------------------------------------------
 
@@ -255,6 +257,14 @@ class SightingsStore:
                 f"SPUC has not answered for {now - since:.0f} seconds; still waiting."
             )
         return None if error is None else Stale(now - confirmed, error)
+
+    def last_check(self) -> tuple[float | None, SpucError | None] | None:
+        """None before the first check ended; else the copy's age (seconds since SPUC
+        last confirmed it; None: never) and the last check's failure (None: SPUC answered)."""
+        if self._checked_at is None:
+            return None
+        confirmed = self._confirmed_at
+        return (None if confirmed is None else self._clock() - confirmed), self._error
 
     # --- per process ---------------------------------------------------------------
 
@@ -355,6 +365,7 @@ class SightingsStore:
     def _check(self) -> None:
         """Fetch what is new and publish it; the check counts as done only then,
         so views never see the records while they are half up to date."""
+        begun = time.perf_counter()
         try:
             self._fetch()
         except SpucError as exc:
@@ -363,6 +374,8 @@ class SightingsStore:
             self._error = None
             self._confirmed_at = self._clock()
         self._checked_at = self._clock()
+        if self.on_check is not None:
+            self.on_check(time.perf_counter() - begun, self._error)
 
     # --- preparing: other views see a version once it is prepared and warmed --------
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from spucsvi.data.store import SightingsStore
+from spucsvi.metrics import noting_refusal
 from spucsvi.per_process import PerProcess
 from spucsvi.settings import Settings, UnsafeFolder
 from spucsvi.sightings.recorded import Recorded, find_recorded
@@ -111,6 +112,7 @@ def _take_lock(lock: FileLock, since: Path) -> None:
         return
 
 
+@noting_refusal  # counts a refusal by its reason (busy, SPUC down) in /metrics
 def submit_sighting(
     sighting: SightingInput, client: SpucClient, store: SightingsStore, settings: Settings
 ) -> Recorded | None:
