@@ -8,7 +8,9 @@ bounded in connections and time.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -157,6 +159,61 @@ def test_front_loaded_bodies_from_many_addresses_hold_no_slot_for_long(few_slots
     # Before: the slots were all taken, and the visitor waited for the attack's end.
     assert problems == []
     assert attack.cut["front_loaded"] >= SLOTS, attack.cut  # the oldest closed to make room
+
+
+def test_a_full_worker_closes_a_newcomer_from_an_address_holding_many_unread(few_slots):
+    """Every slot held by one address's incomplete requests: its next connections
+    are closed at once (not its oldest, to make room: reconnecting as fast as it
+    is cut then costs the worker a read of each body); a visitor's still gets in."""
+    port = port_of(few_slots)
+    opened = []
+    try:
+        for _ in range(SLOTS + 10):
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(b"POST /sightings HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nloc")
+            opened.append(sock)
+            time.sleep(0.01)  # accepted in this order
+        time.sleep(0.5)
+        closed = [i for i, sock in enumerate(opened) if _closed_by_server(sock)]
+        assert visit(few_slots.url, 1) == []
+    finally:
+        for sock in opened:
+            sock.close()
+    # Before: the oldest ten were closed to make room for the newest.
+    assert closed == list(range(SLOTS, SLOTS + 10))
+
+
+def test_connections_closed_to_make_room_are_not_read_later_in_the_same_turn(few_slots):
+    """Idle kept-alive connections that their clients close while new ones arrive:
+    one turn of the worker's loop accepts the new ones, closing the kept-alive to
+    make room, and then comes to those closed connections' events."""
+    port = port_of(few_slots)
+    (pid,) = few_slots.workers()
+    kept: list[socket.socket] = []
+    arriving: list[socket.socket] = []
+    try:
+        for _ in range(SLOTS - THREADS):  # gunicorn keeps this many alive at most
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            kept.append(sock)
+        os.kill(pid, signal.SIGSTOP)  # what follows, it sees in one turn
+        try:
+            arriving = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+            for sock in kept:
+                sock.close()
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        problems = visit(few_slots.url, 1)
+        # Before: ValueError (a closed socket's descriptor, -1), and the worker died.
+        output = few_slots.output()
+        assert output.count("Booting worker") == 1 and few_slots.workers() == [pid], output[-3000:]
+        assert problems == []
+    finally:
+        for sock in kept + arriving:
+            sock.close()
 
 
 @pytest.fixture
