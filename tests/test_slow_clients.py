@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import select
 import signal
 import socket
 import time
@@ -24,8 +25,9 @@ import requests
 
 from spucsvi.server import worker
 from tests.support.attackers import Attack
+from tests.support.nginx import NGINX, nginx
 from tests.support.records import HEADER
-from tests.support.servers import ServerProcess, emulator, running, spucsvi_serve
+from tests.support.servers import ROOT, ServerProcess, emulator, free_port, running, spucsvi_serve
 
 pytestmark = pytest.mark.slow
 
@@ -214,6 +216,45 @@ def test_connections_closed_to_make_room_are_not_read_later_in_the_same_turn(few
     finally:
         for sock in kept + arriving:
             sock.close()
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="needs Debian's nginx")
+def test_the_replicas_proxy_refuses_an_address_holding_many_requests(small, tmp_path):
+    """deploy/nginx.conf (addresses changed) in front: bodies sent but for their
+    last byte, from one address, more than it lets one address hold."""
+    port = free_port()
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    for old, new in {
+        "server spucsvi:8322;": f"server 127.0.0.1:{port_of(small)};",
+        "listen 80;": f"listen 127.0.0.1:{port};",
+    }.items():
+        site = site.replace(old, new)
+    per_client = int(re.findall(r"limit_conn spucsvi_clients (\d+);", site)[0])
+    with running(front := nginx(tmp_path / "nginx", site, port, scheme="http")):
+        held = []
+        try:
+            for _ in range(per_client + 5):
+                sock = socket.socket()
+                sock.bind(("127.0.0.3", 0))
+                sock.connect(("127.0.0.1", port))
+                body = b"location=" + b"m" * 990
+                head = f"POST /sightings HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+                sock.sendall(head.encode() + body[:-1])
+                held.append(sock)
+            time.sleep(0.5)
+            refused = [sock.recv(12) for sock in held if _closed_or_answered(sock)]
+            assert visit(front.url, 1) == []
+        finally:
+            for sock in held:
+                sock.close()
+    # Before: nginx held them all (until its 60 s body timeout), as many as came.
+    assert refused == [b"HTTP/1.1 503"] * 5
+
+
+def _closed_or_answered(sock: socket.socket) -> bool:
+    poll = select.poll()
+    poll.register(sock, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 @pytest.fixture
