@@ -12,8 +12,10 @@ threads, as in the container), once with gunicorn's own gthread worker and
 once with the project's PatientWorker (spucsvi/server/worker.py); then under
 waitress (one process, as many threads), which buffers requests and answers
 in its own event loop, with its default limit of 100 connections and with
-1,000. Every server starts at a soft limit of 1,024 open files, as a shell
-gives. The scenarios (--scenarios), each for --seconds, attackers from
+1,000. A name with `+nginx` (patient+nginx, gthread+nginx) puts Debian's
+nginx in front, with --nginx-config (deploy/nginx.conf, its addresses
+changed). Every server starts at a soft limit of 1,024 open files, as a
+shell gives. The scenarios (--scenarios), each for --seconds, attackers from
 tests/support/attackers.py opening a new connection whenever the server cuts
 one: issue 13's (50 slow-header, 50 silent and 8 slow-body connections); all
 kinds (the same with 8 slow readers of /sightings.csv and 8 clients that do
@@ -24,13 +26,16 @@ side after `Connection: close` and ask again at once, with 600 silent
 connections, finding 3); download readers (18 readers of /sightings.json at
 6 KB/s, finding 7; the visitor also downloads a filtered CSV, from 8 s on).
 Meanwhile a visitor, in a process of its own, asks for /healthz and / in
-turn, each on a new connection, up to four times a second. It prints each answer's latency
-(median, worst), the failures, how often the server cut each kind of slow
-client, the workers' resident memory after the attack and how many workers
-were started during it (a worker that died); then the target: every answer
-within 1 s throughout. The attackers share this machine's cores with the
-server, which a real attacker does not: --nice 19 gives them only the CPU
-the server and the visitor leave. A benchmark, not a test: exit 0 whatever the numbers.
+turn, each on a new connection, up to four times a second. It prints each
+answer's latency (median, worst), the failures, the visitor's longest
+answer inside a request thread (the access log's duration: the rest of a
+wait was for a connection slot or a core), how often the server cut each
+kind of slow client, the workers' resident memory after the attack and how
+many workers were started during it (a worker that died); then the target:
+every answer within 1 s throughout. The attackers share this machine's
+cores with the server, which a real attacker does not: --nice 19 gives them
+only the CPU the server and the visitor leave. A benchmark, not a test:
+exit 0 whatever the numbers.
 """
 
 from __future__ import annotations
@@ -257,7 +262,7 @@ def main() -> int:
             for name in args.servers.split(","):
                 with serving(name, workdir, spuc.url, args) as (url, served):
                     for _ in range(4 * args.workers):  # every worker has loaded the data
-                        requests.get(f"{url}/", timeout=600).raise_for_status()
+                        requests.get(f"{served.url}/", timeout=600).raise_for_status()
                     size = len(requests.get(f"{url}/sightings.csv", timeout=600).content)
                     print(f"{name}: /sightings.csv is {size / 1e6:.1f} MB", flush=True)
                     for scenario in args.scenarios.split(","):
