@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.slow_clients [--sightings 100000] [--seconds 20]
         [--workers 2] [--threads 4] [--servers gthread,patient,waitress,waitress-1000]
         [--scenarios "issue 13,all kinds,front-loaded bodies,lingering close,download readers"]
+        [--nice 19] [--servers patient+nginx --nginx-config deploy/nginx.conf]
 
 Issues 13 and 20. SPUC's emulator holds --sightings sightings; SPUCSVi
 runs under gunicorn with the project's gunicorn.conf.py (2 workers x 4
@@ -11,8 +12,10 @@ threads, as in the container), once with gunicorn's own gthread worker and
 once with the project's PatientWorker (spucsvi/server/worker.py); then under
 waitress (one process, as many threads), which buffers requests and answers
 in its own event loop, with its default limit of 100 connections and with
-1,000. Every server starts at a soft limit of 1,024 open files, as a shell
-gives. The scenarios (--scenarios), each for --seconds, attackers from
+1,000. A name with `+nginx` (patient+nginx, gthread+nginx) puts Debian's
+nginx in front, with --nginx-config (deploy/nginx.conf, its addresses
+changed). Every server starts at a soft limit of 1,024 open files, as a
+shell gives. The scenarios (--scenarios), each for --seconds, attackers from
 tests/support/attackers.py opening a new connection whenever the server cuts
 one: issue 13's (50 slow-header, 50 silent and 8 slow-body connections); all
 kinds (the same with 8 slow readers of /sightings.csv and 8 clients that do
@@ -22,23 +25,34 @@ addresses: front-loaded bodies (2,100 POSTs with all but the last byte of a
 side after `Connection: close` and ask again at once, with 600 silent
 connections, finding 3); download readers (18 readers of /sightings.json at
 6 KB/s, finding 7; the visitor also downloads a filtered CSV, from 8 s on).
-Meanwhile a visitor asks for /healthz and / in turn, each on a new
-connection, up to four times a second. It prints each answer's latency
-(median, worst), the failures, how often the server cut each kind of slow
-client, the workers' resident memory after the attack and how many workers
-were started during it (a worker that died); then the target: every answer
-within 1 s throughout. A benchmark, not a test: exit 0 whatever the numbers.
+Meanwhile a visitor, in a process of its own, asks for /healthz and / in
+turn, each on a new connection, up to four times a second. It prints each
+answer's latency (median, worst), the failures, the visitor's longest
+answer inside a request thread (the access log's duration: the rest of a
+wait was for a connection slot or a core), how often the server cut each
+kind of slow client, the workers' resident memory after the attack and how
+many workers were started during it (a worker that died); then the target:
+every answer within 1 s throughout. The attackers share this machine's
+cores with the server, which a real attacker does not: --nice 19 gives them
+only the CPU the server and the visitor leave. A benchmark, not a test:
+exit 0 whatever the numbers.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import multiprocessing
+import os
+import re
 import resource
 import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,9 +60,11 @@ import requests
 
 from benchmarks.bench import UNITS, write_sightings
 from tests.support.attackers import KINDS, Attack
+from tests.support.nginx import nginx
 from tests.support.servers import (
     ServerProcess,
     emulator,
+    free_port,
     gunicorn,
     rss_kib,
     running,
@@ -72,8 +88,13 @@ VISITS = {"download readers": ("/healthz", "/", "/sightings.csv?location=Vesta")
 # time first (a visitor's download meanwhile may be told to retry, 503).
 SETTLE = {"download readers": 8.0}
 OPEN_FILES_SOFT = 1024
+# nginx as the stand-in image runs it (tests/container/nginx): Debian's 768
+# connections a worker, a worker a core; here one process holds both shares.
+NGINX_CONNECTIONS = 2 * 768
 WORKER_CLASSES = {"gthread": "gthread", "patient": "spucsvi.server.worker.PatientWorker"}
 TARGET_SECONDS = 1.0
+# The visitor's requests, told apart from the warm-up's in the access log.
+VISITOR = {"User-Agent": "slow-clients-visitor"}
 
 
 @dataclass
@@ -92,7 +113,7 @@ class Visits:
             for path in self.seconds:
                 started = time.monotonic()
                 try:
-                    with requests.get(url + path, timeout=60) as answer:
+                    with requests.get(url + path, headers=VISITOR, timeout=60) as answer:
                         answer.raise_for_status()
                     self.seconds[path].append(time.monotonic() - started)
                 except requests.RequestException as exc:
@@ -100,21 +121,51 @@ class Visits:
                 time.sleep(0.125)
 
 
-def attack(url: str, scenario: str, seconds: float) -> tuple[Visits, Attack]:
-    visits = Visits(VISITS.get(scenario, Visits.paths))
+def visited(paths: tuple[str, ...], url: str, until: float) -> Visits:
+    visits = Visits(paths)
+    visits.visit(url, until)
+    return visits
+
+
+def attack(url: str, scenario: str, seconds: float, nice: int = 0) -> tuple[Visits, Attack]:
+    """The visitor in a process of its own, as on a machine of its own: in this
+    one it would wait for the interpreter behind thousands of attacking threads.
+    The attackers' threads at `nice` (they inherit it from the thread starting them)."""
     read_path = "/sightings.json" if scenario == "download readers" else "/sightings.csv"
     sources = SOURCES.get(scenario, MANY_SOURCES)
-    counts = SCENARIOS[scenario]
-    until = time.monotonic() + seconds
-    with Attack(url, counts, seconds=seconds, read_path=read_path, sources=sources) as attack:
-        time.sleep(SETTLE.get(scenario, 0))
-        visitor = threading.Thread(target=visits.visit, args=(url, until))
-        visitor.start()
-        visitor.join()
+    attack = Attack(url, SCENARIOS[scenario], seconds=seconds, read_path=read_path, sources=sources)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as visitor:
+        visitor.submit(time.sleep, 0).result()  # started, before any attacker
+        until = time.monotonic() + seconds  # one clock for both processes
+        starter = threading.Thread(target=_start, args=(attack, nice))
+        starter.start()
+        starter.join()
+        try:
+            time.sleep(SETTLE.get(scenario, 0))
+            paths = VISITS.get(scenario, Visits.paths)
+            visits = visitor.submit(visited, paths, url, until).result()
+        finally:
+            attack.__exit__(None, None, None)
     return visits, attack
 
 
-def report(name: str, visits: Visits, attack: Attack, rss: list[int], booted: int) -> bool:
+def _start(attack: Attack, nice: int) -> None:
+    os.setpriority(os.PRIO_PROCESS, 0, nice)  # on Linux: this thread only
+    attack.__enter__()
+
+
+def in_threads(log: str) -> float:
+    """The visitor's longest answer in a request thread (the access log's
+    duration_ms), in seconds: what of its wait was not for a connection slot."""
+    return max(
+        (int(m) / 1000 for m in re.findall(rf"duration_ms=(\d+) .*{VISITOR['User-Agent']}", log)),
+        default=0.0,
+    )
+
+
+def report(
+    name: str, visits: Visits, attack: Attack, rss: list[int], booted: int, log: str
+) -> bool:
     print(f"\n{name}:")
     worst_of_all = 0.0
     for path, seconds in visits.seconds.items():
@@ -132,11 +183,43 @@ def report(name: str, visits: Visits, attack: Attack, rss: list[int], booted: in
     for kind in KINDS:
         if attack.opened[kind]:
             print(f"  {kind:<12} {attack.opened[kind]:>4} opened, {attack.cut[kind]:>4} cut")
+    print(f"  the longest of them in a request thread: {in_threads(log):.3f} s")
     print(f"  worker memory after: {', '.join(f'{kib / 1024:.0f} MB' for kib in rss)}")
     print(f"  workers started during the attack: {booted}")
     passed = not visits.failures and all(visits.seconds.values()) and worst_of_all < TARGET_SECONDS
     print(f"  target (every answer within {TARGET_SECONDS:.0f} s): {'PASS' if passed else 'FAIL'}")
     return passed
+
+
+@contextlib.contextmanager
+def serving(
+    name: str, workdir: Path, spuc_url: str, args: argparse.Namespace
+) -> Iterator[tuple[str, ServerProcess]]:
+    """(the URL visitors and attackers use, the app's server): `patient+nginx` is
+    PatientWorker behind nginx with args.nginx_config, its addresses changed."""
+    app_name, _, proxy = name.partition("+")
+    with running(served := serve(app_name, workdir, spuc_url, args)):
+        if not proxy:
+            yield served.url, served
+            return
+        port, site = free_port(), args.nginx_config.read_text()
+        for old, new in {
+            "server spucsvi:8322;": f"server {served.url.removeprefix('http://')};",
+            "listen 80;": f"listen 127.0.0.1:{port};",
+        }.items():
+            assert site.count(old) == 1, old
+            site = site.replace(old, new)
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        front = nginx(
+            workdir / f"nginx-{name}",
+            site,
+            port,
+            scheme="http",
+            connections=NGINX_CONNECTIONS,
+            open_files=(hard, hard),
+        )
+        with running(front):
+            yield front.url, served
 
 
 def serve(name: str, workdir: Path, spuc_url: str, args: argparse.Namespace) -> ServerProcess:
@@ -165,6 +248,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--servers", default="gthread,patient,waitress,waitress-1000")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--nginx-config", type=Path, default=ROOT / "deploy" / "nginx.conf")
+    parser.add_argument(
+        "--nice", type=int, default=0, help="the attackers' niceness (19: the CPU left over)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="spucsvi-slow-") as folder:
         workdir = Path(folder)
@@ -173,17 +260,19 @@ def main() -> int:
         write_sightings(data_file, args.sightings)
         with running(spuc := emulator(data_file, workdir, units=UNITS)):
             for name in args.servers.split(","):
-                with running(served := serve(name, workdir, spuc.url, args)):
+                with serving(name, workdir, spuc.url, args) as (url, served):
                     for _ in range(4 * args.workers):  # every worker has loaded the data
                         requests.get(f"{served.url}/", timeout=600).raise_for_status()
-                    size = len(requests.get(f"{served.url}/sightings.csv", timeout=600).content)
+                    size = len(requests.get(f"{url}/sightings.csv", timeout=600).content)
                     print(f"{name}: /sightings.csv is {size / 1e6:.1f} MB", flush=True)
                     for scenario in args.scenarios.split(","):
+                        seen = len(served.output())
                         boots = served.output().count("Booting worker")
-                        visits, done = attack(served.url, scenario, args.seconds)
+                        visits, done = attack(url, scenario, args.seconds, args.nice)
                         rss = [rss_kib(pid) for pid in served.workers() or [served.pid]]
                         booted = served.output().count("Booting worker") - boots
-                        report(f"{name}, {scenario}", visits, done, rss, booted)
+                        log = served.output()[seen:]
+                        report(f"{name}, {scenario}", visits, done, rss, booted, log)
                         time.sleep(3)  # the last attackers' connections are gone
     return 0
 

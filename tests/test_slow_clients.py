@@ -8,7 +8,10 @@ bounded in connections and time.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+import select
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -22,8 +25,9 @@ import requests
 
 from spucsvi.server import worker
 from tests.support.attackers import Attack
+from tests.support.nginx import NGINX, nginx
 from tests.support.records import HEADER
-from tests.support.servers import ServerProcess, emulator, running, spucsvi_serve
+from tests.support.servers import ROOT, ServerProcess, emulator, free_port, running, spucsvi_serve
 
 pytestmark = pytest.mark.slow
 
@@ -157,6 +161,100 @@ def test_front_loaded_bodies_from_many_addresses_hold_no_slot_for_long(few_slots
     # Before: the slots were all taken, and the visitor waited for the attack's end.
     assert problems == []
     assert attack.cut["front_loaded"] >= SLOTS, attack.cut  # the oldest closed to make room
+
+
+def test_a_full_worker_closes_a_newcomer_from_an_address_holding_many_unread(few_slots):
+    """Every slot held by one address's incomplete requests: its next connections
+    are closed at once (not its oldest, to make room: reconnecting as fast as it
+    is cut then costs the worker a read of each body); a visitor's still gets in."""
+    port = port_of(few_slots)
+    opened = []
+    try:
+        for _ in range(SLOTS + 10):
+            sock = socket.socket()
+            sock.bind(("127.0.0.2", 0))
+            sock.connect(("127.0.0.1", port))
+            sock.sendall(b"POST /sightings HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nloc")
+            opened.append(sock)
+            time.sleep(0.01)  # accepted in this order
+        time.sleep(0.5)
+        closed = [i for i, sock in enumerate(opened) if _closed_by_server(sock)]
+        assert visit(few_slots.url, 1) == []
+    finally:
+        for sock in opened:
+            sock.close()
+    # Before: the oldest ten were closed to make room for the newest.
+    assert closed == list(range(SLOTS, SLOTS + 10))
+
+
+def test_connections_closed_to_make_room_are_not_read_later_in_the_same_turn(few_slots):
+    """Idle kept-alive connections that their clients close while new ones arrive:
+    one turn of the worker's loop accepts the new ones, closing the kept-alive to
+    make room, and then comes to those closed connections' events."""
+    port = port_of(few_slots)
+    (pid,) = few_slots.workers()
+    kept: list[socket.socket] = []
+    arriving: list[socket.socket] = []
+    try:
+        for _ in range(SLOTS - THREADS):  # gunicorn keeps this many alive at most
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+            kept.append(sock)
+        os.kill(pid, signal.SIGSTOP)  # what follows, it sees in one turn
+        try:
+            arriving = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+            for sock in kept:
+                sock.close()
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        problems = visit(few_slots.url, 1)
+        # Before: ValueError (a closed socket's descriptor, -1), and the worker died.
+        output = few_slots.output()
+        assert output.count("Booting worker") == 1 and few_slots.workers() == [pid], output[-3000:]
+        assert problems == []
+    finally:
+        for sock in kept + arriving:
+            sock.close()
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="needs Debian's nginx")
+def test_the_replicas_proxy_refuses_an_address_holding_many_requests(small, tmp_path):
+    """deploy/nginx.conf (addresses changed) in front: bodies sent but for their
+    last byte, from one address, more than it lets one address hold."""
+    port = free_port()
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    for old, new in {
+        "server spucsvi:8322;": f"server 127.0.0.1:{port_of(small)};",
+        "listen 80;": f"listen 127.0.0.1:{port};",
+    }.items():
+        site = site.replace(old, new)
+    per_client = int(re.findall(r"limit_conn spucsvi_clients (\d+);", site)[0])
+    with running(front := nginx(tmp_path / "nginx", site, port, scheme="http")):
+        held = []
+        try:
+            for _ in range(per_client + 5):
+                sock = socket.socket()
+                sock.bind(("127.0.0.3", 0))
+                sock.connect(("127.0.0.1", port))
+                body = b"location=" + b"m" * 990
+                head = f"POST /sightings HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+                sock.sendall(head.encode() + body[:-1])
+                held.append(sock)
+            time.sleep(0.5)
+            refused = [sock.recv(12) for sock in held if _closed_or_answered(sock)]
+            assert visit(front.url, 1) == []
+        finally:
+            for sock in held:
+                sock.close()
+    # Before: nginx held them all (until its 60 s body timeout), as many as came.
+    assert refused == [b"HTTP/1.1 503"] * 5
+
+
+def _closed_or_answered(sock: socket.socket) -> bool:
+    poll = select.poll()
+    poll.register(sock, select.POLLIN)
+    return bool(poll.poll(0))
 
 
 @pytest.fixture

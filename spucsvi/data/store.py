@@ -60,9 +60,11 @@ OVERDUE_CHECK = 1.0
 # they land on another worker. While SPUC fails or is slow, views never wait.
 STALE_WINDOWS = 2
 QUIET_WAIT = 0.5
-# Derived values kept per snapshot, and bytes of encoded pages kept per snapshot.
+# Derived values kept per snapshot, and bytes of encoded pages kept per snapshot:
+# dozens of pages, and all a client asking for page after page can add to a
+# worker's memory (32 MB added 40 % to a worker of 72 MB; tests/test_memory.py).
 DERIVED_ENTRIES = 64
-PAGE_BYTES = 32 * 1024 * 1024
+PAGE_BYTES = 8 * 1024 * 1024
 # Seconds between thread switches while a check or warming runs in the background.
 BACKGROUND_SWITCH_INTERVAL = 0.0005
 # Lines parsed at a time, so a large export is never all text objects at once.

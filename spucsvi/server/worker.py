@@ -20,10 +20,13 @@ client address holds at most CLIENT_CONNECTIONS (an IPv6 client counted by
 its /64); lingering sockets count against worker_connections; when the slots
 run short a new connection is taken anyway and what holds a slot for least
 use is closed (a lingering socket, an idle kept-alive connection, else the
-oldest incomplete request). The soft limit of open files is raised to the
-hard one at start and worker_connections fitted under it; out of file
-descriptors all the same, the worker pauses accepting and closes some of
-those, instead of dying (gunicorn raises).
+oldest incomplete request), unless only incomplete requests hold them and
+the newcomer's address holds FULL_SHARE already: then the newcomer is closed
+at once, unread, so that a client reconnecting as fast as it is cut costs an
+accept and a close, not a read of its body. The soft limit of open files is
+raised to the hard one at start and worker_connections fitted under it; out
+of file descriptors all the same, the worker pauses accepting and closes
+some of those, instead of dying (gunicorn raises).
 A file answer (a spooled download, an asset) is sent by the poller from the
 file, costing no memory; SPOOL_LIMIT bounds the file bytes kept for slow
 readers, beyond which the longest-sending one is cut.
@@ -86,6 +89,9 @@ CHECK_SECONDS = 0.25
 # Connections of one client address in a worker (an IPv6 client by its /64;
 # a proxy in forwarded_allow_ips is not capped). Browsers open six a site.
 CLIENT_CONNECTIONS = 100
+# While incomplete requests hold every slot, an address holding this many gets
+# no more: a browser opens six, an attacker churning its connections thousands.
+FULL_SHARE = 8
 # File descriptors left for what is not a connection (poller, logs, SPUC,
 # spooled downloads): worker_connections is lowered to fit the file limit.
 SPARE_FILES = 64
@@ -421,14 +427,15 @@ class PatientWorker(ThreadWorker):
 
     def _take_connection(self, sock: socket.socket, client, server) -> None:
         key = client_key(client, self.cfg)
+        held = self.per_client[key] if key is not None else 0
+        if held >= CLIENT_CONNECTIONS or (
+            self.nr_conns >= self.worker_connections and not self._make_room(held)
+        ):
+            sock.close()  # this address holds its share already
+            return
         if key is not None:
-            if self.per_client[key] >= CLIENT_CONNECTIONS:
-                sock.close()  # this address holds its share already
-                return
             self.per_client[key] += 1
         self.nr_conns += 1
-        if self.nr_conns > self.worker_connections:
-            self._free_a_slot()
         self.enqueue_req(PatientConnection(self.cfg, sock, client, server, self, key))
 
     def gone(self, conn: PatientConnection) -> None:
@@ -439,6 +446,14 @@ class PatientWorker(ThreadWorker):
             if not self.per_client[conn.client_key]:
                 del self.per_client[conn.client_key]
         conn.client_key = None
+
+    def _make_room(self, held: int) -> bool:
+        """Room made (if any can be) for a newcomer whose address holds `held`
+        connections; False when it is to be closed instead (see FULL_SHARE)."""
+        if not (self.lingering or self.keepalived_conns) and held >= FULL_SHARE:
+            return False
+        self._free_a_slot()
+        return True
 
     def _free_a_slot(self) -> bool:
         """Close what holds a slot for least use: a lingering socket (its answer
@@ -586,6 +601,20 @@ class PatientWorker(ThreadWorker):
         conn.raw.close()
         self.nr_conns -= 1
         self.gone(conn)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        """gunicorn's, but an event of a turn is dropped once an earlier one closed
+        its connection (making room in accept): its socket is gone, or its
+        descriptor already another connection's."""
+        try:
+            events = self.poller.select(timeout)
+            registered = self.poller.get_map()
+            for key, _ in events:
+                if registered.get(key.fd) is key:
+                    key.data(key.fileobj)
+        except OSError as e:
+            if e.errno != errno.EINTR:
+                raise
 
     def murder_pending(self):
         """On gunicorn's loop, at most every CHECK_SECONDS: cut what is too slow."""

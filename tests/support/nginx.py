@@ -27,7 +27,7 @@ daemon off;
 master_process off;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log warn;
-events {{ worker_connections 512; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log {dir}/access.log;
     client_body_temp_path {dir}/client_body;
@@ -55,13 +55,22 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-def nginx(workdir: Path, site: str, port: int, *, scheme: str = "https") -> ServerProcess:
+def nginx(
+    workdir: Path,
+    site: str,
+    port: int,
+    *,
+    scheme: str = "https",
+    connections: int = 512,
+    open_files: tuple[int, int] | None = None,
+) -> ServerProcess:
     """nginx serving `site` (the text of an `http {}`-level file, e.g. a server block
-    listening on 127.0.0.1:`port`), once it accepts connections there."""
+    listening on 127.0.0.1:`port`), once it accepts connections there; `connections`
+    its worker_connections, `open_files` its limits of open files (soft, hard)."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "site.conf").write_text(site)
     config = workdir / "nginx.conf"
-    config.write_text(MAIN.format(dir=workdir, site=workdir / "site.conf"))
+    config.write_text(MAIN.format(dir=workdir, site=workdir / "site.conf", connections=connections))
     check = subprocess.run(  # noqa: S603 - our own config
         [NGINX, "-t", "-q", "-e", str(workdir / "error.log"), "-c", str(config)],
         capture_output=True,
@@ -75,6 +84,7 @@ def nginx(workdir: Path, site: str, port: int, *, scheme: str = "https") -> Serv
         log=workdir / "nginx.log",
         env=child_env(),
         cwd=workdir,
+        open_files=open_files,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
