@@ -40,6 +40,7 @@ STACK_FILE = ROOT / "deploy" / "stack.yml"
 REPLICAS = 3
 VISITORS = 24
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
+GWBRIDGE_SUBNET, GWBRIDGE_GATEWAY = "10.83.25.0/24", "10.83.25.1"
 
 
 @dataclass
@@ -84,11 +85,23 @@ def swarm(docker) -> Iterator[None]:
     state = run([docker, "info", "--format", "{{.Swarm.LocalNodeState}}"]).stdout.decode().strip()
     if state != "inactive":
         pytest.skip(f"the engine is in a swarm already ({state}): this test makes its own")
+    # The bridge through which host-mode ports reach the tasks: made here, as
+    # Docker's docs say to customise it, so that its gateway is known before the
+    # stack is deployed (the swarm would make it with the first task).
+    had_bridge = run([docker, "network", "inspect", "docker_gwbridge"], check=False).returncode == 0
+    if not had_bridge:
+        options = ["name=docker_gwbridge", "enable_icc=false", "enable_ip_masquerade=true"]
+        argv = [docker, "network", "create", "--subnet", GWBRIDGE_SUBNET]
+        argv += ["--gateway", GWBRIDGE_GATEWAY]
+        argv += [f"--opt=com.docker.network.bridge.{option}" for option in options]
+        run([*argv, "docker_gwbridge"])
     run([docker, "swarm", "init", "--advertise-addr", "127.0.0.1"])
     try:
         yield
     finally:
         run([docker, "swarm", "leave", "--force"], check=False, timeout=120)
+        if not had_bridge:  # `swarm leave` leaves it
+            run([docker, "network", "rm", "docker_gwbridge"], check=False)
 
 
 @pytest.fixture(scope="module")
