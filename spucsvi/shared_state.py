@@ -1,9 +1,9 @@
 """Where the workers of SPUCSVi meet: the submit lock and the submission counts.
 
 Two backends, chosen in one place (`backend`):
-- `Files` (the default): a lock file and an SQLite file of counts in a private
+- `FileBackend` (the default): a lock file and an SQLite file of counts in a private
   folder, shared by every worker of one host (one kernel, one filesystem);
-- `Redis` (SPUCSVI_REDIS_URL): a redis-py lock and Flask-Limiter's own Redis
+- `RedisBackend` (SPUCSVI_REDIS_URL): a redis-py lock and Flask-Limiter's own Redis
   storage for the counts (the `limits` package's), shared by replicas on any host.
 
 Both give the same two things: `limit_storage()` for Flask-Limiter, and
@@ -69,10 +69,10 @@ class Backend(Protocol):
 
 def backend(settings: Settings) -> Backend:
     """The one place that chooses where the lock and counts live."""
-    return Redis(settings) if settings.redis_url else Files(settings)
+    return RedisBackend(settings) if settings.redis_url else FileBackend(settings)
 
 
-class Files:
+class FileBackend:
     """A lock file and SQLite counts beside it (settings.lock_path's folder)."""
 
     def __init__(self, settings: Settings):
@@ -120,7 +120,7 @@ class FileSubmitLock:
             return None
 
 
-class Redis:
+class RedisBackend:
     """A redis-py lock and Redis counts, one set per SPUC URL."""
 
     def __init__(self, settings: Settings):
