@@ -107,10 +107,11 @@ def register_spuc(app: Flask, settings: settings_module.Settings) -> None:
 
 
 def register_submit_limit(app: Flask, settings: settings_module.Settings) -> None:
+    from spucsvi import shared_state
     from spucsvi.web import ratelimit
 
     try:
-        storage = settings.rate_path if settings.submit_rate else None
+        storage = shared_state.backend(settings).limit_storage() if settings.submit_rate else None
     except settings_module.UnsafeFolder as exc:
         raise settings_module.SettingsError(str(exc)) from None
     ratelimit.install(app, settings.submit_rate, storage)

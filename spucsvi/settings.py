@@ -202,6 +202,21 @@ def _switch(raw: str, name: str) -> bool:
     raise SettingsError(f"{name}={raw!r} must be on or off")
 
 
+def _redis_url(raw: str, name: str) -> str:
+    """redis://[user:password@]host[:port][/db], or rediss:// for TLS."""
+    raw = raw.strip()
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise SettingsError(
+            f"{name}={redact_url(raw)!r} is not a Redis URL like redis://redis:6379/0"
+        )
+    return raw
+
+
 def _timezone(raw: str, name: str) -> tzinfo:
     """An IANA name such as Europe/Berlin."""
     raw = raw.strip()
@@ -280,6 +295,16 @@ class Settings:
         "(`Remote-User`), shared by the workers of a server; `off` turns the limit off. "
         "Over it: 429 with `Retry-After`",
         read=_rate,
+    )
+    redis_url: str | None = setting(
+        "SPUCSVI_REDIS_URL",
+        None,
+        "a Redis (`redis://redis:6379/0`, `rediss://` for TLS) where the submit lock and the "
+        "submission counts live instead, shared by replicas on several hosts "
+        "([deploy](deploy.md#across-hosts-docker-swarm-with-redis)); while it does not "
+        "answer, submissions are refused with 503",
+        read=_redis_url,
+        shown="none (a lock file and SQLite counts, shared by one host's workers)",
     )
     forwarded_allow_ips: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = setting(
         "FORWARDED_ALLOW_IPS",

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 
-import spucsvi.sightings.submission
+import spucsvi.shared_state
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import make_app
 from tests.support.records import HEADER as TEXT_HEADER
@@ -281,7 +281,7 @@ class _NoLock:
 @pytest.mark.parametrize("protected", [True, False], ids=["with-lock", "without-lock"])
 def test_in_process_the_submit_lock_is_what_prevents_the_loss(protected, tmp_path, monkeypatch):
     if not protected:
-        monkeypatch.setattr(spucsvi.sightings.submission, "FileLock", _NoLock)
+        monkeypatch.setattr(spucsvi.shared_state, "FileLock", _NoLock)
     data_file = tmp_path / "spuc" / "unicorn_sightings.txt"
     sent = sightings(48)
     with EmulatorServer(data_file, write_delay=WRITE_DELAY) as spuc:

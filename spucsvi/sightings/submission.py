@@ -1,18 +1,19 @@
 """Sending a sighting to SPUC, one at a time across every worker of a server.
 
 SPUC counts without a lock, and while its file does not exist yet concurrent
-writers truncate each other's records (docs/spuc.md). A file lock shared by
-all worker processes makes SPUCSVi send submissions one after another.
+writers truncate each other's records (docs/spuc.md). A lock shared by all
+worker processes makes SPUCSVi send submissions one after another: a lock file
+on one host, or a Redis lock shared by replicas on several (spucsvi/shared_state.py).
 
 A submission waiting for that lock holds a request thread, so waiting is
 bounded: at most SUBMITTING submissions of a process hold a turn at once (one
 sending, one waiting for the lock at most LOCK_WAIT seconds). A further one
-waits for a turn while SPUC keeps up. Whoever takes or frees the lock notes the
-time in a file beside it (`<lock>.since`), so every process sees how long the
-current submission has been at SPUC: once that is over OVERDUE seconds, SPUC
-is slow, and every waiter is told to try again at once (503, Retry-After). A
-slow SPUC then costs a worker at most SUBMITTING threads for long, and the
-others stay free for /healthz and the pages.
+waits for a turn while SPUC keeps up. Whoever takes or frees the lock marks the
+time (`SubmitLock.mark`), so every process sees how long the current
+submission has been at SPUC: once that is over OVERDUE seconds, SPUC is slow,
+and every waiter is told to try again at once (503, Retry-After). A slow SPUC
+then costs a worker at most SUBMITTING threads for long, and the others stay
+free for /healthz and the pages.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from pathlib import Path
 
-from filelock import FileLock, Timeout
-
+from spucsvi import shared_state
 from spucsvi.data.store import SightingsStore
 from spucsvi.metrics import noting_refusal
 from spucsvi.per_process import PerProcess
-from spucsvi.settings import Settings, UnsafeFolder
+from spucsvi.settings import Settings
+from spucsvi.shared_state import LockUnusable, SubmitLock
 from spucsvi.sightings.recorded import Recorded, find_recorded
 from spucsvi.sightings.validation import SightingInput
 from spucsvi.spuc.client import SpucClient, SpucError
@@ -46,8 +46,9 @@ BUSY = (
 )
 
 UNAVAILABLE = (
-    "SPUCSVi cannot send sightings right now: its submit lock is unusable "
-    "(the operator has been told in the logs). Your sighting was not sent."
+    "SPUCSVi cannot send sightings right now: the lock that keeps submissions in order "
+    "is unusable (the operator has been told in the logs). Your sighting was not sent: "
+    "please try again later."
 )
 
 
@@ -58,13 +59,13 @@ class _Turns:
         self.changed = threading.Condition()
         self.taken: list[float] = []
 
-    def take(self, since: Path) -> float | None:
+    def take(self, lock: SubmitLock) -> float | None:
         """A turn (its start time), or None when SPUC is slow or none came in time."""
         deadline = time.monotonic() + LOCK_WAIT
         with self.changed:
             while len(self.taken) >= SUBMITTING:
                 now = time.monotonic()
-                if now >= deadline or spuc_is_slow(since):
+                if now >= deadline or spuc_is_slow(lock):
                     return None
                 self.changed.wait(timeout=min(0.05, deadline - now))
             started = time.monotonic()
@@ -89,27 +90,33 @@ class SubmissionsUnavailable(SpucError):
     status = 503
 
 
-def spuc_is_slow(since: Path) -> bool:
+def spuc_is_slow(lock: SubmitLock) -> bool:
     """Whether the submission holding the lock has been at SPUC over OVERDUE seconds."""
-    try:
-        return time.time() - since.stat().st_mtime > OVERDUE
-    except OSError:
-        return False
+    since = lock.since_mark()
+    return since is not None and since > OVERDUE
 
 
-def _take_lock(lock: FileLock, since: Path) -> None:
+def _take_lock(lock: SubmitLock) -> bool:
     """The lock, waited for at most LOCK_WAIT seconds, and not at all once SPUC is slow."""
     started = time.monotonic()
-    while True:
-        try:
-            lock.acquire(timeout=0.05)
-        except Timeout:
-            waited = time.monotonic() - started
-            if waited >= LOCK_WAIT or (waited > OVERDUE and spuc_is_slow(since)):
-                raise
-            continue
-        since.touch()
-        return
+    while not lock.acquire(timeout=0.05):
+        waited = time.monotonic() - started
+        if waited >= LOCK_WAIT or (waited > OVERDUE and spuc_is_slow(lock)):
+            return False
+    lock.mark()
+    return True
+
+
+def _free(lock: SubmitLock) -> None:
+    """Mark the lock free since now (waiters judge SPUC by the next holder) and free
+    it. The sighting has gone to SPUC by now, so a lock that fails here is only
+    logged: a Redis lock expires on its own."""
+    try:
+        lock.mark()
+    except LockUnusable as exc:
+        log.error("Cannot mark the submit lock free: %s", exc)
+    finally:
+        lock.release()
 
 
 @noting_refusal  # counts a refusal by its reason (busy, SPUC down) in /metrics
@@ -119,27 +126,23 @@ def submit_sighting(
     """Record the sighting at SPUC and return SPUC's record of it, None when its
     export cannot show it (turned off, down); the next view then shows it too."""
     try:
-        path = settings.lock_path
-    except UnsafeFolder as exc:
+        lock = shared_state.backend(settings).submit_lock()
+        turns = _process_turns()
+        turn = turns.take(lock)
+    except LockUnusable as exc:
         log.error("Cannot take the submit lock: %s", exc)
         raise SubmissionsUnavailable(UNAVAILABLE) from None
-    since = path.with_name(f"{path.name}.since")
-    turns = _process_turns()
-    turn = turns.take(since)
     if turn is None:
         raise SubmissionsBusy(BUSY)
     before = _records_known(store)
-    lock = FileLock(path)
     try:
-        _take_lock(lock, since)
+        if not _take_lock(lock):
+            raise SubmissionsBusy(BUSY)
         try:
             client.record_sighting(sighting.location, sighting.brightness)
         finally:
-            since.touch()  # free since now: waiters judge SPUC by the next holder
-            lock.release()
-    except Timeout:
-        raise SubmissionsBusy(BUSY) from None
-    except (UnsafeFolder, OSError) as exc:
+            _free(lock)
+    except LockUnusable as exc:
         log.error("Cannot take the submit lock: %s", exc)
         raise SubmissionsUnavailable(UNAVAILABLE) from None
     finally:

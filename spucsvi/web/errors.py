@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from limits.errors import StorageError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -25,6 +26,7 @@ MESSAGES = {
 
 def register(app: Flask) -> None:
     app.register_error_handler(TooManyRequests, handle_too_many)
+    app.register_error_handler(StorageError, handle_limit_store_failed)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -68,18 +70,33 @@ def handle_http_error(exc: HTTPException):
 
 
 def handle_too_many(exc: TooManyRequests):
-    """Over the submission limit (web/ratelimit.py): the form comes back with the
-    visitor's values and the reason; the API answers JSON. Both say when to retry."""
-    from spucsvi.web import pages, ratelimit
+    """Over the submission limit (web/ratelimit.py)."""
+    from spucsvi.web import ratelimit
 
     seconds = ratelimit.retry_after()
-    message = ratelimit.message(seconds)
+    return refused_submission(429, ratelimit.message(seconds), seconds)
+
+
+def handle_limit_store_failed(exc: StorageError):
+    """The submission limit's store does not answer (Redis down): the submission
+    is not counted, so it is not sent either."""
+    from spucsvi.web import ratelimit
+
+    log.error("The submission limit's store failed: %s", exc.storage_error)
+    return refused_submission(503, ratelimit.UNAVAILABLE, None)
+
+
+def refused_submission(status: int, message: str, seconds: int | None) -> Response:
+    """A submission refused before its view ran: the form comes back with the
+    visitor's values and the reason; the API answers JSON. Both say when to retry."""
+    from spucsvi.web import pages
+
     if request.method == "POST" and not wants_json():
         form = pages.submitted_form()
         values = {name: form.get(name, "") for name in pages.FIELDS}
-        page = pages.personal_page(values=values, submit_error=message, status=429)
+        page = pages.personal_page(values=values, submit_error=message, status=status)
         return with_retry_after(page, seconds)
-    return error_response(429, message, retry_after=seconds)
+    return error_response(status, message, retry_after=seconds)
 
 
 def handle_unexpected_error(exc: Exception):

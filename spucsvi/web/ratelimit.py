@@ -5,11 +5,14 @@ SPUC has no delete, and one client recorded 2,532 sightings in 21 s. The limit
 every submission of a client address, whichever of the three paths it used.
 
 Flask-Limiter does the counting. Its in-memory store would count per process,
-so N gunicorn workers would let N times the limit through; Redis or memcached
-would be a new service for the compose stack. So the counts live in an SQLite
-file beside the submit lock (the same private folder, or SPUCSVI_SUBMIT_LOCK's
+so N gunicorn workers would let N times the limit through; Redis would be a new
+service for the compose stack. So by default the counts live in an SQLite file
+beside the submit lock (the same private folder, or SPUCSVI_SUBMIT_LOCK's
 folder), which every worker of a server shares: `SqliteStorage`, a fixed-window
-storage for the `limits` package that Flask-Limiter builds on.
+storage for the `limits` package that Flask-Limiter builds on. Replicas on
+several hosts share Redis instead (SPUCSVI_REDIS_URL): the `limits` package's
+own RedisStorage, chosen in spucsvi/shared_state.py. A store that fails refuses
+the submission (503, `unavailable`) rather than let it through uncounted.
 
 The client is the user a trusted portal names (REMOTE_USER), else its address
 (REMOTE_ADDR; for IPv6 its /64); behind a proxy in FORWARDED_ALLOW_IPS both come
@@ -23,7 +26,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, request
@@ -146,14 +149,17 @@ def client_address() -> str:
     return remote if parsed is None else addresses.client(parsed)
 
 
-def install(app: Flask, rate: str | None, storage: Path | None) -> None:
-    """Limit the submit views of `app` to `rate` per client (nothing when None)."""
+def install(app: Flask, rate: str | None, storage: tuple[str, dict[str, Any]] | None) -> None:
+    """Limit the submit views of `app` to `rate` per client (nothing when None), counted
+    in `storage` (Flask-Limiter's storage URI and options)."""
     if rate is None or storage is None:
         return
+    uri, options = storage
     limiter = Limiter(
         key_func=client_address,
         app=app,
-        storage_uri=f"{SCHEME}://{storage}",
+        storage_uri=uri,
+        storage_options=options,
         strategy="fixed-window",
         # Its headers would put Retry-After on every answer of the submit views
         # (a 201 too, and over a busy SPUC's own 2 s): errors.py says when to retry.
@@ -182,3 +188,10 @@ def message(seconds: int) -> str:
         "You have sent many sightings in a short time, so this one was not sent to SPUC. "
         f"Please try again in {seconds} seconds."
     )
+
+
+UNAVAILABLE = (
+    "SPUCSVi cannot send sightings right now: the store that counts them is not "
+    "answering (the operator has been told in the logs). Your sighting was not sent: "
+    "please try again later."
+)

@@ -18,11 +18,13 @@ Kinds and the names they are tagged with:
   through the shim ``spuc/spuc.py``.
 - ``nginx``: the proxy image ``compose.replicas.yml`` names, built from
   Debian's ``nginx`` package and laid out like the official image.
+- ``redis``: the Redis image ``deploy/stack.yml`` names, built from Debian's
+  ``redis-server`` package and laid out like the official image.
 
 Idempotent: an image that ``docker image inspect`` finds is kept, and one
 that ``docker pull`` fetches is used as it is (a real image always wins).
-Only stand-ins made here carry the label ``org.spucsvi.stand-in``; the SPUC
-and nginx ones also carry a hash of their inputs and are rebuilt when those
+Only stand-ins made here carry the label ``org.spucsvi.stand-in``; the SPUC,
+nginx and Redis ones also carry a hash of their inputs and are rebuilt when those
 change. Needs root (debootstrap), a Debian mirror and a registry for pip and
 apt inside the builds; no Docker Hub.
 """
@@ -158,11 +160,12 @@ def python_base_name() -> str:
     return names.pop()
 
 
-def proxy_image_name() -> str:
-    text = (ROOT / "compose.replicas.yml").read_text()
-    match = re.search(r"^\s+image:\s*[\"']?(nginx:[^\s\"']+)", text, re.MULTILINE)
+def image_name(kind: str, file: str) -> str:
+    """The `kind:tag` image that the repository's `file` names."""
+    text = (ROOT / file).read_text()
+    match = re.search(rf"^\s+image:\s*[\"']?({kind}:[^\s\"']+)", text, re.MULTILINE)
     if not match:
-        sys.exit("make_images: no nginx image in compose.replicas.yml")
+        sys.exit(f"make_images: no {kind} image in {file}")
     return match.group(1)
 
 
@@ -339,16 +342,17 @@ def ensure_spuc(python_name: str) -> None:
         build(context, SPUC_IMAGE, inputs, "--build-arg", f"PYTHON_IMAGE={python_name}")
 
 
-def ensure_nginx(name: str) -> None:
-    inputs = hash_paths(HERE / "nginx")
+def ensure_debian_package_image(kind: str, name: str) -> None:
+    """nginx or Redis: Debian's package in an image laid out as the official one."""
+    inputs = hash_paths(HERE / kind)
     if present_or_pulled(name, inputs):
         return
     ensure_debian_and_python({"debian"}, "")
-    build(HERE / "nginx", name, inputs)
+    build(HERE / kind, name, inputs)
 
 
 def main(argv: list[str] | None = None) -> None:
-    kinds = ["debian", "python", "spuc", "nginx"]
+    kinds = ["debian", "python", "spuc", "nginx", "redis"]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("kinds", nargs="*", help=f"any of {', '.join(kinds)} (default: all)")
     args = parser.parse_args(argv)
@@ -361,7 +365,9 @@ def main(argv: list[str] | None = None) -> None:
     if "spuc" in wanted:
         ensure_spuc(python_name)
     if "nginx" in wanted:
-        ensure_nginx(proxy_image_name())
+        ensure_debian_package_image("nginx", image_name("nginx", "compose.replicas.yml"))
+    if "redis" in wanted:
+        ensure_debian_package_image("redis", image_name("redis", "deploy/stack.yml"))
     log(f"done in {time.monotonic() - started:.0f} s")
 
 
