@@ -29,7 +29,13 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from spucsvi.data.derived import Dashboard, dashboard, ordered_rows, position
-from spucsvi.data.display import shown_location, shown_unit, unit_name, unit_title
+from spucsvi.data.display import (
+    shown_brightness,
+    shown_location,
+    shown_unit,
+    unit_name,
+    unit_title,
+)
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.sightings.recorded import Identity, Recorded, find_recorded
@@ -46,6 +52,7 @@ blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
 blueprint.add_app_template_filter(shown_unit, "shown_unit")
 blueprint.add_app_template_filter(unit_title, "unit_title")
+blueprint.add_app_template_filter(shown_brightness, "brightness")
 blueprint.after_app_request(confirmation.forget)
 
 
@@ -134,12 +141,12 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
 
 def page_parts(snapshot: Snapshot, query: Query, board: Dashboard) -> dict[str, parts.Part]:
     """The parts of a page that depend on less than its URL, each rendered once per
-    snapshot and what it depends on: the charts on the filter, the location list on
-    the locations chosen."""
+    snapshot and what it depends on: the charts and the location list (its counts
+    within the filter) on the filter."""
     chosen = query.filter.locations
     return {
         "locations": snapshot.pages.get(
-            ("locations html", chosen),
+            ("locations html", query.filter),
             lambda: parts.Part(render_template("_locations.html", board=board, locations=chosen)),
         ),
         "charts": snapshot.pages.get(
