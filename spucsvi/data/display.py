@@ -16,6 +16,7 @@ from functools import lru_cache
 from html import escape
 
 from spucsvi.sightings.validation import MAX_LOCATION_LENGTH as MAX_SHOWN
+from spucsvi.sightings.validation import NUMBER, plain_number
 from spucsvi.spuc.records import UNIT_NAMES
 
 _MARK = "\N{HORIZONTAL ELLIPSIS} ("
@@ -77,3 +78,12 @@ def hover_text(location: str) -> str:
 def plotly_unit(code: str) -> str:
     """A unit code as a chart shows it: shortened as on the page, made plain for Plotly."""
     return plotly_text(shown_unit(code))
+
+
+def shown_brightness(raw: str) -> str:
+    """A brightness as the page shows it: as SPUC holds it, but a number in exponent
+    notation (sent to SPUC by curl: the form refuses it) written plainly, '1e3' as
+    '1000', so that it reads as the number it is."""
+    if "e" not in raw.lower() or not NUMBER.fullmatch(raw):
+        return raw
+    return plain_number(raw)
