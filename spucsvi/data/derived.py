@@ -76,6 +76,9 @@ class Dashboard:
     location_counts: tuple[tuple[str, int], ...] = ()
     # How many locations the rest of the filter keeps, as the page shows them.
     all_locations: int = 0
+    # The units the filter form offers: the first OFFERED_UNITS of SPUC's file, and
+    # those chosen.
+    units_offered: tuple[str, ...] = ()
 
     @property
     def listed_top(self) -> int:
@@ -99,7 +102,19 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         newest_units(snapshot),
         listed_locations(snapshot, query.filter),
         len(location_index(snapshot, query.filter.without_locations()).counted),
+        offered_units(snapshot, query.filter.units),
     )
+
+
+# SPUC's file may hold any number of unit codes (a forged line makes one): the form
+# offers this many to choose from.
+OFFERED_UNITS = 10
+
+
+def offered_units(snapshot: Snapshot, chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """The units to filter by: the first OFFERED_UNITS in code order, then those chosen."""
+    units = facts(snapshot, EVERYTHING).units[:OFFERED_UNITS]
+    return units + tuple(code for code in chosen if code not in units)
 
 
 def newest_units(snapshot: Snapshot) -> str | None:

@@ -321,7 +321,11 @@ def your_row(snapshot: Snapshot, query: Query, recorded: Recorded) -> dict:
     place = position(ordered_rows(snapshot, query), recorded.row)
     page = None if place is None else place // query.table.per_page + 1
     value = snapshot.columns.brightness(recorded.row)
-    point = None if value is None else {"x": str(recorded.time_utc), "y": value}
+    point = (
+        None
+        if value is None
+        else {"x": str(recorded.time_utc), "y": value, "units": snapshot.columns.unit(recorded.row)}
+    )
     return {"row": recorded.row, "page": page, "point": point}
 
 
