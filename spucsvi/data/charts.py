@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from spucsvi.data.columns import Columns, from_micros
-from spucsvi.data.display import hover_text, plotly_text, plotly_unit, shown_location, unit_name
+from spucsvi.data.display import (
+    hover_text,
+    plotly_text,
+    plotly_unit,
+    shown_location,
+    shown_unit,
+    unit_name,
+)
 from spucsvi.data.tally import MAX_TIME_POINTS, Facts, Series
 
 PURPLE = "#7b2cbf"
@@ -35,6 +42,8 @@ NUMBER_FORMAT = ","
 # Each unit's plot, one above the other, this share of the chart's height apart.
 PLOT_GAP = 0.12
 HISTOGRAM_GAP = 0.3  # room for each plot's own brightness axis and its title
+# Units drawn in plots of their own at most; the page says how many more there are.
+MAX_UNIT_PLOTS = 3
 # An axis title names at most this many unit codes: SPUC's file can hold any number.
 MAX_UNITS_NAMED = 2
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
@@ -196,12 +205,30 @@ def reduced_positions(
 SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 
 
+def plotted(facts: Facts) -> list[Series]:
+    """The units drawn, each in a plot of its own, in code order: those with numbers,
+    at most MAX_UNIT_PLOTS, the most sighted first (SPUC's file may hold any number
+    of codes; the filter shows any other unit)."""
+    series = [one for one in facts.series if one.rows]
+    if len(series) > MAX_UNIT_PLOTS:
+        kept = set(sorted(range(len(series)), key=lambda i: -len(series[i].rows))[:MAX_UNIT_PLOTS])
+        series = [one for i, one in enumerate(series) if i in kept]
+    return series or [Series("", (), ())]
+
+
+def _units_left_out(figure: dict, facts: Facts, drawn: list[Series]) -> dict:
+    left_out = sum(1 for one in facts.series if one.rows) - len(drawn)
+    if left_out > 0:
+        figure["units_left_out"], figure["units_drawn"] = left_out, len(drawn)
+    return figure
+
+
 def brightness_over_time(columns: Columns, facts: Facts) -> dict:
     """Brightness against time: a unicorn per sighting, location and time on hover;
     each unit its own plot with its own brightness axis, one above the other on one
     time axis. A series with more points than fit is drawn as each stretch of
     time's range (lowest to highest, as a band) and mean."""
-    series = [one for one in facts.series if one.rows] or [Series("", (), ())]
+    series = plotted(facts)
     total = sum(len(one.rows) for one in series)
     limit = MAX_TIME_POINTS // max(1, len(series))
     mixed = len(series) > 1
@@ -223,7 +250,8 @@ def brightness_over_time(columns: Columns, facts: Facts) -> dict:
             trace["yaxis"] = axis_id("y", index)
         traces += unit_traces
         drawn_rows += rows
-        title = short_axis_title([one.unit]) if mixed else axis_title(facts.units)
+        named = [one.unit] if one.rows else []
+        title = short_axis_title(named) if mixed else axis_title(named)
         yaxis = {
             "title": {"text": title},
             "rangemode": "tozero",
@@ -244,9 +272,10 @@ def brightness_over_time(columns: Columns, facts: Facts) -> dict:
         extra["margin"] = {"l": 70, "r": 20, "t": 40, "b": 60}
     layout = _layout(xaxis=xaxis, **axes, **extra)
     figure = _figure(traces, layout, drawn=drawn if reduced else total, total=total)
-    # Which plot ringing the visitor's sighting goes on, by its unit (static/js/charts.js).
-    figure["unit_axes"] = {one.unit: axis_id("y", i) for i, one in enumerate(series)}
-    return figure
+    # Which plot ringing the visitor's sighting goes on, by its unit as shown (its code
+    # may be of any length: static/js/charts.js, web/pages.py `your_row`).
+    figure["unit_axes"] = {shown_unit(one.unit): axis_id("y", i) for i, one in enumerate(series)}
+    return _units_left_out(figure, facts, series)
 
 
 def _points(
@@ -403,7 +432,7 @@ def brightness_histogram(columns: Columns, facts: Facts) -> dict:
     """How often each brightness occurs, binned on the server so the page stays light:
     a histogram per unit, each on its own scale with its own round-edged bins, one
     above the other."""
-    series = [one for one in facts.series if one.rows] or [Series("", (), ())]
+    series = plotted(facts)
     traces = []
     axes: dict[str, object] = {}
     for index, (one, domain) in enumerate(
@@ -432,7 +461,7 @@ def brightness_histogram(columns: Columns, facts: Facts) -> dict:
         )
         # Across the chart a title has a phone's width at most: the unit code only.
         axes[layout_key("x", index)] = {
-            "title": {"text": short_axis_title([one.unit] if one.unit else [])},
+            "title": {"text": short_axis_title([one.unit] if one.rows else [])},
             "automargin": True,
             "tickformat": NUMBER_FORMAT,
             "anchor": y,
@@ -451,7 +480,7 @@ def brightness_histogram(columns: Columns, facts: Facts) -> dict:
             "Every sighting so far has the same brightness: this chart shows how "
             "brightness is spread once sightings differ."
         )
-    return figure
+    return _units_left_out(figure, facts, series)
 
 
 @dataclass(frozen=True)

@@ -324,7 +324,11 @@ def your_row(snapshot: Snapshot, query: Query, recorded: Recorded) -> dict:
     point = (
         None
         if value is None
-        else {"x": str(recorded.time_utc), "y": value, "units": snapshot.columns.unit(recorded.row)}
+        else {
+            "x": str(recorded.time_utc),
+            "y": value,
+            "units": shown_unit(snapshot.columns.unit(recorded.row)),  # charts.unit_axes
+        }
     )
     return {"row": recorded.row, "page": page, "point": point}
 
