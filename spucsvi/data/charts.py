@@ -14,6 +14,7 @@ lowest and highest point so peaks and troughs survive.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,11 +80,12 @@ def _layout(**extra) -> dict:
     return layout
 
 
-def _count_axis(title: str, largest: int) -> dict:
-    """An axis of whole numbers: no 0.5 sightings on small counts."""
+def _count_axis(title: str, largest: int, ticks: int = 10) -> dict:
+    """An axis of whole numbers: no 0.5 sightings on small counts, and at most about
+    `ticks` of them (a short plot has room for few)."""
     axis: dict[str, object] = {"title": {"text": title}, "rangemode": "tozero", "tickformat": ",d"}
     if largest <= 10:
-        axis["dtick"] = 1
+        axis["dtick"] = max(1, math.ceil(largest / ticks))
     return axis
 
 
@@ -467,7 +469,7 @@ def brightness_histogram(columns: Columns, facts: Facts) -> dict:
             "anchor": y,
         }
         axes[layout_key("y", index)] = {
-            **_count_axis("Sightings", max(histogram.counts, default=0)),
+            **_count_axis("Sightings", max(histogram.counts, default=0), 10 // len(series)),
             "domain": domain,
             "anchor": x,
         }
