@@ -176,7 +176,7 @@ def test_each_unit_has_a_histogram_of_its_own_bins():
 @pytest.mark.parametrize(("n", "bins"), [(1, 1), (5, 3), (30, 6), (100, 10), (5000, 30)])
 def test_histogram_bins_follow_the_number_of_sightings(n, bins):
     trace = histogram([sighting(i, brightness=str(i * 997 % 1000)) for i in range(n)])["data"][0]
-    assert len(trace["y"]) <= bins + 1 <= MAX_HISTOGRAM_BINS + 1
+    assert len(trace["y"]) <= bins + 2 <= MAX_HISTOGRAM_BINS + 2
     assert len(trace["y"]) >= min(bins, 2) - 1 or n == 1
 
 
@@ -345,17 +345,16 @@ def test_histogram_counts_every_numeric_brightness_once():
     sightings = [sighting(i, brightness=str(i % 37 * 1.5)) for i in range(1, 501)]
     sightings += [sighting(600 + i, brightness="junk") for i in range(10)]
     trace = histogram(sightings)["data"][0]
-    assert len(trace["y"]) <= MAX_HISTOGRAM_BINS + 1
+    assert len(trace["y"]) <= MAX_HISTOGRAM_BINS + 2
     assert sum(trace["y"]) == 500
 
 
-def test_histogram_bins_are_half_open_and_the_last_closed():
-    # 930 values of 0-30: 30 bins wanted, of width 1.
+def test_histogram_bins_are_half_open_the_highest_value_in_a_bin_of_its_own():
+    # 930 values of 0-30: 30 bins wanted, of width 1, and one more for 30.
     trace = histogram([sighting(i, brightness=str(i % 31)) for i in range(0, 930)])["data"][0]
-    assert len(trace["y"]) == 30
-    assert trace["y"][-1] == trace["y"][0] * 2  # 29 and 30 share the last bin
-    assert trace["x"] == [i + 0.5 for i in range(30)]
-    assert trace["customdata"] == [[i, i + 1] for i in range(30)]
+    assert trace["y"] == [30] * 31  # 29 and 30 do not share a bin that towers over the rest
+    assert trace["x"] == [i + 0.5 for i in range(31)]
+    assert trace["customdata"] == [[i, i + 1] for i in range(31)]
     assert trace["width"] == 0.95
 
 

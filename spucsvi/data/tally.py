@@ -98,8 +98,7 @@ class Prefix(Sequence):
 @dataclass(frozen=True)
 class Histogram:
     """Bins of one unit's values: `len(counts)` bins of `width` from `start`, their
-    edges round numbers (1, 2 or 5 times a power of ten); [edge, next edge), the
-    last one closed."""
+    edges round numbers (1, 2 or 5 times a power of ten), each [edge, next edge)."""
 
     start: float = 0.0
     width: float = 1.0
@@ -261,8 +260,10 @@ def histogram_of(ordered: SortedList) -> Histogram:
     wanted = min(MAX_HISTOGRAM_BINS, math.ceil(math.sqrt(n)))
     width = round_width(low, high, wanted)
     start = math.floor(low / width) * width
+    # Every bin half-open, so the highest value opens a bin of its own edge: a closed
+    # last bin would hold two values' sightings (18 and 19) and tower over the rest.
     # Divided first, so that extreme brightnesses (SPUC takes anything) cannot overflow.
-    bins = max(1, min(wanted + 1, math.ceil(high / width - start / width)))
+    bins = max(1, min(wanted + 2, math.floor(high / width - start / width) + 1))
     counts = histogram_counts(ordered.bisect_left, n, start, width, bins)
     return Histogram(start, width, counts, low, high)
 
@@ -281,8 +282,8 @@ def round_width(low: float, high: float, bins: int) -> float:
 
 
 def histogram_counts(count_below, total: int, start: float, width: float, bins: int) -> list[int]:
-    """Rows per bin: bins are [edge, next edge), the last one closed; counted by
-    bisection of sorted values (`count_below`)."""
+    """Rows per bin: bins are [edge, next edge), the last one taking the rest; counted
+    by bisection of sorted values (`count_below`)."""
     edges = [count_below(start + i * width) for i in range(bins)]
     edges.append(total)
     return [edges[i + 1] - edges[i] for i in range(bins)]
