@@ -45,25 +45,19 @@ PLOT_GAP = 0.12
 HISTOGRAM_GAP = 0.3  # room for each plot's own brightness axis and its title
 # Units drawn in plots of their own at most; the page says how many more there are.
 MAX_UNIT_PLOTS = 3
-# An axis title names at most this many unit codes: SPUC's file can hold any number.
-MAX_UNITS_NAMED = 2
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
 MIN_TIME_SPAN = timedelta(minutes=10)
 
 
-def axis_title(units: Sequence[str]) -> str:
-    """'Brightness' over the units' long name and code; codes only when mixed."""
-    if len(units) == 1:
-        return f"Brightness<br>{plotly_text(unit_name(units[0]))}"
-    return short_axis_title(units)
-
-
-def short_axis_title(units: Sequence[str]) -> str:
-    """'Brightness (iuhc)': short enough for an axis across a phone's screen; beyond
-    MAX_UNITS_NAMED units their number (the legend names each)."""
-    if len(units) > MAX_UNITS_NAMED:
-        return f"Brightness ({len(units)} units)"
-    return f"Brightness ({' and '.join(map(plotly_unit, units))})" if units else "Brightness"
+def axis_title(unit: str | None, *, short: bool = False) -> str:
+    """A plot's brightness axis, each plot in one unit: 'Brightness' over the unit's
+    long name and code, or 'Brightness (iuhc)' where several plots share the
+    height or the title runs across a phone's screen; without a unit, 'Brightness'."""
+    if not unit:
+        return "Brightness"
+    if short:
+        return f"Brightness ({plotly_unit(unit)})"
+    return f"Brightness<br>{plotly_text(unit_name(unit))}"
 
 
 def _layout(**extra) -> dict:
@@ -252,8 +246,7 @@ def brightness_over_time(columns: Columns, facts: Facts) -> dict:
             trace["yaxis"] = axis_id("y", index)
         traces += unit_traces
         drawn_rows += rows
-        named = [one.unit] if one.rows else []
-        title = short_axis_title(named) if mixed else axis_title(named)
+        title = axis_title(one.unit if one.rows else None, short=mixed)
         yaxis = {
             "title": {"text": title},
             "rangemode": "tozero",
@@ -463,7 +456,7 @@ def brightness_histogram(columns: Columns, facts: Facts) -> dict:
         )
         # Across the chart a title has a phone's width at most: the unit code only.
         axes[layout_key("x", index)] = {
-            "title": {"text": short_axis_title([one.unit] if one.rows else [])},
+            "title": {"text": axis_title(one.unit if one.rows else None, short=True)},
             "automargin": True,
             "tickformat": NUMBER_FORMAT,
             "anchor": y,

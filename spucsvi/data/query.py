@@ -243,8 +243,10 @@ def _units(values: list[str], now: datetime) -> SightingFilter:
     return SightingFilter(units=units)
 
 
-def _brightness(key: str) -> Callable[[list[str], datetime], SightingFilter]:
-    """The parser of a brightness bound: a plain finite number, as a sighting's."""
+def _brightness(
+    key: str, bound: Callable[[float], SightingFilter]
+) -> Callable[[list[str], datetime], SightingFilter]:
+    """The parser of a brightness bound (`key`): a finite number, as a sighting's."""
 
     def parse(values: list[str], now: datetime) -> SightingFilter:
         text = values[0].strip()
@@ -255,7 +257,7 @@ def _brightness(key: str) -> Callable[[list[str], datetime], SightingFilter]:
         value = float(text)
         if not math.isfinite(value):
             raise InvalidQuery(f"'{key}' is too large.")
-        return SightingFilter(**{key: value})
+        return bound(value)
 
     return parse
 
@@ -291,14 +293,14 @@ FILTERS = (
     Filter(
         "min_brightness",
         "2.5",
-        _brightness("min_brightness"),
+        _brightness("min_brightness", lambda value: SightingFilter(min_brightness=value)),
         "brightness from",
         lambda v: ["brightness_from", _slug(v[0])],
     ),
     Filter(
         "max_brightness",
         "100",
-        _brightness("max_brightness"),
+        _brightness("max_brightness", lambda value: SightingFilter(max_brightness=value)),
         "brightness up to",
         lambda v: ["brightness_to", _slug(v[0])],
     ),
