@@ -236,8 +236,8 @@ def test_chart_data_matches_the_sightings(board):
 
 def test_brightness_axis_names_the_mixed_units(board):
     layout = figure(page(board), "brightness-chart")["layout"]
-    assert layout["yaxis"]["title"]["text"] == "Brightness (iuhc)"
-    assert layout["yaxis2"]["title"]["text"] == "Brightness (iulu)"
+    assert layout["yaxis"]["title"]["text"] == "iuhc"
+    assert layout["yaxis2"]["title"]["text"] == "iulu"
 
 
 def test_many_sightings_are_drawn_reduced_with_a_note(seeded):

@@ -51,13 +51,20 @@ MIN_TIME_SPAN = timedelta(minutes=10)
 
 def axis_title(unit: str | None, *, short: bool = False) -> str:
     """A plot's brightness axis, each plot in one unit: 'Brightness' over the unit's
-    long name and code, or 'Brightness (iuhc)' where several plots share the
-    height or the title runs across a phone's screen; without a unit, 'Brightness'."""
+    long name and code, or 'Brightness (iuhc)' where the title runs across a
+    phone's screen; without a unit, 'Brightness'."""
     if not unit:
         return "Brightness"
     if short:
         return f"Brightness ({plotly_unit(unit)})"
     return f"Brightness<br>{plotly_text(unit_name(unit))}"
+
+
+def stacked_title(unit: str) -> dict:
+    """The brightness axis of one of several plots sharing a chart's height: the unit
+    code alone (the chart's heading says brightness), as a phone's third of a chart
+    has room for."""
+    return {"text": plotly_unit(unit), "font": {"size": 12}}
 
 
 def _layout(**extra) -> dict:
@@ -246,9 +253,9 @@ def brightness_over_time(columns: Columns, facts: Facts) -> dict:
             trace["yaxis"] = axis_id("y", index)
         traces += unit_traces
         drawn_rows += rows
-        title = axis_title(one.unit if one.rows else None, short=mixed)
+        title = stacked_title(one.unit) if mixed else {"text": axis_title(one.unit or None)}
         yaxis = {
-            "title": {"text": title},
+            "title": title,
             "rangemode": "tozero",
             "automargin": True,
             "tickformat": NUMBER_FORMAT,
