@@ -108,3 +108,13 @@ def test_the_form_refuses_exponent_notation_with_the_value_kept(client):
     body = response.get_data(as_text=True)
     assert "Please write the brightness as a plain number (1000), without an exponent." in body
     assert 'value="1e3"' in body
+
+
+def test_a_mean_is_shown_with_separators_and_no_exponent(seeded):
+    client, _ = seeded(
+        HEADER + "1,2026-11-27 10:00:00,venus,12345,iulu\n2,2026-11-27 10:00:01,mars,12346,iulu\n"
+    )
+    body = client.get("/").get_data(as_text=True)
+    strip = body[body.index('class="summary-strip"') : body.index("</dl>")]
+    assert '<span class="num">12,346</span>' in strip  # the mean, 12,345.5 to 4 digits
+    assert "e+04" not in strip

@@ -12,6 +12,7 @@ and CSV downloads keep the full text of both.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from html import escape
 
@@ -87,3 +88,21 @@ def shown_brightness(raw: str) -> str:
     if "e" not in raw.lower() or not NUMBER.fullmatch(raw):
         return raw
     return plain_number(raw)
+
+
+# A mean or median shows this many significant digits.
+FIGURE_DIGITS = 4
+
+
+def shown_figure(value: float) -> str:
+    """A mean or median as the page shows it: FIGURE_DIGITS significant digits,
+    thousands separated and without an exponent ('12,346', '9.75', '0.001234'),
+    but for magnitudes no one writes out ('1.235e+25')."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    magnitude = math.floor(math.log10(abs(value)))
+    if not -7 < magnitude < 21:
+        return f"{value:.{FIGURE_DIGITS}g}"
+    decimals = max(0, FIGURE_DIGITS - 1 - magnitude)
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -31,6 +31,7 @@ from werkzeug.datastructures import MultiDict
 from spucsvi.data.derived import Dashboard, dashboard, ordered_rows, position
 from spucsvi.data.display import (
     shown_brightness,
+    shown_figure,
     shown_location,
     shown_unit,
     unit_name,
@@ -53,6 +54,7 @@ blueprint.add_app_template_filter(shown_location, "shown")
 blueprint.add_app_template_filter(shown_unit, "shown_unit")
 blueprint.add_app_template_filter(unit_title, "unit_title")
 blueprint.add_app_template_filter(shown_brightness, "brightness")
+blueprint.add_app_template_filter(shown_figure, "figure")
 blueprint.after_app_request(confirmation.forget)
 
 
