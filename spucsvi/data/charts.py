@@ -2,6 +2,10 @@
 a set of rows comes to (data/tally.py's `Facts`). The page, its script and the
 tests iterate the declarations; the reduction itself lives in tally.py.
 
+Brightness in two units is two scales (SPUC counts in whatever units it was
+started with): each unit gets a plot and an axis of its own, one above the
+other, never one axis for both.
+
 Plain dicts in Plotly's figure schema cost a fraction of building validated
 `plotly.graph_objects` figures, and go to the page as JSON unchanged.
 
