@@ -118,3 +118,15 @@ def test_a_mean_is_shown_with_separators_and_no_exponent(seeded):
     strip = body[body.index('class="summary-strip"') : body.index("</dl>")]
     assert '<span class="num">12,346</span>' in strip  # the mean, 12,345.5 to 4 digits
     assert "e+04" not in strip
+
+
+def test_a_huge_unit_code_is_not_offered_whole(seeded):
+    huge = "h" * 5000
+    client, _ = seeded(
+        HEADER
+        + "1,2026-11-27 10:00:00,venus,7,iulu\n2,2026-11-27 10:00:01,moon,3,iuhc\n"
+        + f"3,2026-11-27 10:00:02,mars,8,{huge}\n"
+    )
+    body = client.get("/").get_data(as_text=True)
+    assert 'name="units" value="iulu"' in body and 'name="units" value="iuhc"' in body
+    assert "h" * 201 not in body

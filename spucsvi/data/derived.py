@@ -21,6 +21,7 @@ from math import ceil
 
 from spucsvi.data import charts
 from spucsvi.data.columns import micros
+from spucsvi.data.display import MAX_SHOWN as MAX_OFFERED
 from spucsvi.data.display import is_shortened, shown_location
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
@@ -112,9 +113,12 @@ OFFERED_UNITS = 10
 
 
 def offered_units(snapshot: Snapshot, chosen: tuple[str, ...]) -> tuple[str, ...]:
-    """The units to filter by: the first OFFERED_UNITS in code order, then those chosen."""
-    units = facts(snapshot, EVERYTHING).units[:OFFERED_UNITS]
-    return units + tuple(code for code in chosen if code not in units)
+    """The units to filter by: the first OFFERED_UNITS in code order, then those chosen;
+    none longer than a location may be (a checkbox's value is the whole code, and
+    SPUC's file may hold a code of any length: the URL still filters by it)."""
+    units = tuple(code for code in facts(snapshot, EVERYTHING).units if len(code) <= MAX_OFFERED)
+    units = units[:OFFERED_UNITS]
+    return units + tuple(c for c in chosen if c not in units and len(c) <= MAX_OFFERED)
 
 
 def newest_units(snapshot: Snapshot) -> str | None:
