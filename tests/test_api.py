@@ -131,6 +131,13 @@ def test_list_keys_come_in_a_stable_order(api):
         ("to=2026-11-27T18:02", [S2, S1]),  # the whole minute
         ("from=2026-11-27T18:02:01&to=2026-11-27", [S3, S2]),
         ("location=mars&from=2026-11-28T09:00", [S5]),
+        ("units=iulu", [S2, S1]),
+        ("units=iuhc&units=iulu", [S5, S4, S3, S2, S1]),
+        ("units=pluto", []),
+        ("min_brightness=7", [S3, S2, S1]),  # "junk" has no brightness to compare
+        ("max_brightness=7", [S5, S2]),
+        ("min_brightness=5&max_brightness=50&units=iuhc", [S3]),
+        ("min_brightness=+7.0&max_brightness=7", [S2]),
     ],
 )
 def test_list_filters(api, query, expected):
@@ -143,8 +150,9 @@ def test_list_filters(api, query, expected):
     [
         ("order=asc", [S1, S2, S3, S4, S5]),
         ("sort=time&order=desc", [S5, S4, S3, S2, S1]),
-        ("sort=brightness", [S1, S3, S2, S5, S4]),
-        ("sort=brightness&order=asc", [S4, S5, S2, S3, S1]),  # unreadable lowest
+        # Within each unit (a brightness in iulu is not above or below one in iuhc).
+        ("sort=brightness", [S3, S5, S4, S1, S2]),
+        ("sort=brightness&order=asc", [S4, S5, S3, S2, S1]),  # unreadable lowest
         ("sort=location&order=asc", [S4, S5, S1, S2, S3]),
     ],
 )
@@ -241,13 +249,13 @@ def test_summary_of_everything(api):
     assert response.get_json() == {
         "total": 5,
         "latest": S5,
-        "brightest": S1,
-        "mean_brightness": 30.625,  # (100 + 7 + 12.5 + 3) / 4; "junk" left out
-        "median_brightness": 9.75,  # of 3, 7, 12.5, 100
+        # Mixed units: the figures of each, never compared or averaged together.
+        "brightest": None,
+        "mean_brightness": None,
+        "median_brightness": None,
         "locations": 3,
         "units": ["iuhc", "iulu"],
         "unreadable_lines": 2,
-        # Mixed units: the figures of each, never averaged together.
         "per_unit": [
             {
                 "units": "iuhc",
@@ -275,7 +283,10 @@ def test_summary_is_compact_json_in_a_stable_key_order(api):
         b'"brightest":{"count":5,"time":"2026-11-28T09:15:30.500000Z","location":"mars",'
         b'"brightness":3.0,"raw_brightness":"3","units":"iuhc"},'
         b'"mean_brightness":3.0,"median_brightness":3.0,"locations":1,"units":["iuhc"],'
-        b'"unreadable_lines":2}\n'
+        b'"unreadable_lines":2,"per_unit":[{"units":"iuhc","numeric":1,'
+        b'"brightest":{"count":5,"time":"2026-11-28T09:15:30.500000Z","location":"mars",'
+        b'"brightness":3.0,"raw_brightness":"3","units":"iuhc"},'
+        b'"mean_brightness":3.0,"median_brightness":3.0}]}\n'
     )
 
 
@@ -287,9 +298,9 @@ def test_summary_is_compact_json_in_a_stable_key_order(api):
             {
                 "total": 2,
                 "latest": S3,
-                "brightest": S3,
-                "mean_brightness": 9.75,
-                "median_brightness": 9.75,
+                "brightest": None,
+                "mean_brightness": None,
+                "median_brightness": None,
                 "locations": 1,
                 "units": ["iuhc", "iulu"],
                 "unreadable_lines": 2,
@@ -322,6 +333,37 @@ def test_summary_is_compact_json_in_a_stable_key_order(api):
                 "locations": 1,
                 "units": ["iuhc"],
                 "unreadable_lines": 2,
+                "per_unit": [
+                    {
+                        "units": "iuhc",
+                        "numeric": 1,
+                        "brightest": S5,
+                        "mean_brightness": 3.0,
+                        "median_brightness": 3.0,
+                    }
+                ],
+            },
+        ),
+        (
+            "units=iulu",
+            {
+                "total": 2,
+                "latest": S2,
+                "brightest": S1,
+                "mean_brightness": 53.5,
+                "median_brightness": 53.5,
+                "locations": 2,
+                "units": ["iulu"],
+                "unreadable_lines": 2,
+                "per_unit": [
+                    {
+                        "units": "iulu",
+                        "numeric": 2,
+                        "brightest": S1,
+                        "mean_brightness": 53.5,
+                        "median_brightness": 53.5,
+                    }
+                ],
             },
         ),
         (
@@ -335,6 +377,7 @@ def test_summary_is_compact_json_in_a_stable_key_order(api):
                 "locations": 0,
                 "units": [],
                 "unreadable_lines": 2,
+                "per_unit": [],
             },
         ),
     ],
@@ -359,7 +402,42 @@ def test_summary_with_no_sightings_yet(client):
         "locations": 0,
         "units": [],
         "unreadable_lines": 0,
+        "per_unit": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("min_brightness=bright", "'min_brightness' must be a number, such as 10 or 2.5."),
+        ("max_brightness=inf", "'max_brightness' must be a number, such as 10 or 2.5."),
+        ("max_brightness=1e999", "'max_brightness' is too large."),
+        (
+            "min_brightness=10&max_brightness=2",
+            "'min_brightness' must not be above 'max_brightness'.",
+        ),
+    ],
+)
+def test_brightness_filter_must_be_numbers_in_order(api, query, message):
+    assert_json_error(api.get(f"/api/summary?{query}"), 400, message)
+
+
+def test_csv_honours_the_unit_and_brightness_filters(api):
+    response = api.get("/sightings.csv?units=iuhc&min_brightness=3")
+    assert "_in_iuhc_brightness_from_3" in response.headers["Content-Disposition"]
+    assert response.get_data() == (
+        b"count,time_utc,location,brightness,units\r\n"
+        b"3,2026-11-27 23:59:59.999999,venus,12.5,iuhc\r\n"
+        b"5,2026-11-28 09:15:30.500000,mars,3,iuhc\r\n"
+    )
+    body = api.get("/sightings.json?units=iulu&max_brightness=50").get_json()
+    assert body["sightings"] == [S2]
+
+
+def test_the_list_links_keep_the_unit_and_brightness_filters(api):
+    links = api.get("/api/sightings?units=iulu&min_brightness=1&per_page=1").get_json()["links"]
+    assert "units=iulu" in links["next"] and "min_brightness=1" in links["next"]
+    assert "units=iulu" in links["all"] and "min_brightness=1" in links["all"]
 
 
 def test_summary_malformed_filter_is_a_json_400(api):
@@ -503,7 +581,8 @@ def test_post_continues_spucs_count(seeded):
         (7, "7", 7.0),
         (7.5, "7.5", 7.5),
         (0, "0", 0.0),
-        (1e20, "1e+20", 1e20),
+        (1e20, "100000000000000000000", 1e20),  # no exponent, as from the form
+        (1e3, "1000.0", 1000.0),
         ("0.25", "0.25", 0.25),
     ],
 )

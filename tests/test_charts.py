@@ -13,7 +13,7 @@ from spucsvi.data.derived import overview
 from spucsvi.data.query import SightingFilter
 from spucsvi.data.store import Snapshot
 from spucsvi.data.tally import (
-    HISTOGRAM_BINS,
+    MAX_HISTOGRAM_BINS,
     MAX_TIME_POINTS,
     Extremes,
     histogram_counts,
@@ -123,16 +123,77 @@ def test_few_points_are_drawn_as_unicorns_with_location_and_units_on_hover():
     assert "marker" not in trace
 
 
-def test_mixed_units_are_one_series_each_with_a_legend():
+def test_mixed_units_are_one_series_each_on_its_own_brightness_axis():
     figure = over_time(MIXED)
     iuhc, iulu = figure["data"]
+    layout = figure["layout"]
     assert (iuhc["name"], iulu["name"]) == ("iuhc", "iulu")
     assert (iuhc["y"], iulu["y"]) == ([7.0, 3.0], [12.5])
     assert (iuhc["meta"], iulu["meta"]) == ({"series": 0}, {"series": 1})
     assert iuhc["marker"]["symbol"] != iulu["marker"]["symbol"]
-    assert figure["layout"]["showlegend"] is True
+    assert (iuhc["yaxis"], iulu["yaxis"]) == ("y", "y2")
+    # One plot above the other, each titled with its unit, on one time axis.
+    assert layout["yaxis"]["domain"][0] > layout["yaxis2"]["domain"][1]
+    assert layout["yaxis"]["title"]["text"] == "iuhc"  # the chart's heading says brightness
+    assert layout["yaxis2"]["title"]["text"] == "iulu"
+    assert layout["xaxis"]["anchor"] == "y2"
+    assert figure["unit_axes"] == {"iuhc": "y", "iulu": "y2"}
+    assert layout["showlegend"] is False  # the axes say the units
     bars = histogram(MIXED)["data"]
     assert [sum(trace["y"]) for trace in bars] == [2, 1]
+
+
+def two_units(n_iuhc: int = 30, n_iulu: int = 30) -> list[Sighting]:
+    """iuhc sightings 1-19 among iulu ones 0-800, as in issue 18."""
+    iuhc = [sighting(i, brightness=str(1 + i % 19), units="iuhc") for i in range(n_iuhc)]
+    iulu = [
+        sighting(100 + i, brightness=str(i * 800 // max(1, n_iulu - 1)), units="iulu")
+        for i in range(n_iulu)
+    ]
+    return iuhc + iulu
+
+
+def test_a_small_unit_is_not_flat_under_a_large_one():
+    layout = over_time(two_units())["layout"]
+    assert layout["yaxis"]["range"] == [0, 19 * 1.15]
+    assert layout["yaxis2"]["range"] == [0, 800 * 1.15]
+
+
+def test_each_unit_has_a_histogram_of_its_own_bins():
+    figure = histogram(two_units(1000, 30))
+    iuhc, iulu = figure["data"]
+    layout = figure["layout"]
+    assert (iuhc["xaxis"], iuhc["yaxis"], iulu["xaxis"], iulu["yaxis"]) == ("x", "y", "x2", "y2")
+    assert (layout["xaxis"]["anchor"], layout["xaxis2"]["anchor"]) == ("y", "y2")
+    assert layout["xaxis"]["title"] == {"text": "Brightness (iuhc)"}
+    assert layout["xaxis2"]["title"] == {"text": "Brightness (iulu)"}
+    # 1,000 iuhc sightings of 1-19 spread over bins of width 1, not one bar of 1 to 31.
+    assert iuhc["customdata"][0] == [1.0, 2.0] and max(iuhc["y"]) < 120
+    assert sum(iuhc["y"]) == 1000 and sum(iulu["y"]) == 30
+    assert iulu["customdata"][0][0] == 0 and iulu["customdata"][-1][1] >= 800
+
+
+@pytest.mark.parametrize(("n", "bins"), [(1, 1), (5, 3), (30, 6), (100, 10), (5000, 30)])
+def test_histogram_bins_follow_the_number_of_sightings(n, bins):
+    trace = histogram([sighting(i, brightness=str(i * 997 % 1000)) for i in range(n)])["data"][0]
+    assert len(trace["y"]) <= bins + 2 <= MAX_HISTOGRAM_BINS + 2
+    assert len(trace["y"]) >= min(bins, 2) - 1 or n == 1
+
+
+def test_histogram_edges_are_round_numbers():
+    trace = histogram([sighting(i, brightness=str(3 + i * 0.37)) for i in range(50)])["data"][0]
+    for low, high in trace["customdata"]:
+        assert round(high - low, 9) in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def test_numbers_on_axes_have_thousands_separators():
+    figures = all_figures(two_units(30, 3000))
+    for figure in figures.values():
+        layout = figure["layout"]
+        assert layout["separators"] == ".,"
+        for key, axis in layout.items():
+            if key.startswith(("xaxis", "yaxis")) and axis.get("type") not in ("date", "category"):
+                assert axis["tickformat"] in (",", ",d"), key
 
 
 @pytest.mark.parametrize(
@@ -205,14 +266,17 @@ def test_hover_text_is_html_escaped_once_quotes_kept():
     [
         (["iulu"], "Brightness<br>Intergalactic Unicorn Luminosity Units (iulu)"),
         (["iuhc"], "Brightness<br>Imperial Unicorn Hoove Candles (iuhc)"),
-        (["iuhc", "iulu"], "Brightness (iuhc and iulu)"),
+        (["iuhc", "iulu"], "iuhc | iulu"),
     ],
 )
 def test_brightness_axes_name_the_units(units, title):
     sightings = [sighting(i, units=u) for i, u in enumerate(units, start=1)]
-    assert over_time(sightings)["layout"]["yaxis"]["title"] == {"text": title}
-    short = f"Brightness ({' and '.join(units)})"
-    assert histogram(sightings)["layout"]["xaxis"]["title"] == {"text": short}
+    layout = over_time(sightings)["layout"]
+    titles = [layout[key]["title"]["text"] for key in ("yaxis", "yaxis2") if key in layout]
+    assert " | ".join(titles) == title
+    layout = histogram(sightings)["layout"]
+    titles = [layout[key]["title"]["text"] for key in ("xaxis", "xaxis2") if key in layout]
+    assert titles == [f"Brightness ({unit})" for unit in units]
 
 
 def test_without_sightings_the_axis_says_brightness():
@@ -259,6 +323,21 @@ def test_per_location_axis_is_categorical():
     assert layout["yaxis"]["type"] == "category"
 
 
+def test_one_location_is_one_bar_not_the_whole_plot():
+    layout = per_location([sighting(1, "venus")])["layout"]
+    low, high = layout["yaxis"]["range"]
+    assert high - low == charts.MIN_BAR_SLOTS and high == 0.5  # the bar at the top
+    full = per_location(located({f"L{i:02d}": 1 for i in range(1, 16)}))["layout"]
+    assert full["yaxis"]["range"] == [-0.5, 14.5]
+
+
+def test_the_other_bar_opens_the_rest_of_the_locations():
+    counts = {f"L{i:02d}": 25 - i for i in range(1, 21)}
+    trace = per_location(located(counts))["data"][0]
+    assert trace["customdata"][0] == {"opens": "location-search"}
+    assert trace["customdata"][1:] == [f"L{i:02d}" for i in range(15, 0, -1)]
+
+
 # --- brightness histogram -----------------------------------------------------------------
 
 
@@ -266,28 +345,29 @@ def test_histogram_counts_every_numeric_brightness_once():
     sightings = [sighting(i, brightness=str(i % 37 * 1.5)) for i in range(1, 501)]
     sightings += [sighting(600 + i, brightness="junk") for i in range(10)]
     trace = histogram(sightings)["data"][0]
-    assert len(trace["y"]) == HISTOGRAM_BINS
+    assert len(trace["y"]) <= MAX_HISTOGRAM_BINS + 2
     assert sum(trace["y"]) == 500
 
 
-def test_histogram_bins_are_half_open_and_the_last_closed():
-    trace = histogram([sighting(i, brightness=str(i)) for i in range(0, 31)])["data"][0]
-    assert trace["y"] == [1] * 29 + [2]  # 29 and 30 share the last bin
-    assert trace["x"] == [i + 0.5 for i in range(30)]
-    assert trace["customdata"] == [[i, i + 1] for i in range(30)]
+def test_histogram_bins_are_half_open_the_highest_value_in_a_bin_of_its_own():
+    # 930 values of 0-30: 30 bins wanted, of width 1, and one more for 30.
+    trace = histogram([sighting(i, brightness=str(i % 31)) for i in range(0, 930)])["data"][0]
+    assert trace["y"] == [30] * 31  # 29 and 30 do not share a bin that towers over the rest
+    assert trace["x"] == [i + 0.5 for i in range(31)]
+    assert trace["customdata"] == [[i, i + 1] for i in range(31)]
     assert trace["width"] == 0.95
 
 
 def test_histogram_of_a_single_value():
     trace = histogram([sighting(i, brightness="4") for i in range(1, 4)])["data"][0]
-    assert trace["y"] == [3] + [0] * (HISTOGRAM_BINS - 1)
+    assert trace["y"] == [3]
     assert trace["x"][0] == 4.5
     assert trace["customdata"][0] == [4.0, 5.0]
 
 
-def test_histogram_of_nothing_is_empty_bins():
+def test_histogram_of_nothing_is_empty():
     trace = histogram([])["data"][0]
-    assert trace["y"] == [0] * HISTOGRAM_BINS
+    assert trace["y"] == []
 
 
 # --- cumulative ---------------------------------------------------------------------------
@@ -371,7 +451,7 @@ def test_reduced_positions_from_runs_are_those_of_the_same_runs_built_here(size)
 def test_histogram_counts_bisect_sorted_values():
     ordered = [0.0, 1.0, 1.0, 29.0, 30.0]
     counts = histogram_counts(
-        lambda value: sum(v < value for v in ordered), len(ordered), 0.0, 30.0
+        lambda value: sum(v < value for v in ordered), len(ordered), 0.0, 1.0, 30
     )
     assert counts == [1, 2] + [0] * 26 + [0, 2]
 

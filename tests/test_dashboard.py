@@ -236,7 +236,8 @@ def test_chart_data_matches_the_sightings(board):
 
 def test_brightness_axis_names_the_mixed_units(board):
     layout = figure(page(board), "brightness-chart")["layout"]
-    assert layout["yaxis"]["title"]["text"] == "Brightness (iuhc and iulu)"
+    assert layout["yaxis"]["title"]["text"] == "iuhc"
+    assert layout["yaxis2"]["title"]["text"] == "iulu"
 
 
 def test_many_sightings_are_drawn_reduced_with_a_note(seeded):
@@ -303,8 +304,9 @@ def test_table_row_shows_every_field(board):
     ("query", "counts", "sorted_by", "aria"),
     [
         ("sort=time&order=asc", [1, 2, 3, 4, 5], "Time", "ascending"),
-        ("sort=brightness", [1, 3, 2, 5, 4], "Brightness", "descending"),
-        ("sort=brightness&order=asc", [4, 5, 2, 3, 1], "Brightness", "ascending"),
+        # Within each unit: iuhc (3, 5, 4), then iulu (1, 2).
+        ("sort=brightness", [3, 5, 4, 1, 2], "Brightness", "descending"),
+        ("sort=brightness&order=asc", [4, 5, 3, 2, 1], "Brightness", "ascending"),
         ("sort=location&order=asc", [4, 5, 1, 2, 3], "Location", "ascending"),
     ],
 )

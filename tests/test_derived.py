@@ -166,9 +166,11 @@ def test_summary_of_a_mixed_data_set():
     assert summarise(records, skipped=2) == Summary(
         total=5,
         latest=records[4],
-        brightest=records[2],  # the first of the two 12.5s
-        mean_brightness=8.75,  # (7 + 12.5 + 12.5 + 3) / 4: "junk" is left out
-        median_brightness=9.75,  # of 3, 7, 12.5, 12.5
+        # Mixed units: no brightest, mean or median over both (a 12.5 iulu is not
+        # brighter than a 7 iuhc), only each unit's own figures.
+        brightest=None,
+        mean_brightness=None,
+        median_brightness=None,
         locations=3,
         units=("iuhc", "iulu"),
         skipped=2,
@@ -253,9 +255,9 @@ def test_filtered_summary_counts_only_the_kept_rows():
     assert summary == Summary(
         total=2,
         latest=records[2],
-        brightest=records[2],
-        mean_brightness=9.75,
-        median_brightness=9.75,
+        brightest=None,
+        mean_brightness=None,
+        median_brightness=None,
         locations=1,
         units=("iuhc", "iulu"),
         skipped=1,

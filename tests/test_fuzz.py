@@ -15,6 +15,7 @@ nothing), and against the query strings a recording fake was sent.
 from __future__ import annotations
 
 import json
+import math
 from html.parser import HTMLParser
 from urllib.parse import quote, quote_from_bytes, urlencode
 
@@ -23,7 +24,12 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from spucsvi.sightings.validation import InvalidSighting, SightingInput, validate_sighting
+from spucsvi.sightings.validation import (
+    InvalidSighting,
+    SightingInput,
+    plain_number,
+    validate_sighting,
+)
 from spucsvi.spuc.emulator import EmulatorServer
 from spucsvi.spuc.records import parse_line
 from tests.support.apps import export_text, make_app
@@ -705,13 +711,14 @@ JSON_VALUES = st.one_of(
 
 
 def json_text(value: object) -> object:
-    """A JSON value as the text SPUC should store: numbers in Python's text form."""
+    """A JSON value as the text SPUC should store: numbers in Python's text form,
+    written without an exponent where that is not too long (1e16 as 10000000000000000)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return repr(value)
+        return plain_number(repr(value)) if math.isfinite(value) else repr(value)
     return value
 
 

@@ -320,7 +320,12 @@ def test_every_declared_filter_together():
     args.add("location", "mars")
     query = parse_query(args, now=NOW)
     assert query.filter == SightingFilter(
-        ("venus", "mars"), NOW - timedelta(days=1), datetime(2026, 11, 28, 10, 31)
+        ("venus", "mars"),
+        NOW - timedelta(days=1),
+        datetime(2026, 11, 28, 10, 31),
+        ("iulu",),
+        2.5,
+        100.0,
     )
     assert [(chip.filter.key, chip.value) for chip in query.chips()] == [
         ("location", "venus"),
@@ -328,11 +333,15 @@ def test_every_declared_filter_together():
         ("since", "1d"),
         ("from", "2026-11-27"),
         ("to", "2026-11-28T10:30"),
+        ("units", "iulu"),
+        ("min_brightness", "2.5"),
+        ("max_brightness", "100"),
     ]
     # Removing one location keeps the other and every other filter.
     assert query.chips()[0].without["location"] == ["mars"]
     assert query.download_name("json") == (
-        "unicorn_sightings_venus_mars_last_day_from_2026-11-27_to_2026-11-28T10-30.json"
+        "unicorn_sightings_venus_mars_last_day_from_2026-11-27_to_2026-11-28T10-30"
+        "_in_iulu_brightness_from_2-5_brightness_to_100.json"
     )
 
 

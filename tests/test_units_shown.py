@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from spucsvi.data.charts import CHARTS
+from spucsvi.data.charts import CHARTS, MAX_UNIT_PLOTS
 from spucsvi.data.display import MAX_UNIT_SHOWN, shown_location
 from tests.support.apps import post_sighting
 from tests.support.records import HEADER
@@ -97,19 +97,24 @@ def test_unit_codes_reach_the_charts_as_plain_bounded_text(seeded, units, rows_e
 def test_two_codes_make_no_link_in_the_axis_title(seeded):
     client, _ = seeded(export(LINK_OPEN, LINK_REST))
     figure = figures(client.get("/").get_data(as_text=True))["brightness-chart"]
-    title = figure["layout"]["yaxis"]["title"]["text"]
-    assert title == 'Brightness (&lt;a and href="h\N{HORIZONTAL ELLIPSIS})'
+    layout = figure["layout"]
+    titles = [layout[axis]["title"]["text"] for axis in ("yaxis", "yaxis2")]
+    assert titles == ["&lt;a", 'href="h\N{HORIZONTAL ELLIPSIS}']
     assert [trace["name"] for trace in figure["data"]] == [
         "&lt;a",
         'href="h\N{HORIZONTAL ELLIPSIS}',
     ]
 
 
-def test_an_axis_title_names_a_few_codes_and_counts_more(seeded):
+def test_a_few_units_are_drawn_each_on_its_own_scale_and_the_rest_counted(seeded):
     client, _ = seeded(export(*(f"u{i}" for i in range(40)), rows_each=2))
-    found = figures(client.get("/").get_data(as_text=True))
-    assert found["brightness-chart"]["layout"]["yaxis"]["title"]["text"] == "Brightness (40 units)"
-    assert found["histogram-chart"]["layout"]["xaxis"]["title"]["text"] == "Brightness (40 units)"
+    page = client.get("/").get_data(as_text=True)
+    found = figures(page)
+    for chart, axis in (("brightness-chart", "yaxis"), ("histogram-chart", "xaxis")):
+        layout = found[chart]["layout"]
+        assert f"{axis}{MAX_UNIT_PLOTS}" in layout and f"{axis}{MAX_UNIT_PLOTS + 1}" not in layout
+        assert found[chart]["units_left_out"] == 40 - MAX_UNIT_PLOTS
+    assert f"{40 - MAX_UNIT_PLOTS} more units: choose one in the filter" in page
 
 
 def test_a_long_code_is_bounded_in_the_strip_and_table_and_longer_on_hover(seeded):

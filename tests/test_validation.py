@@ -17,7 +17,7 @@ from spucsvi.sightings.validation import InvalidSighting, SightingInput, validat
             "0",
             SightingInput("moon, crater & co #1 + ünïcörn", "0"),
         ),
-        ("🦄‍🌈 family", "1e3", SightingInput("🦄‍🌈 family", "1e3")),
+        ("🦄‍🌈 family", "1000", SightingInput("🦄‍🌈 family", "1000")),
         ("x" * 200, ".5", SightingInput("x" * 200, ".5")),
     ],
 )
@@ -71,6 +71,18 @@ def test_valid_sightings_are_cleaned(location, brightness, expected):
         ("venus", "0x10", "brightness", "Brightness must be a number, such as 7 or 12.5."),
         ("venus", "1" * 33, "brightness", "Brightness must be a number, such as 7 or 12.5."),
         ("venus", "1e999", "brightness", "Brightness is too large."),
+        (
+            "venus",
+            "1e3",
+            "brightness",
+            "Please write the brightness as a plain number (1000), without an exponent.",
+        ),
+        (
+            "venus",
+            "2.5E-3",
+            "brightness",
+            "Please write the brightness as a plain number (0.0025), without an exponent.",
+        ),
         ("venus", "-1", "brightness", "Brightness cannot be negative."),
         ("venus", "-0", "brightness", "Brightness cannot be negative."),
         ("venus", 7, "brightness", "Please say how bright the unicorn was."),

@@ -62,7 +62,7 @@ def test_a_form_submission_is_confirmed_highlighted_and_ringed_at_its_utc_time(z
     assert "#1: moon, crater, brightness 7 iuhc, at" in html
     assert '<tr class="just-added">' in html
     ring = json.loads(RING.search(html)[1])
-    assert ring == {"x": str(confirmed), "y": 7}
+    assert ring == {"x": str(confirmed), "y": 7, "units": "iuhc"}  # its unit's plot
     # The table shows the same UTC time for the row.
     assert html.count(f'datetime="{confirmed.isoformat()}Z"') >= 2
 

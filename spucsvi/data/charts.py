@@ -2,6 +2,10 @@
 a set of rows comes to (data/tally.py's `Facts`). The page, its script and the
 tests iterate the declarations; the reduction itself lives in tally.py.
 
+Brightness in two units is two scales (SPUC counts in whatever units it was
+started with): each unit gets a plot and an axis of its own, one above the
+other, never one axis for both.
+
 Plain dicts in Plotly's figure schema cost a fraction of building validated
 `plotly.graph_objects` figures, and go to the page as JSON unchanged.
 
@@ -14,13 +18,21 @@ lowest and highest point so peaks and troughs survive.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from spucsvi.data.columns import Columns, from_micros
-from spucsvi.data.display import hover_text, plotly_text, plotly_unit, shown_location, unit_name
-from spucsvi.data.tally import HISTOGRAM_BINS, MAX_TIME_POINTS, Facts, Series, bin_width
+from spucsvi.data.display import (
+    hover_text,
+    plotly_text,
+    plotly_unit,
+    shown_location,
+    shown_unit,
+    unit_name,
+)
+from spucsvi.data.tally import MAX_TIME_POINTS, Facts, Series
 
 PURPLE = "#7b2cbf"
 PURPLE_LIGHT = "#c77dff"
@@ -28,25 +40,35 @@ UNICORN = "\N{UNICORN FACE}"
 # Up to this many points each sighting is drawn as a unicorn; beyond, as dots.
 MAX_UNICORN_MARKERS = 300
 TOP_LOCATIONS = 15
-# An axis title names at most this many unit codes: SPUC's file can hold any number.
-MAX_UNITS_NAMED = 2
+# A bar chart has room for at least this many bars: one location is one bar, not a wall.
+MIN_BAR_SLOTS = 6
+# Numbers on axes with thousands separators (d3-format): 12,000, not 12000.
+NUMBER_FORMAT = ","
+# Each unit's plot, one above the other, this share of the chart's height apart.
+PLOT_GAP = 0.12
+HISTOGRAM_GAP = 0.3  # room for each plot's own brightness axis and its title
+# Units drawn in plots of their own at most; the page says how many more there are.
+MAX_UNIT_PLOTS = 3
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
 MIN_TIME_SPAN = timedelta(minutes=10)
 
 
-def axis_title(units: Sequence[str]) -> str:
-    """'Brightness' over the units' long name and code; codes only when mixed."""
-    if len(units) == 1:
-        return f"Brightness<br>{plotly_text(unit_name(units[0]))}"
-    return short_axis_title(units)
+def axis_title(unit: str | None, *, short: bool = False) -> str:
+    """A plot's brightness axis, each plot in one unit: 'Brightness' over the unit's
+    long name and code, or 'Brightness (iuhc)' where the title runs across a
+    phone's screen; without a unit, 'Brightness'."""
+    if not unit:
+        return "Brightness"
+    if short:
+        return f"Brightness ({plotly_unit(unit)})"
+    return f"Brightness<br>{plotly_text(unit_name(unit))}"
 
 
-def short_axis_title(units: Sequence[str]) -> str:
-    """'Brightness (iuhc)': short enough for an axis across a phone's screen; beyond
-    MAX_UNITS_NAMED units their number (the legend names each)."""
-    if len(units) > MAX_UNITS_NAMED:
-        return f"Brightness ({len(units)} units)"
-    return f"Brightness ({' and '.join(map(plotly_unit, units))})" if units else "Brightness"
+def stacked_title(unit: str) -> dict:
+    """The brightness axis of one of several plots sharing a chart's height: the unit
+    code alone (the chart's heading says brightness), as a phone's third of a chart
+    has room for."""
+    return {"text": plotly_unit(unit), "font": {"size": 12}}
 
 
 def _layout(**extra) -> dict:
@@ -56,17 +78,19 @@ def _layout(**extra) -> dict:
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "rgba(0,0,0,0)",
         "font": {"family": "system-ui, sans-serif", "color": "#5b4b70"},
+        "separators": ".,",
         "showlegend": False,
     }
     layout.update(extra)
     return layout
 
 
-def _count_axis(title: str, largest: int) -> dict:
-    """An axis of whole numbers: no 0.5 sightings on small counts."""
-    axis: dict[str, object] = {"title": {"text": title}, "rangemode": "tozero", "tickformat": "d"}
+def _count_axis(title: str, largest: int, ticks: int = 10) -> dict:
+    """An axis of whole numbers: no 0.5 sightings on small counts, and at most about
+    `ticks` of them (a short plot has room for few)."""
+    axis: dict[str, object] = {"title": {"text": title}, "rangemode": "tozero", "tickformat": ",d"}
     if largest <= 10:
-        axis["dtick"] = 1
+        axis["dtick"] = max(1, math.ceil(largest / ticks))
     return axis
 
 
@@ -94,6 +118,25 @@ def _value_range(values: Sequence[float], headroom: float = 0.15) -> list[float]
         return None
     top = max(values)
     return [0, top * (1 + headroom) if top > 0 else 1]
+
+
+def axis_id(kind: str, index: int) -> str:
+    """Plotly's name of the index-th axis of a kind in traces: "y", "y2", "y3"..."""
+    return kind if index == 0 else f"{kind}{index + 1}"
+
+
+def layout_key(kind: str, index: int) -> str:
+    """Its key in the layout: "yaxis", "yaxis2"..."""
+    return f"{kind}axis" if index == 0 else f"{kind}axis{index + 1}"
+
+
+def stacked(count: int, gap: float) -> list[list[float]]:
+    """The vertical domains of `count` plots one above the other, the first on top:
+    each unit on its own scale, so that 1-19 is not a flat line under 0-800."""
+    gap = gap if count > 1 else 0.0
+    height = (1 - gap * (count - 1)) / max(1, count)
+    tops = [1 - i * (height + gap) for i in range(count)]
+    return [[max(0.0, round(top - height, 6)), min(1.0, round(top, 6))] for top in tops]
 
 
 def _time_axis(title: str, micros: Sequence[int]) -> dict:
@@ -169,40 +212,76 @@ def reduced_positions(
 SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 
 
+def plotted(facts: Facts) -> list[Series]:
+    """The units drawn, each in a plot of its own, in code order: those with numbers,
+    at most MAX_UNIT_PLOTS, the most sighted first (SPUC's file may hold any number
+    of codes; the filter shows any other unit)."""
+    series = [one for one in facts.series if one.rows]
+    if len(series) > MAX_UNIT_PLOTS:
+        kept = set(sorted(range(len(series)), key=lambda i: -len(series[i].rows))[:MAX_UNIT_PLOTS])
+        series = [one for i, one in enumerate(series) if i in kept]
+    return series or [Series("", (), ())]
+
+
+def _units_left_out(figure: dict, facts: Facts, drawn: list[Series]) -> dict:
+    left_out = sum(1 for one in facts.series if one.rows) - len(drawn)
+    if left_out > 0:
+        figure["units_left_out"], figure["units_drawn"] = left_out, len(drawn)
+    return figure
+
+
 def brightness_over_time(columns: Columns, facts: Facts) -> dict:
     """Brightness against time: a unicorn per sighting, location and time on hover;
-    one series per unit, each with its colour and a legend entry when units are
-    mixed. A series with more points than fit is drawn as each stretch of time's
-    range (lowest to highest, as a band) and mean."""
-    series, units = facts.series, facts.units
+    each unit its own plot with its own brightness axis, one above the other on one
+    time axis. A series with more points than fit is drawn as each stretch of
+    time's range (lowest to highest, as a band) and mean."""
+    series = plotted(facts)
     total = sum(len(one.rows) for one in series)
     limit = MAX_TIME_POINTS // max(1, len(series))
+    mixed = len(series) > 1
     traces: list[dict] = []
     drawn_rows: list[int] = []
     drawn = 0
     reduced = False
-    for index, one in enumerate(series):
+    axes: dict[str, object] = {}
+    for index, (one, domain) in enumerate(zip(series, stacked(len(series), PLOT_GAP), strict=True)):
         if len(one.rows) > limit:
             reduced = True
-            band, rows = _band(columns, one, index, limit)
-            traces += band
-            drawn += sum(len(trace["x"]) for trace in band[:2])
+            unit_traces, rows = _band(columns, one, index, limit)
+            drawn += sum(len(trace["x"]) for trace in unit_traces[:2])
         else:
             rows = list(one.rows)
-            traces.append(_points(columns, one, index, rows, mixed=len(series) > 1, total=total))
+            unit_traces = [_points(columns, one, index, rows, mixed=mixed, total=total)]
             drawn += len(rows)
+        for trace in unit_traces:
+            trace["yaxis"] = axis_id("y", index)
+        traces += unit_traces
         drawn_rows += rows
+        title = stacked_title(one.unit) if mixed else {"text": axis_title(one.unit or None)}
+        yaxis = {
+            "title": title,
+            "rangemode": "tozero",
+            "automargin": True,
+            "tickformat": NUMBER_FORMAT,
+            "domain": domain,
+            "anchor": "x",
+        }
+        y_range = _value_range([y for trace in unit_traces for y in trace["y"]])
+        if y_range:
+            yaxis["range"] = y_range
+        axes[layout_key("y", index)] = yaxis
     xaxis = _time_axis("Time of sighting (UTC)", [columns.micros(row) for row in drawn_rows])
-    yaxis = {"title": {"text": axis_title(units)}, "rangemode": "tozero", "automargin": True}
-    y_range = _value_range([y for trace in traces for y in trace["y"]])
-    if y_range:
-        yaxis["range"] = y_range
+    xaxis["anchor"] = axis_id("y", len(series) - 1)  # under the lowest plot
     extra = {}
-    if len(series) > 1 or reduced:
+    if reduced:
         extra = {"showlegend": True, "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom"}}
         extra["margin"] = {"l": 70, "r": 20, "t": 40, "b": 60}
-    layout = _layout(xaxis=xaxis, yaxis=yaxis, **extra)
-    return _figure(traces, layout, drawn=drawn if reduced else total, total=total)
+    layout = _layout(xaxis=xaxis, **axes, **extra)
+    figure = _figure(traces, layout, drawn=drawn if reduced else total, total=total)
+    # Which plot ringing the visitor's sighting goes on, by its unit as shown (its code
+    # may be of any length: static/js/charts.js, web/pages.py `your_row`).
+    figure["unit_axes"] = {shown_unit(one.unit): axis_id("y", i) for i, one in enumerate(series)}
+    return _units_left_out(figure, facts, series)
 
 
 def _points(
@@ -310,15 +389,20 @@ def cumulative_over_time(columns: Columns, facts: Facts) -> dict:
     return figure
 
 
+# A click on the 'other' bar: what it opens on the page (static/js/charts.js).
+OPENS_THE_REST = {"opens": "location-search"}
+
+
 def per_location(columns: Columns, facts: Facts) -> dict:
-    """Sightings per location: the top 15, the rest together as 'other'."""
+    """Sightings per location: the top 15, the rest together as 'other', which opens
+    the list of every location on a click."""
     counts = facts.locations.most_common()
     top = counts[:TOP_LOCATIONS]
     rest = sum(n for _, n in counts[TOP_LOCATIONS:])
     labels = [hover_text(name) for name, _ in top]
     values = [n for _, n in top]
     if rest:
-        labels.append(f"other ({len(counts) - TOP_LOCATIONS} locations)")
+        labels.append(f"other ({len(counts) - TOP_LOCATIONS:,} locations)")
         values.append(rest)
     trace = {
         "type": "bar",
@@ -326,14 +410,25 @@ def per_location(columns: Columns, facts: Facts) -> dict:
         "x": values[::-1],
         "y": labels[::-1],
         "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
-        "hovertemplate": "%{y}: %{x} sightings<extra></extra>",
-        # The location each bar stands for, to filter by it on a click ('other': none);
-        # a long one as the page shows it, which the filter takes (data/display.py).
-        "customdata": ([shown_location(name) for name, _ in top] + ([""] if rest else []))[::-1],
+        "hovertemplate": "%{y}: %{x:,} sightings<extra></extra>",
+        # The location each bar stands for, to filter by it on a click; a long one as
+        # the page shows it, which the filter takes (data/display.py). 'other' opens
+        # the filter's location search, where the rest are.
+        "customdata": (
+            [shown_location(name) for name, _ in top] + ([OPENS_THE_REST] if rest else [])
+        )[::-1],
     }
+    # At least MIN_BAR_SLOTS bars' room, the bars at the top: one location is one bar.
+    slots = max(len(values), MIN_BAR_SLOTS)
     layout = _layout(
         xaxis=_count_axis("Sightings", max(values, default=0)),
-        yaxis={"automargin": True, "type": "category", "dtick": 1, "tickfont": {"size": 11}},
+        yaxis={
+            "automargin": True,
+            "type": "category",
+            "dtick": 1,
+            "tickfont": {"size": 11},
+            "range": [len(values) - slots - 0.5, len(values) - 0.5],
+        },
         margin={"l": 20, "r": 20, "t": 36, "b": 60},  # room for the toolbar above the bars
     )
     return _figure([trace], layout)
@@ -341,47 +436,57 @@ def per_location(columns: Columns, facts: Facts) -> dict:
 
 def brightness_histogram(columns: Columns, facts: Facts) -> dict:
     """How often each brightness occurs, binned on the server so the page stays light:
-    one series per unit side by side."""
-    counts: Sequence[tuple[str, Sequence[int]]] = [(s.unit, s.histogram) for s in facts.series]
-    (low, high), units = facts.bounds, facts.units
-    width = bin_width(low, high)
-    mixed = len(counts) > 1
-    counts = counts or [("", [0] * HISTOGRAM_BINS)]
+    a histogram per unit, each on its own scale with its own round-edged bins, one
+    above the other."""
+    series = plotted(facts)
     traces = []
-    for index, (code, unit_counts) in enumerate(counts):
-        unit = plotly_unit(code)
-        trace: dict[str, object] = {
-            "type": "bar",
-            "name": unit,
-            "meta": {"series": index},
-            "x": [low + (i + 0.5) * width for i in range(HISTOGRAM_BINS)],
-            "y": list(unit_counts),
-            "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
-            "customdata": [[low + i * width, low + (i + 1) * width] for i in range(HISTOGRAM_BINS)],
-            "hovertemplate": (
-                f"%{{customdata[0]:.4g}} to %{{customdata[1]:.4g}} {unit}: %{{y}}<extra></extra>"
-            ),
+    axes: dict[str, object] = {}
+    for index, (one, domain) in enumerate(
+        zip(series, stacked(len(series), HISTOGRAM_GAP), strict=True)
+    ):
+        unit, histogram = plotly_unit(one.unit), one.histogram
+        edges = [histogram.edges(i) for i in range(len(histogram.counts))]
+        x, y = axis_id("x", index), axis_id("y", index)
+        traces.append(
+            {
+                "type": "bar",
+                "name": unit,
+                "meta": {"series": index},
+                "xaxis": x,
+                "yaxis": y,
+                "x": [low / 2 + high / 2 for low, high in edges],
+                "y": list(histogram.counts),
+                "width": histogram.width * 0.95,
+                "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
+                "customdata": [list(pair) for pair in edges],
+                "hovertemplate": (
+                    "%{customdata[0]:,.6~g} to %{customdata[1]:,.6~g}"
+                    f" {unit}: %{{y:,}}<extra></extra>"
+                ),
+            }
+        )
+        # Across the chart a title has a phone's width at most: the unit code only.
+        axes[layout_key("x", index)] = {
+            "title": {"text": axis_title(one.unit if one.rows else None, short=True)},
+            "automargin": True,
+            "tickformat": NUMBER_FORMAT,
+            "anchor": y,
         }
-        if not mixed:
-            trace["width"] = width * 0.95
-        traces.append(trace)
-    largest = max((n for _, unit_counts in counts for n in unit_counts), default=0)
-    total = sum(n for _, unit_counts in counts for n in unit_counts)
-    layout = _layout(
-        # Across the chart a title has a phone's width at most: the unit codes only.
-        xaxis={"title": {"text": short_axis_title(units)}, "automargin": True},
-        yaxis=_count_axis("Sightings", largest),
-        bargap=0.05,
-        barmode="group",
-        **({"showlegend": True, "legend": {"orientation": "h", "y": -0.35}} if mixed else {}),
-    )
+        axes[layout_key("y", index)] = {
+            **_count_axis("Sightings", max(histogram.counts, default=0), 10 // len(series)),
+            "domain": domain,
+            "anchor": x,
+        }
+    layout = _layout(bargap=0.05, **axes)
     figure = _figure(traces, layout)
-    if total and high <= low:
+    if all(one.histogram.low == one.histogram.high for one in series if one.rows) and any(
+        one.rows for one in series
+    ):
         figure["instead"] = (
             "Every sighting so far has the same brightness: this chart shows how "
             "brightness is spread once sightings differ."
         )
-    return figure
+    return _units_left_out(figure, facts, series)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ summary and the charts walk the history; with one from the rows it keeps.
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from math import ceil
 
 from spucsvi.data import charts
 from spucsvi.data.columns import micros
+from spucsvi.data.display import MAX_SHOWN as MAX_OFFERED
 from spucsvi.data.display import is_shortened, shown_location
 from spucsvi.data.query import Query, SightingFilter, TableQuery
 from spucsvi.data.store import Snapshot
@@ -48,7 +50,7 @@ class Summary:
     locations: int
     units: tuple[str, ...]
     skipped: int
-    # With mixed units: the figures per unit (never averaged together).
+    # The figures of each unit: with mixed units the only ones (never averaged together).
     per_unit: tuple[UnitSummary, ...] = ()
 
 
@@ -70,10 +72,14 @@ class Dashboard:
     unfiltered_total: int
     # The units of SPUC's newest record: what it records a sighting in now.
     recording_units: str | None = None
-    # The locations the filter list offers (`listed_locations`), with their sightings.
+    # The locations the filter list offers (`listed_locations`), with their sightings
+    # within the rest of the filter (its time, units and brightness).
     location_counts: tuple[tuple[str, int], ...] = ()
-    # How many locations there are in all, as the page shows them (found by search).
+    # How many locations the rest of the filter keeps, as the page shows them.
     all_locations: int = 0
+    # The units the filter form offers: the first OFFERED_UNITS of SPUC's file, and
+    # those chosen.
+    units_offered: tuple[str, ...] = ()
 
     @property
     def listed_top(self) -> int:
@@ -95,9 +101,24 @@ def dashboard(snapshot: Snapshot, query: Query) -> Dashboard:
         table(snapshot, query),
         snapshot.length,
         newest_units(snapshot),
-        listed_locations(snapshot, query.filter.locations),
-        len(location_index(snapshot).counted),
+        listed_locations(snapshot, query.filter),
+        len(location_index(snapshot, query.filter.without_locations()).counted),
+        offered_units(snapshot, query.filter.units),
     )
+
+
+# SPUC's file may hold any number of unit codes (a forged line makes one): the form
+# offers this many to choose from.
+OFFERED_UNITS = 10
+
+
+def offered_units(snapshot: Snapshot, chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """The units to filter by: the first OFFERED_UNITS in code order, then those chosen;
+    none longer than a location may be (a checkbox's value is the whole code, and
+    SPUC's file may hold a code of any length: the URL still filters by it)."""
+    units = tuple(code for code in facts(snapshot, EVERYTHING).units if len(code) <= MAX_OFFERED)
+    units = units[:OFFERED_UNITS]
+    return units + tuple(c for c in chosen if c not in units and len(c) <= MAX_OFFERED)
 
 
 def newest_units(snapshot: Snapshot) -> str | None:
@@ -109,11 +130,17 @@ def prepare(snapshot: Snapshot) -> None:
     dashboard(snapshot, Query())
 
 
-def counted_locations(snapshot: Snapshot) -> tuple[tuple[str, int], ...]:
-    """Every location with its sightings, the most sighted first (then first seen)."""
+EVERYTHING = SightingFilter()
+
+
+def counted_locations(
+    snapshot: Snapshot, sightings_filter: SightingFilter = EVERYTHING
+) -> tuple[tuple[str, int], ...]:
+    """Every location the filter keeps with its sightings, the most sighted first
+    (then first seen)."""
     return snapshot.memo.get(
-        "counted locations",
-        lambda: tuple(facts(snapshot, SightingFilter()).locations.most_common()),
+        ("counted locations", sightings_filter),
+        lambda: tuple(facts(snapshot, sightings_filter).locations.most_common()),
     )
 
 
@@ -160,12 +187,15 @@ class LocationIndex:
         return found, False
 
 
-def location_index(snapshot: Snapshot) -> LocationIndex:
-    """The locations as the page shows them, once per snapshot: long ones that
-    show alike are one entry, their sightings added up."""
+def location_index(
+    snapshot: Snapshot, sightings_filter: SightingFilter = EVERYTHING
+) -> LocationIndex:
+    """The locations a filter keeps as the page shows them, once per snapshot and
+    filter (as Datasette's facets count within the filter): long ones that show
+    alike are one entry, their sightings added up."""
 
     def compute() -> LocationIndex:
-        counted = counted_locations(snapshot)
+        counted = counted_locations(snapshot, sightings_filter)
         totals: dict[str, int] = {}
         for name, n in counted:
             shown = shown_location(name)
@@ -175,13 +205,17 @@ def location_index(snapshot: Snapshot) -> LocationIndex:
             shown_counted = tuple(sorted(shown_counted, key=lambda item: -item[1]))
         return LocationIndex(shown_counted, totals)
 
-    return snapshot.memo.get("location index", compute)
+    return snapshot.memo.get(("location index", sightings_filter), compute)
 
 
-def listed_locations(snapshot: Snapshot, chosen: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
-    """The LISTED_LOCATIONS most sighted locations, then those `chosen` (the
-    filter's) that are not among them, so that the form always keeps its filter."""
-    index = location_index(snapshot)
+def listed_locations(
+    snapshot: Snapshot, sightings_filter: SightingFilter
+) -> tuple[tuple[str, int], ...]:
+    """The LISTED_LOCATIONS most sighted locations within the rest of the filter (not
+    its locations: the list is where more are chosen), then those chosen that are not
+    among them, so that the form always keeps its filter."""
+    chosen = sightings_filter.locations
+    index = location_index(snapshot, sightings_filter.without_locations())
     top = index.counted[:LISTED_LOCATIONS]
     listed = {name for name, _ in top}
     return top + tuple((name, index.counts.get(name, 0)) for name in chosen if name not in listed)
@@ -207,9 +241,22 @@ def _select(snapshot: Snapshot, sightings_filter: SightingFilter) -> Sequence[in
         rows = columns.rows_of_locations(ids, n)
     start = micros(sightings_filter.start) if sightings_filter.start else None
     end = micros(sightings_filter.end) if sightings_filter.end else None
-    if start is None and end is None:
-        return rows
-    return columns.rows_in_window(rows, start, end, n)
+    if start is not None or end is not None:
+        rows = columns.rows_in_window(rows, start, end, n)
+    if sightings_filter.units:
+        wanted = {columns.units.find(code) for code in sightings_filter.units}
+        unit_ids = columns.unit_ids
+        rows = [row for row in rows if unit_ids[row] in wanted]
+    low, high = sightings_filter.min_brightness, sightings_filter.max_brightness
+    if low is not None or high is not None:
+        # Each distinct brightness judged once: the rows then cost a lookup each.
+        kept = bytes(
+            value is not None and (low is None or value >= low) and (high is None or value <= high)
+            for value in columns.brightness_of
+        )
+        brightness_ids = columns.brightness_ids
+        rows = [row for row in rows if kept[brightness_ids[row]]]
+    return rows
 
 
 def _location_ids(snapshot: Snapshot, name: str) -> list[int]:
@@ -286,9 +333,8 @@ def summary_of(snapshot: Snapshot, found: Facts) -> Summary:
         per_unit=tuple(
             UnitSummary(one.unit, len(one.rows), sighting(one.brightest), one.mean, one.median)
             for one in found.series
-        )
-        if len(units) > 1
-        else (),
+            if one.rows
+        ),
     )
 
 
@@ -321,8 +367,22 @@ def ordered_rows(snapshot: Snapshot, query: Query) -> Sequence[int]:
 
 
 def table_order(snapshot: Snapshot, rows: Sequence[int], order: TableQuery) -> Sequence[int]:
-    """Rows sorted as asked (Columns.ordered)."""
-    return snapshot.columns.ordered(rows, order.sort, order.descending, snapshot.length)
+    """Rows sorted as asked (Columns.ordered); by brightness within each unit, the
+    units in the order of their codes: a brightness in one unit is not above or
+    below one in another."""
+    columns = snapshot.columns
+    ordered = columns.ordered(rows, order.sort, order.descending, snapshot.length)
+    if order.sort != "brightness" or len(columns.units) < 2:
+        return ordered
+    unit_ids = columns.unit_ids
+    units = sorted(range(len(columns.units)), key=columns.unit_name)
+    grouped: dict[int, array] = {unit: array("I") for unit in units}
+    for row in ordered:  # 100,000 rows: about 40 ms, once per snapshot and filter
+        grouped[unit_ids[row]].append(row)
+    within = array("I")
+    for unit in units:
+        within.extend(grouped[unit])
+    return within
 
 
 def position(ordered: Sequence[int], row: int) -> int | None:

@@ -12,10 +12,12 @@ and CSV downloads keep the full text of both.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from html import escape
 
 from spucsvi.sightings.validation import MAX_LOCATION_LENGTH as MAX_SHOWN
+from spucsvi.sightings.validation import NUMBER, plain_number
 from spucsvi.spuc.records import UNIT_NAMES
 
 _MARK = "\N{HORIZONTAL ELLIPSIS} ("
@@ -77,3 +79,30 @@ def hover_text(location: str) -> str:
 def plotly_unit(code: str) -> str:
     """A unit code as a chart shows it: shortened as on the page, made plain for Plotly."""
     return plotly_text(shown_unit(code))
+
+
+def shown_brightness(raw: str) -> str:
+    """A brightness as the page shows it: as SPUC holds it, but a number in exponent
+    notation (sent to SPUC by curl: the form refuses it) written plainly, '1e3' as
+    '1000', so that it reads as the number it is."""
+    if "e" not in raw.lower() or not NUMBER.fullmatch(raw):
+        return raw
+    return plain_number(raw)
+
+
+# A mean or median shows this many significant digits.
+FIGURE_DIGITS = 4
+
+
+def shown_figure(value: float) -> str:
+    """A mean or median as the page shows it: FIGURE_DIGITS significant digits,
+    thousands separated and without an exponent ('12,346', '9.75', '0.001234'),
+    but for magnitudes no one writes out ('1.235e+25')."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    magnitude = math.floor(math.log10(abs(value)))
+    if not -7 < magnitude < 21:
+        return f"{value:.{FIGURE_DIGITS}g}"
+    decimals = max(0, FIGURE_DIGITS - 1 - magnitude)
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

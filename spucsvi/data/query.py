@@ -10,13 +10,16 @@ filter narrows is a field of `SightingFilter`, which data/derived.py applies.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+
+from spucsvi.sightings.validation import MAX_BRIGHTNESS_LENGTH, NUMBER
 
 DEFAULT_PER_PAGE = 15
 MAX_PER_PAGE = 200
@@ -27,6 +30,7 @@ TABLE_KEYS = ("sort", "order", "page", "per_page")
 RANGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
 RANGE_NAMES = {"1h": "last_hour", "1d": "last_day", "7d": "last_week"}
 MAX_FILTER_LOCATIONS = 50
+MAX_FILTER_UNITS = 20
 _TIME_FILTER = re.compile(
     r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?(?P<zone>Z|[+-]\d\d:?\d\d)?", re.ASCII
 )
@@ -38,15 +42,19 @@ class InvalidQuery(ValueError):
 
 @dataclass(frozen=True)
 class SightingFilter:
-    """Which sightings to show: some locations, a time window, or all."""
+    """Which sightings to show: some locations, a time window, some units, a
+    brightness range, or all."""
 
     locations: tuple[str, ...] = ()
     start: datetime | None = None  # UTC, as every time here
     end: datetime | None = None  # exclusive
+    units: tuple[str, ...] = ()
+    min_brightness: float | None = None  # both inclusive; a filter on either keeps
+    max_brightness: float | None = None  # only sightings with a numeric brightness
 
     @property
     def active(self) -> bool:
-        return bool(self.locations or self.start or self.end)
+        return self != SightingFilter()
 
     def narrowed(self, other: SightingFilter) -> SightingFilter:
         """The sightings both filters keep."""
@@ -54,7 +62,20 @@ class SightingFilter:
             self.locations + other.locations,
             max(filter(None, (self.start, other.start)), default=None),
             min(filter(None, (self.end, other.end)), default=None),
+            self.units + other.units,
+            max(
+                (v for v in (self.min_brightness, other.min_brightness) if v is not None),
+                default=None,
+            ),
+            min(
+                (v for v in (self.max_brightness, other.max_brightness) if v is not None),
+                default=None,
+            ),
         )
+
+    def without_locations(self) -> SightingFilter:
+        """The filter but its locations: what the location list's counts are within."""
+        return replace(self, locations=())
 
 
 @dataclass(frozen=True)
@@ -148,6 +169,9 @@ def parse_query(args: MultiDict | Mapping[str, str], now: datetime | None = None
     start, end = sightings_filter.start, sightings_filter.end
     if start and end and start >= end:
         raise InvalidQuery("The 'from' time must be before the 'to' time.")
+    low, high = sightings_filter.min_brightness, sightings_filter.max_brightness
+    if low is not None and high is not None and low > high:
+        raise InvalidQuery("'min_brightness' must not be above 'max_brightness'.")
     sort = args.get("sort", "time")
     if sort not in SORT_KEYS:
         raise InvalidQuery(f"'sort' must be one of {', '.join(SORT_KEYS)}.")
@@ -212,6 +236,32 @@ def _to(values: list[str], now: datetime) -> SightingFilter:
     return SightingFilter(end=_parse_time(values[0], "to", end_of_day=True))
 
 
+def _units(values: list[str], now: datetime) -> SightingFilter:
+    units = tuple(dict.fromkeys(v for v in values if v.strip()))
+    if len(units) > MAX_FILTER_UNITS:
+        raise InvalidQuery(f"Choose at most {MAX_FILTER_UNITS} units.")
+    return SightingFilter(units=units)
+
+
+def _brightness(
+    key: str, bound: Callable[[float], SightingFilter]
+) -> Callable[[list[str], datetime], SightingFilter]:
+    """The parser of a brightness bound (`key`): a finite number, as a sighting's."""
+
+    def parse(values: list[str], now: datetime) -> SightingFilter:
+        text = values[0].strip()
+        if not text:
+            return SightingFilter()
+        if len(text) > MAX_BRIGHTNESS_LENGTH or not NUMBER.fullmatch(text):
+            raise InvalidQuery(f"'{key}' must be a number, such as 10 or 2.5.")
+        value = float(text)
+        if not math.isfinite(value):
+            raise InvalidQuery(f"'{key}' is too large.")
+        return bound(value)
+
+    return parse
+
+
 def _location_words(values: list[str]) -> list[str]:
     words = [_slug(name) for name in values[:3]]
     return words + ([f"and_{len(values) - 3}_more"] if len(values) > 3 else [])
@@ -232,6 +282,28 @@ FILTERS = (
     ),
     Filter("from", "2026-11-27", _from, "from", lambda v: ["from", _slug(v[0])]),
     Filter("to", "2026-11-28T10:30", _to, "to", lambda v: ["to", _slug(v[0])]),
+    Filter(
+        "units",
+        "iulu",
+        _units,
+        "units",
+        lambda v: ["in", *map(_slug, v[:3])],
+        multiple=True,
+    ),
+    Filter(
+        "min_brightness",
+        "2.5",
+        _brightness("min_brightness", lambda value: SightingFilter(min_brightness=value)),
+        "brightness from",
+        lambda v: ["brightness_from", _slug(v[0])],
+    ),
+    Filter(
+        "max_brightness",
+        "100",
+        _brightness("max_brightness", lambda value: SightingFilter(max_brightness=value)),
+        "brightness up to",
+        lambda v: ["brightness_to", _slug(v[0])],
+    ),
 )
 # Every parameter a link keeps: forget one and links drop it.
 KNOWN_KEYS = frozenset(declared.key for declared in FILTERS) | frozenset(TABLE_KEYS)

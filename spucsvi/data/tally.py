@@ -9,7 +9,6 @@ which the summary (data/derived.py) and the figures (data/charts.py) read.
 
 from __future__ import annotations
 
-import heapq
 import math
 import operator
 import threading
@@ -29,7 +28,9 @@ if TYPE_CHECKING:
 MAX_TIME_POINTS = 2000
 # Extremes of runs of numeric rows, at sizes growing 16-fold, for the reduced chart.
 EXTREME_LEVELS = (16, 256, 4096, 65536)
-HISTOGRAM_BINS = 30
+# A histogram has about sqrt(n) bins of n values (the square-root rule), at most this
+# many: five sightings are three bars, not five slivers among thirty bins.
+MAX_HISTOGRAM_BINS = 30
 
 
 class Extremes:
@@ -95,6 +96,21 @@ class Prefix(Sequence):
 
 
 @dataclass(frozen=True)
+class Histogram:
+    """Bins of one unit's values: `len(counts)` bins of `width` from `start`, their
+    edges round numbers (1, 2 or 5 times a power of ten), each [edge, next edge)."""
+
+    start: float = 0.0
+    width: float = 1.0
+    counts: Sequence[int] = ()
+    low: float = 0.0  # the lowest and highest value counted
+    high: float = 0.0
+
+    def edges(self, i: int) -> tuple[float, float]:
+        return self.start + i * self.width, self.start + (i + 1) * self.width
+
+
+@dataclass(frozen=True)
 class Series:
     """The rows of one unit with a numeric brightness, in arrival order, and their figures."""
 
@@ -103,7 +119,7 @@ class Series:
     values: Sequence[float]
     # (run size, lows, highs) of `values` when the chart must be reduced, else empty.
     extremes: Sequence = ()
-    histogram: Sequence[int] = ()  # per bin of the facts' bounds
+    histogram: Histogram = Histogram()  # of this unit's values, on its own scale
     brightest: int | None = None  # the first row of the highest brightness
     mean: float | None = None
     median: float | None = None
@@ -115,11 +131,12 @@ class Facts:
 
     rows: Sequence[int]
     latest: int | None
+    # The brightness figures over every row only where one unit has numbers: figures
+    # in two units are never compared or averaged together (each is in `series`).
     brightest: int | None
     mean: float | None
     median: float | None
     series: tuple[Series, ...]  # one per unit in the rows, in unit order
-    bounds: tuple[float, float]  # of the histogram: the lowest and highest brightness
     locations: Counter  # sightings per location, in order of first sight
 
     @property
@@ -148,7 +165,7 @@ class _Unit:
         if self.brightest is None or values[best] > self.highest:
             self.brightest, self.highest = rows[best], values[best]
 
-    def series(self, unit: str, bounds: tuple[float, float]) -> Series:
+    def series(self, unit: str) -> Series:
         """Views of what may still grow, and the runs the reduced chart needs."""
         n = len(self.values)
         extremes: list = []
@@ -162,7 +179,7 @@ class _Unit:
             Prefix(self.rows, n),
             Prefix(self.values, n),
             extremes,
-            histogram_counts(self.ordered.bisect_left, n, *bounds),
+            histogram_of(self.ordered),
             self.brightest,
             mean(self.total, self.values),
             median(self.ordered),
@@ -176,7 +193,6 @@ class Tally:
         self.lock = threading.Lock()
         self.length = 0  # rows fed so far
         self.latest: int | None = None
-        self.total = 0.0  # of every numeric brightness, one by one in arrival order
         self.location_ids: Counter = Counter()
         self.units: dict[int, _Unit] = {}  # by unit id
 
@@ -189,7 +205,6 @@ class Tally:
         self.location_ids.update(batch.location_ids)
         values, unit_ids = batch.values, batch.unit_ids
         numeric = values if None not in values else [v for v in values if v is not None]
-        self.total = reduce(operator.add, numeric, self.total)
         units = dict.fromkeys(unit_ids)
         for unit in units:
             # Lists made in C's loops: no tuple per row (a tuple per row wakes the GC).
@@ -215,26 +230,16 @@ class Tally:
     def facts(self, columns: Columns, rows: Sequence[int]) -> Facts:
         """What the rows fed so far (`rows`) come to."""
         named = sorted((columns.unit_name(unit), running) for unit, running in self.units.items())
-        ordered = [running.ordered for _, running in named if running.ordered]
-        bounds = (
-            (min(o[0] for o in ordered), max(o[-1] for o in ordered)) if ordered else (0.0, 1.0)
-        )
-        everything = ordered[0] if len(ordered) == 1 else list(heapq.merge(*ordered))
-        # The first row of the highest brightness: of the units' own, the earliest.
-        candidates = [
-            (-one.highest, one.brightest)
-            for one in self.units.values()
-            if one.brightest is not None
-        ]
-        brightest = min(candidates)[1] if candidates else None
+        series = tuple(running.series(name) for name, running in named)
+        numeric = [one for one in series if one.rows]
+        only = numeric[0] if len(numeric) == 1 else Series("", (), ())
         return Facts(
             rows,
             self.latest,
-            brightest,
-            mean(self.total, everything),
-            median(everything),
-            tuple(running.series(name, bounds) for name, running in named),
-            bounds,
+            only.brightest,
+            only.mean,
+            only.median,
+            series,
             Counter({columns.location_name(i): n for i, n in self.location_ids.items()}),
         )
 
@@ -245,19 +250,43 @@ def tally_of(columns: Columns, rows: Sequence[int]) -> Facts:
     return tally.facts(columns, rows)
 
 
-def histogram_counts(count_below, total: int, low: float, high: float) -> list[int]:
-    """Rows per bin of [low, high]: bins are [edge, next edge), the last one closed;
-    counted by bisection of sorted values (`count_below`), so the cost does not
-    grow with the number of rows."""
-    width = bin_width(low, high)
-    edges = [count_below(low + i * width) for i in range(HISTOGRAM_BINS)]
-    edges.append(total)
-    return [edges[i + 1] - edges[i] for i in range(HISTOGRAM_BINS)]
-
-
-def bin_width(low: float, high: float) -> float:
+def histogram_of(ordered: SortedList) -> Histogram:
+    """Round-edged bins over sorted values, about sqrt(n) of them (at most
+    MAX_HISTOGRAM_BINS), counted by bisection: the cost does not grow with n."""
+    n = len(ordered)
+    if not n:
+        return Histogram()
+    low, high = ordered[0], ordered[-1]
+    wanted = min(MAX_HISTOGRAM_BINS, math.ceil(math.sqrt(n)))
+    width = round_width(low, high, wanted)
+    start = math.floor(low / width) * width
+    # Every bin half-open, so the highest value opens a bin of its own edge: a closed
+    # last bin would hold two values' sightings (18 and 19) and tower over the rest.
     # Divided first, so that extreme brightnesses (SPUC takes anything) cannot overflow.
-    return high / HISTOGRAM_BINS - low / HISTOGRAM_BINS if high > low else 1.0
+    bins = max(1, min(wanted + 2, math.floor(high / width - start / width) + 1))
+    counts = histogram_counts(ordered.bisect_left, n, start, width, bins)
+    return Histogram(start, width, counts, low, high)
+
+
+def round_width(low: float, high: float, bins: int) -> float:
+    """The smallest of 1, 2 or 5 times a power of ten that spreads [low, high] over
+    at most `bins` bins; 1 when all values are the same."""
+    wanted = high / bins - low / bins
+    if not wanted > 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(wanted))
+    for step in (1, 2, 5, 10):
+        if power * step >= wanted and math.isfinite(power * step):
+            return power * step
+    return wanted
+
+
+def histogram_counts(count_below, total: int, start: float, width: float, bins: int) -> list[int]:
+    """Rows per bin: bins are [edge, next edge), the last one taking the rest; counted
+    by bisection of sorted values (`count_below`)."""
+    edges = [count_below(start + i * width) for i in range(bins)]
+    edges.append(total)
+    return [edges[i + 1] - edges[i] for i in range(bins)]
 
 
 def mean(total: float, values: Sequence[float]) -> float | None:

@@ -18,10 +18,12 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
 MAX_LOCATION_LENGTH = 200
 MAX_BRIGHTNESS_LENGTH = 32
-# A plain number, as Python's float() and every spreadsheet read it.
+# A number, as Python's float() and every spreadsheet read it; a sighting's
+# brightness is one without an exponent (`brightness_error`).
 NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 _FORBIDDEN_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
 # Invisible format characters: zero-width spaces, byte-order marks, and the
@@ -182,4 +184,24 @@ def brightness_error(brightness: str) -> str | None:
         return "Brightness is too large."
     if value < 0 or brightness.startswith("-"):
         return "Brightness cannot be negative."
+    if _EXPONENT in brightness.lower():
+        # "1e3" is a number to Python and SPUC, but not what a visitor reads on the page.
+        plain = plain_number(brightness)
+        example = f" ({plain})" if len(plain) <= MAX_BRIGHTNESS_LENGTH else ""
+        return f"Please write the brightness as a plain number{example}, without an exponent."
     return None
+
+
+_EXPONENT = "e"
+# Beyond this many digits a plain number is no easier to read than its exponent.
+MAX_PLAIN_DIGITS = 21
+
+
+def plain_number(text: str) -> str:
+    """A number NUMBER matches written without an exponent: '1e3' as '1000',
+    '2.5E-3' as '0.0025'; one with more than MAX_PLAIN_DIGITS digits that way as
+    Python writes it ('1e+30'), and one too large for a float as it is."""
+    number = Decimal(text)
+    if abs(number.adjusted()) >= MAX_PLAIN_DIGITS:
+        return repr(float(number)) if math.isfinite(float(number)) else text
+    return format(number, "f")

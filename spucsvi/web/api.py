@@ -29,7 +29,12 @@ from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot
 from spucsvi.per_process import PerProcess
 from spucsvi.sightings.submission import submit_sighting
-from spucsvi.sightings.validation import NUMBER, InvalidSighting, validate_sighting
+from spucsvi.sightings.validation import (
+    NUMBER,
+    InvalidSighting,
+    plain_number,
+    validate_sighting,
+)
 from spucsvi.spuc.client import SpucError
 from spucsvi.spuc.records import Sighting
 from spucsvi.web import services
@@ -127,8 +132,8 @@ def list_sightings():
 def summary():
     snapshot = services.store().current()
     summary, _ = overview(snapshot, _query().filter)
-    # With mixed units the overall mean and median mix them: `per_unit` does not.
-    per_unit = {"per_unit": [unit_summary_json(u) for u in summary.per_unit]}
+    # The top-level brightness figures only where one unit has numbers (else null):
+    # figures in two units are never compared or averaged; `per_unit` has each unit's.
     return jsonify(
         total=summary.total,
         latest=sighting_json(summary.latest) if summary.latest else None,
@@ -138,7 +143,7 @@ def summary():
         locations=summary.locations,
         units=list(summary.units),
         unreadable_lines=summary.skipped,
-        **(per_unit if summary.per_unit else {}),
+        per_unit=[unit_summary_json(u) for u in summary.per_unit],
     )
 
 
@@ -156,8 +161,8 @@ def unit_summary_json(u: UnitSummary) -> dict:
 def locations():
     """The locations holding `q` (case-insensitive, anywhere in the name as the page
     shows it), the most sighted first: what the page's search box adds to its list,
-    which offers only the most sighted. Over every sighting, whatever the filter, as
-    the list's counts are."""
+    which offers only the most sighted. Within the rest of the filter (its time, units
+    and brightness), as the list's counts are."""
     words = request.args.get("q", "")
     if len(words) > SEARCH_LENGTH:
         raise ApiError(400, f"Search with at most {SEARCH_LENGTH} characters.")
@@ -166,7 +171,7 @@ def locations():
         1 <= int(limit) <= MAX_SEARCH_RESULTS
     ):
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_SEARCH_RESULTS}.")
-    index = location_index(services.store().current())
+    index = location_index(services.store().current(), _query().filter.without_locations())
     found, more = index.search(words, int(limit))
     return jsonify(
         q=words,
@@ -372,13 +377,14 @@ def create_sighting():
 
 
 def _as_text(value: str | float | None) -> str | None:
-    """Numbers in JSON are welcome as brightness, in Python's own text form.
+    """Numbers in JSON are welcome as brightness, written plainly: JSON's 1e3 is
+    '1000.0' (SPUC gets no exponent, as from the form).
 
     JSON's 1e999 arrives as infinity: written as 'inf' it would read as 'not
     a number'; 1e999 gets the same 'too large' answer as in the form.
     """
     if isinstance(value, float):
-        return "1e999" if value == math.inf else repr(value)
+        return "1e999" if value == math.inf else plain_number(repr(value))
     if isinstance(value, int):
         return str(value)
     return value

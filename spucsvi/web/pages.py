@@ -29,7 +29,14 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from spucsvi.data.derived import Dashboard, dashboard, ordered_rows, position
-from spucsvi.data.display import shown_location, shown_unit, unit_name, unit_title
+from spucsvi.data.display import (
+    shown_brightness,
+    shown_figure,
+    shown_location,
+    shown_unit,
+    unit_name,
+    unit_title,
+)
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.sightings.recorded import Identity, Recorded, find_recorded
@@ -46,6 +53,8 @@ blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
 blueprint.add_app_template_filter(shown_unit, "shown_unit")
 blueprint.add_app_template_filter(unit_title, "unit_title")
+blueprint.add_app_template_filter(shown_brightness, "brightness")
+blueprint.add_app_template_filter(shown_figure, "figure")
 blueprint.after_app_request(confirmation.forget)
 
 
@@ -134,12 +143,12 @@ def shared_page(snapshot: Snapshot, query: Query) -> SharedBody:
 
 def page_parts(snapshot: Snapshot, query: Query, board: Dashboard) -> dict[str, parts.Part]:
     """The parts of a page that depend on less than its URL, each rendered once per
-    snapshot and what it depends on: the charts on the filter, the location list on
-    the locations chosen."""
+    snapshot and what it depends on: the charts and the location list (its counts
+    within the filter) on the filter."""
     chosen = query.filter.locations
     return {
         "locations": snapshot.pages.get(
-            ("locations html", chosen),
+            ("locations html", query.filter),
             lambda: parts.Part(render_template("_locations.html", board=board, locations=chosen)),
         ),
         "charts": snapshot.pages.get(
@@ -314,7 +323,15 @@ def your_row(snapshot: Snapshot, query: Query, recorded: Recorded) -> dict:
     place = position(ordered_rows(snapshot, query), recorded.row)
     page = None if place is None else place // query.table.per_page + 1
     value = snapshot.columns.brightness(recorded.row)
-    point = None if value is None else {"x": str(recorded.time_utc), "y": value}
+    point = (
+        None
+        if value is None
+        else {
+            "x": str(recorded.time_utc),
+            "y": value,
+            "units": shown_unit(snapshot.columns.unit(recorded.row)),  # charts.unit_axes
+        }
+    )
     return {"row": recorded.row, "page": page, "point": point}
 
 

@@ -5,9 +5,11 @@
 //        [data-chart-mark="POINT-ID"] [data-chart-filter="PARAM"]></div>
 //   <script type="application/json" id="FIGURE-ID">{"data", "layout", "config"}</script>
 //
-// data-chart-mark names a JSON {x, y}, when present ringed as the visitor's own
-// sighting; data-chart-filter names the URL filter a click on a point adds its
-// customdata to (sent as a bubbling "chart-filter" event with {name, value}).
+// data-chart-mark names a JSON {x, y, units}, when present ringed as the visitor's
+// own sighting (on the y axis the figure's unit_axes names for its units);
+// data-chart-filter names the URL filter a click on a point adds its customdata to
+// (sent as a bubbling "chart-filter" event with {name, value}); a point whose
+// customdata is {opens: ID} instead brings that element into view and focuses it.
 // Figures are JSON, not code, so the Content-Security-Policy holds.
 import { localMoment, shortZone, useLocal } from "./times.js";
 
@@ -63,7 +65,8 @@ function applyTheme(layout) {
   const grid = cssColour("--border");
   const soft = cssColour("--purple-soft");
   layout.font = { ...layout.font, color: text };
-  ["xaxis", "yaxis"].forEach((name) => {
+  const axes = Object.keys(layout).filter((name) => /^[xy]axis\d*$/.test(name));
+  new Set(["xaxis", "yaxis", ...axes]).forEach((name) => {
     const axis = layout[name] || {};
     axis.gridcolor = grid;
     axis.zerolinecolor = grid;
@@ -128,12 +131,13 @@ function dataColours(traces) {
 }
 
 // The visitor's own sighting, ringed after they sent it.
-function mark(element) {
+function mark(element, figure) {
   const point = source(element, "chartMark");
   if (!point) {
     return [];
   }
-  const { x, y } = JSON.parse(point.textContent);
+  const { x, y, units } = JSON.parse(point.textContent);
+  const yaxis = (figure.unit_axes && figure.unit_axes[units]) || "y";
   const accent = cssColour("--accent");
   return [
     {
@@ -142,6 +146,7 @@ function mark(element) {
       name: "your sighting",
       x: [useLocal() ? localMoment(x) : x],
       y: [y],
+      yaxis,
       text: ["your sighting"],
       textposition: "bottom center",
       textfont: { color: accent, size: 13 },
@@ -178,7 +183,12 @@ function listen(element) {
   if (name) {
     element.on("plotly_click", (event) => {
       const value = event.points && event.points[0] && event.points[0].customdata;
-      if (value) {
+      const opens = value && value.opens && document.getElementById(value.opens);
+      if (opens) {
+        const shown = opens.hidden ? opens.nextElementSibling : opens;
+        shown.scrollIntoView({ block: "center" });
+        shown.focus();
+      } else if (value && typeof value === "string") {
         element.dispatchEvent(
           new CustomEvent("chart-filter", { bubbles: true, detail: { name, value } }),
         );
@@ -195,7 +205,7 @@ function drawChart(element) {
   const figure = chartZone(JSON.parse(figureSource.textContent));
   const layout = applyTheme(figure.layout);
   fitTimeAxis(layout, element);
-  const traces = dataColours(figure.data).concat(mark(element));
+  const traces = dataColours(figure.data).concat(mark(element, figure));
   window.Plotly.react(element, traces, layout, figure.config).then(() => {
     untabToolbar(element);
     const zoom = zoomToKeep.get(element.id);

@@ -23,11 +23,21 @@ function words(search) {
   return search.value.trim().toLowerCase();
 }
 
+// The server's search of these words, counted within the page's filter but its
+// locations, as the list's counts are: its query string, the key of its answer.
+function searchFor(text) {
+  const params = new URLSearchParams(window.location.search);
+  ["location", "sort", "order", "page", "per_page"].forEach((key) => params.delete(key));
+  params.set("q", text);
+  params.set("limit", String(RESULTS));
+  return params.toString();
+}
+
 // Options that do not hold the words hidden, the chosen ones always in sight, and
 // those the server found for them (it folds case more fully than toLowerCase).
 function narrow({ search, select }) {
   const text = words(search);
-  const matched = new Set((found.get(text) || []).map(({ location }) => location));
+  const matched = new Set((found.get(searchFor(text)) || []).map(({ location }) => location));
   [...select.options].forEach((option) => {
     option.hidden =
       text !== "" &&
@@ -52,19 +62,20 @@ function add({ search, select }, locations) {
 
 async function ask(elements) {
   const text = words(elements.search);
-  if (text === "" || found.has(text)) {
-    add(elements, found.get(text) || []);
+  const search = searchFor(text);
+  if (text === "" || found.has(search)) {
+    add(elements, found.get(search) || []);
     return;
   }
   const url = new URL(elements.search.dataset.search, window.location.href);
-  url.search = new URLSearchParams({ q: text, limit: String(RESULTS) }).toString();
+  url.search = search;
   try {
     const response = await fetch(url, { credentials: "same-origin" });
     if (!response.ok) {
       return; // the list as it is still works
     }
     const { locations } = await response.json();
-    found.set(text, locations);
+    found.set(search, locations);
     if (found.size > KEPT_SEARCHES) {
       found.delete(found.keys().next().value);
     }
@@ -86,7 +97,7 @@ onNewContent(() => {
   document.querySelectorAll(".location-search-hint").forEach((hint) => {
     hint.hidden = false;
   });
-  add(elements, found.get(words(elements.search)) || []);
+  add(elements, found.get(searchFor(words(elements.search))) || []);
 });
 
 document.addEventListener("input", (event) => {

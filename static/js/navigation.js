@@ -110,7 +110,7 @@ document.addEventListener("submit", (event) => {
   event.preventDefault();
   const params = new URLSearchParams();
   [...form.elements].forEach((field) => {
-    if (!field.name || field.disabled) {
+    if (!field.name || field.disabled || (field.type === "checkbox" && !field.checked)) {
       return;
     }
     if (field.type === "select-multiple") {

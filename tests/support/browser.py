@@ -333,7 +333,9 @@ def clipped_titles(page: Page) -> list[str]:
     return page.evaluate(
         """() => [...document.querySelectorAll(".chart.js-plotly-plot")].flatMap((chart) => {
           const box = chart.getBoundingClientRect();
-          return [...chart.querySelectorAll(".g-xtitle text, .g-ytitle text")].filter((t) => {
+          // Every axis's: .g-xtitle, .g-ytitle, .g-y2title (each unit's plot)...
+          const titles = chart.querySelectorAll(".infolayer [class^='g-'][class$='title'] text");
+          return [...titles].filter((t) => {
             const r = t.getBoundingClientRect();
             return r.left < box.left - 1 || r.right > box.right + 1
               || r.top < box.top - 1 || r.bottom > box.bottom + 1;
