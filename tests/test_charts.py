@@ -331,41 +331,92 @@ def test_cumulative_of_nothing_is_empty():
 # --- the building blocks ------------------------------------------------------------------
 
 
-def test_reduced_positions_are_all_positions_up_to_the_limit():
-    assert charts.reduced_positions([5.0, 1.0, 3.0], limit=3) == [0, 1, 2]
-    assert charts.reduced_positions([], limit=3) == []
-
-
-def test_reduced_positions_keep_each_buckets_lowest_and_highest_in_order():
+def test_reduced_buckets_keep_each_stretchs_lowest_and_highest():
     values = [5.0, 1.0, 9.0, 2.0, 2.0, 7.0, 3.0, 3.0, 8.0, 0.0]
-    # Two buckets of five: (1.0 at 1, 9.0 at 2) and (0.0 at 9, 8.0 at 8).
-    assert charts.reduced_positions(values, limit=4) == [1, 2, 8, 9]
-    # Of equal values the lowest is the first and the highest the last of its bucket.
-    assert charts.reduced_positions([4.0] * 6, limit=5) == [0, 2, 3, 5]
-    # One bucket: the last of the highest (at 1), the first of the lowest (at 2), in order.
-    assert charts.reduced_positions([4.0] * 2 + [1.0] * 2, limit=3) == [1, 2]
+    # Two stretches of five: (1.0 at 1, 9.0 at 2) and (0.0 at 9, 8.0 at 8).
+    assert charts.reduced_buckets(values, stretches=2) == [(0, 5, 1, 2), (5, 10, 9, 8)]
+    # Of equal values the lowest is the first and the highest the last of its stretch.
+    assert charts.reduced_buckets([4.0] * 6, stretches=2) == [(0, 3, 0, 2), (3, 6, 3, 5)]
+    assert charts.reduced_buckets([], stretches=2) == []
 
 
 @pytest.mark.parametrize("size", [16, 256])
-def test_reduced_positions_from_runs_are_those_of_the_same_runs_built_here(size):
+def test_reduced_buckets_from_runs_are_those_of_the_same_runs_built_here(size):
     values = [float(1 + i * 7919 % 97) for i in range(1, 300_001)]
     values[123_457], values[234_567] = -1.0, 1000.0  # the only lowest and highest, mid-run
     runs = Extremes(size)
     runs.extend(values)
-    shown = charts.reduced_positions(values, [(size, runs.lows, runs.highs)])
-    assert len(shown) <= MAX_TIME_POINTS
-    assert shown == sorted(set(shown))
-    assert 123_457 in shown and 234_567 in shown
-    # The same as reducing value by value, over buckets made of whole runs.
-    runs_count, buckets = len(runs.lows), MAX_TIME_POINTS // 2
+    found = charts.reduced_buckets(values, [(size, runs.lows, runs.highs)])
+    assert len(found) == charts.MAX_STRETCHES
+    kept = {place for _, _, low, high in found for place in (low, high)}
+    assert 123_457 in kept and 234_567 in kept
+    # The same as reducing value by value, over stretches made of whole runs.
+    runs_count, stretches = len(runs.lows), charts.MAX_STRETCHES
     expected = []
-    for bucket in range(buckets):
-        first = bucket * runs_count // buckets * size
-        last = min((bucket + 1) * runs_count // buckets * size, len(values))
+    for bucket in range(stretches):
+        first = bucket * runs_count // stretches * size
+        last = min((bucket + 1) * runs_count // stretches * size, len(values))
         points = [(values[i], i) for i in range(first, last)]
-        low, high = min(points)[1], max(points)[1]
-        expected.extend(sorted({low, high}))
-    assert shown == expected
+        expected.append((first, last, min(points)[1], max(points)[1]))
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("sizes", "limits"),
+    [
+        ([977, 1023], [MAX_TIME_POINTS, MAX_TIME_POINTS]),  # all fit: every one as points
+        ([600, 1500], [1000, 1400]),  # the smaller first, the larger gets what it leaves
+        ([1500, 1500], [1000, 1000]),
+        ([5, 20_000, 30], [666, 1965, 997]),
+    ],
+)
+def test_point_limits_share_the_chart_and_pass_on_what_is_left(sizes, limits):
+    assert charts.point_limits(sizes) == limits
+
+
+def test_two_thousand_sightings_in_two_units_are_all_drawn_as_points():
+    sightings = many(MAX_TIME_POINTS)
+    mixed = [
+        sighting(s.count, brightness=str(s.brightness), units="iulu" if s.count % 2 else "iuhc")
+        for s in sightings[:1023]
+    ] + [sighting(s.count, brightness=str(s.brightness)) for s in sightings[1023:]]
+    figure = over_time(mixed)
+    assert [trace["mode"] for trace in figure["data"]] == ["markers", "markers"]
+    assert sum(len(trace["x"]) for trace in figure["data"]) == MAX_TIME_POINTS
+    assert "reduced_from" not in figure
+
+
+@pytest.mark.parametrize("n", [MAX_TIME_POINTS + 1, 2500, 20_000, 100_000])
+def test_a_band_is_drawn_only_of_stretches_of_many_sightings_and_says_how_many(n):
+    figure = over_time(many(n))
+    highest, lowest, mean = figure["data"]
+    stretches = [count for count, _, _ in mean["customdata"]]
+    assert sum(stretches) == n
+    assert min(stretches) >= charts.MIN_STRETCH
+    assert len(stretches) == min(charts.MAX_STRETCHES, n // charts.MIN_STRETCH)
+    for trace, label in ((highest, "Highest"), (lowest, "Lowest"), (mean, "Mean")):
+        assert trace["customdata"] == mean["customdata"]
+        assert trace["hovertemplate"].startswith(f"{label} of %{{customdata[0]:,}} sightings: ")
+        assert trace["meta"] == {"series": 0, "times": [1, 2]}
+    # Each stretch's first and last sighting's time, in order, end to end.
+    began = [datetime.fromisoformat(b) for _, b, _ in mean["customdata"]]
+    ended = [datetime.fromisoformat(e) for _, _, e in mean["customdata"]]
+    assert began[0] == START + timedelta(seconds=1) and ended[-1] == START + timedelta(seconds=n)
+    assert all(e < b for e, b in zip(ended, began[1:], strict=False))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (1, "%{customdata[1]|%b %-d, %H:%M:%S}–%{customdata[2]|%H:%M:%S}"),
+        (20, "%{customdata[1]|%b %-d, %H:%M}–%{customdata[2]|%H:%M}"),
+        (86_400, "%{customdata[1]|%b %-d, %H:%M}–%{customdata[2]|%b %-d, %H:%M}"),
+    ],
+)
+def test_a_stretchs_hover_names_its_span_as_finely_as_it_needs(seconds, expected):
+    n = MAX_TIME_POINTS + 1
+    sightings = [sighting(i, time=START + timedelta(seconds=seconds * i)) for i in range(1, n + 1)]
+    assert expected in over_time(sightings)["data"][0]["hovertemplate"]
 
 
 def test_histogram_counts_bisect_sorted_values():
@@ -381,7 +432,8 @@ def test_a_reduced_series_is_a_band_of_each_stretchs_range_and_its_mean():
     snapshot = snapshot_of([sighting(i + 1, brightness=str(v)) for i, v in enumerate(values)])
     facts = tally_of(snapshot.columns, range(6))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(charts, "MAX_TIME_POINTS", 4)  # two stretches of three
+        patch.setattr(charts, "MAX_TIME_POINTS", 4)  # six points are too many
+        patch.setattr(charts, "MIN_STRETCH", 3)  # two stretches of three
         figure = charts.brightness_over_time(snapshot.columns, facts)
     highest, lowest, mean = figure["data"]
     assert (highest["y"], lowest["y"], mean["y"]) == ([9.0, 8.0], [1.0, 2.0], [5.0, 5.0])

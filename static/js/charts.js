@@ -39,6 +39,13 @@ function chartZone(figure) {
     if (trace.x) {
       trace.x = trace.x.map(localMoment);
     }
+    // The columns of customdata the server marked as UTC times (a band's stretches).
+    const times = (trace.meta && trace.meta.times) || [];
+    if (times.length && trace.customdata) {
+      trace.customdata = trace.customdata.map((row) =>
+        row.map((value, column) => (times.includes(column) ? localMoment(value) : value)),
+      );
+    }
     if (trace.hovertemplate) {
       trace.hovertemplate = trace.hovertemplate.replace(/ UTC/g, ` ${zone}`);
     }
