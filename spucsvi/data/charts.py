@@ -433,6 +433,8 @@ class Chart:
     rings_yours: bool = False
     # Clicking a bar filters by the query parameter named, its value the bar's customdata.
     filters_on_click: str = ""
+    # Zooming asks the server for the window's own figure (web/api.py, chart_window).
+    detail_on_zoom: bool = False
 
 
 CHARTS = (
@@ -444,6 +446,7 @@ CHARTS = (
         "to its highest sighting, with its mean.",
         wide=True,
         rings_yours=True,
+        detail_on_zoom=True,
     ),
     Chart(
         "cumulative-chart",
