@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from spucsvi.data.tally import MAX_TIME_POINTS
+from spucsvi.data.charts import MAX_POINTS
 from tests.support.records import HEADER
 
 START = datetime(2026, 11, 27)
@@ -49,11 +49,11 @@ def test_the_page_says_where_its_chart_asks_for_a_window(client):
 
 
 def test_a_window_that_fits_is_every_sighting_in_it_the_burst_whole(client):
-    answer = window(client, "2026-11-28T10:00:00Z", "2026-11-28T14:59:59Z")
+    answer = window(client, "2026-11-28T11:45:00Z", "2026-11-28T14:14:59Z")
     assert answer.status_code == 200
     found = answer.get_json()
     (trace,) = found["figure"]["data"]
-    assert found["sightings"] == len(trace["x"]) == 5 * 360
+    assert found["sightings"] == len(trace["x"]) == 150 * 6
     assert "reduced_from" not in found["figure"]
     assert max(trace["y"]) == PEAK
     bright = [
@@ -67,7 +67,7 @@ def test_a_window_too_full_for_points_is_finer_stretches(client):
     highest, lowest, mean = found["figure"]["data"]
     stretches = [count for count, _, _ in mean["customdata"]]
     assert found["sightings"] == sum(stretches) == 36 * 360
-    assert len(highest["x"]) + len(lowest["x"]) <= MAX_TIME_POINTS
+    assert len(highest["x"]) + len(lowest["x"]) <= MAX_POINTS
     assert max(highest["y"]) == PEAK
 
 

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from spucsvi.data import charts
-from spucsvi.data.charts import MAX_UNICORN_MARKERS, PURPLE, UNICORN
+from spucsvi.data.charts import MAX_POINTS, MAX_UNICORN_MARKERS, PURPLE, UNICORN
 from spucsvi.data.derived import overview
 from spucsvi.data.query import SightingFilter
 from spucsvi.data.store import Snapshot
@@ -156,13 +156,13 @@ def test_unicorns_shrink_then_become_small_markers(n, mode, size):
 
 
 def test_up_to_the_limit_nothing_is_reduced():
-    figure = over_time(many(MAX_TIME_POINTS))
-    assert len(figure["data"][0]["x"]) == MAX_TIME_POINTS
+    figure = over_time(many(MAX_POINTS))
+    assert len(figure["data"][0]["x"]) == MAX_POINTS
     assert "reduced_from" not in figure
 
 
 # 2,500 reduce point by point; 20,000 reduce through the per-chunk extremes.
-@pytest.mark.parametrize("n", [MAX_TIME_POINTS + 1, 2500, 20_000])
+@pytest.mark.parametrize("n", [MAX_POINTS + 1, 2500, 20_000])
 def test_many_points_are_reduced_to_the_limit(n):
     figure = over_time(many(n))
     assert figure["reduced_from"] == n
@@ -364,29 +364,45 @@ def test_reduced_buckets_from_runs_are_those_of_the_same_runs_built_here(size):
 @pytest.mark.parametrize(
     ("sizes", "limits"),
     [
-        ([977, 1023], [MAX_TIME_POINTS, MAX_TIME_POINTS]),  # all fit: every one as points
-        ([600, 1500], [1000, 1400]),  # the smaller first, the larger gets what it leaves
-        ([1500, 1500], [1000, 1000]),
-        ([5, 20_000, 30], [666, 1965, 997]),
+        ([480, 520], [MAX_POINTS, MAX_POINTS]),  # all fit: every one as points
+        ([300, 1500], [500, 700]),  # the smaller first, the larger gets what it leaves
+        ([977, 1023], [500, 500]),
+        ([5, 20_000, 30], [333, 965, 497]),
     ],
 )
 def test_point_limits_share_the_chart_and_pass_on_what_is_left(sizes, limits):
     assert charts.point_limits(sizes) == limits
 
 
-def test_two_thousand_sightings_in_two_units_are_all_drawn_as_points():
-    sightings = many(MAX_TIME_POINTS)
-    mixed = [
+def two_units(n: int, first: int) -> list[Sighting]:
+    """many(n), the first `first` of them (every other one) in iulu."""
+    return [
         sighting(s.count, brightness=str(s.brightness), units="iulu" if s.count % 2 else "iuhc")
-        for s in sightings[:1023]
-    ] + [sighting(s.count, brightness=str(s.brightness)) for s in sightings[1023:]]
-    figure = over_time(mixed)
+        if s.count <= 2 * first
+        else s
+        for s in many(n)
+    ]
+
+
+def test_a_thousand_sightings_in_two_units_are_all_drawn_as_points():
+    figure = over_time(two_units(MAX_POINTS, 477))
     assert [trace["mode"] for trace in figure["data"]] == ["markers", "markers"]
-    assert sum(len(trace["x"]) for trace in figure["data"]) == MAX_TIME_POINTS
+    assert sum(len(trace["x"]) for trace in figure["data"]) == MAX_POINTS
     assert "reduced_from" not in figure
 
 
-@pytest.mark.parametrize("n", [MAX_TIME_POINTS + 1, 2500, 20_000, 100_000])
+def test_two_thousand_sightings_in_two_units_are_two_bands_of_many_sightings_each():
+    figure = over_time(two_units(2000, 977))
+    assert [trace["name"] for trace in figure["data"]] == [
+        f"{line}, {unit}" for unit in ("iuhc", "iulu") for line in ("highest", "lowest", "mean")
+    ]
+    iuhc, iulu = figure["data"][2], figure["data"][5]
+    assert sum(row[0] for row in iuhc["customdata"]) == 1023
+    assert sum(row[0] for row in iulu["customdata"]) == 977
+    assert min(row[0] for row in iuhc["customdata"] + iulu["customdata"]) >= charts.MIN_STRETCH
+
+
+@pytest.mark.parametrize("n", [MAX_POINTS + 1, 2500, 20_000, 100_000])
 def test_a_band_is_drawn_only_of_stretches_of_many_sightings_and_says_how_many(n):
     figure = over_time(many(n))
     highest, lowest, mean = figure["data"]
@@ -414,7 +430,7 @@ def test_a_band_is_drawn_only_of_stretches_of_many_sightings_and_says_how_many(n
     ],
 )
 def test_a_stretchs_hover_names_its_span_as_finely_as_it_needs(seconds, expected):
-    n = MAX_TIME_POINTS + 1
+    n = 2001
     sightings = [sighting(i, time=START + timedelta(seconds=seconds * i)) for i in range(1, n + 1)]
     assert expected in over_time(sightings)["data"][0]["hovertemplate"]
 
@@ -432,7 +448,7 @@ def test_a_reduced_series_is_a_band_of_each_stretchs_range_and_its_mean():
     snapshot = snapshot_of([sighting(i + 1, brightness=str(v)) for i, v in enumerate(values)])
     facts = tally_of(snapshot.columns, range(6))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(charts, "MAX_TIME_POINTS", 4)  # six points are too many
+        patch.setattr(charts, "MAX_POINTS", 4)  # six points are too many
         patch.setattr(charts, "MIN_STRETCH", 3)  # two stretches of three
         figure = charts.brightness_over_time(snapshot.columns, facts)
     highest, lowest, mean = figure["data"]

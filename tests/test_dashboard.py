@@ -256,11 +256,11 @@ def test_many_sightings_are_drawn_reduced_with_a_note(seeded):
     assert figure(document, "brightness-chart")["reduced_from"] == 2500
 
 
-def test_up_to_2000_sightings_are_drawn_whole_without_a_note(seeded):
-    client, _ = seeded(lines(2000))
+def test_up_to_1000_sightings_are_drawn_whole_without_a_note(seeded):
+    client, _ = seeded(lines(1000))
     document = page(client)
     assert not [n for n in notes(document) if n.startswith("Drawing")]
-    assert len(figure(document, "brightness-chart")["data"][0]["x"]) == 2000
+    assert len(figure(document, "brightness-chart")["data"][0]["x"]) == 1000
 
 
 # --- table: sorting and pages -------------------------------------------------------------

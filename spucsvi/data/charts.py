@@ -30,6 +30,11 @@ MAX_UNICORN_MARKERS = 300
 TOP_LOCATIONS = 15
 # An axis title names at most this many unit codes: SPUC's file can hold any number.
 MAX_UNITS_NAMED = 2
+# Most sightings the brightness chart draws as marks, every unit together: about
+# one per pixel column of the wide chart at 1440 px, so more could not be told
+# apart, and each mark costs the browser's main thread (0.1-0.4 ms here) while a
+# visitor may be typing. More sightings are drawn as bands.
+MAX_POINTS = 1000
 # A series drawn as a band has at most this many stretches of time (a couple of
 # pixels each across the wide chart), each of at least MIN_STRETCH sightings: a
 # band stands for many sightings, never for two.
@@ -157,13 +162,13 @@ def reduced_buckets(
 
 def point_limits(sizes: Sequence[int]) -> list[int]:
     """Most points each series (of `sizes` points) may be drawn with as points: all of
-    them while the chart's MAX_TIME_POINTS hold every series; else the smaller series
-    first, each its share of what those before it left. A series beyond its limit is
-    drawn as a band (`_band`), whose stretches each hold at least MIN_STRETCH sightings."""
-    if sum(sizes) <= MAX_TIME_POINTS:
-        return [MAX_TIME_POINTS] * len(sizes)
+    them while MAX_POINTS hold every series; else the smaller series first, each its
+    share of what those before it left. A series beyond its limit is drawn as a band
+    (`_band`), whose stretches each hold at least MIN_STRETCH sightings."""
+    if sum(sizes) <= MAX_POINTS:
+        return [MAX_POINTS] * len(sizes)
     limits = [0] * len(sizes)
-    left = MAX_TIME_POINTS
+    left = MAX_POINTS
     by_size = sorted(range(len(sizes)), key=sizes.__getitem__)
     for place, index in enumerate(by_size):
         limits[index] = left // (len(sizes) - place)
