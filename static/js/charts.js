@@ -342,21 +342,22 @@ async function showWindow(element, keepY) {
   }
 }
 
-/** The one drawing loop: one chart per task, the first at once, so typing in
- * the form is never held up for longer than one chart takes to draw. The
- * smallest figure goes first: plotly.js's first draw also sets plotly.js up,
- * so that cost lands beside the lightest chart rather than the heaviest. */
+/** The one drawing loop: one chart per task, each after the browser had its
+ * turn (a key pressed, the page painted), so typing in the form is never held
+ * up for longer than one chart takes to draw. The smallest figure goes first:
+ * plotly.js's first draw also sets plotly.js up, so that cost lands beside the
+ * lightest chart rather than the heaviest. */
 export function drawCharts(elements) {
   const size = (element) => chartInputs(element).length;
-  [...elements]
-    .sort((a, b) => size(a) - size(b))
-    .forEach((element, index) => {
-      if (index === 0) {
-        drawChart(element);
-      } else {
-        setTimeout(() => drawChart(element), 0);
-      }
-    });
+  const queue = [...elements].sort((a, b) => size(a) - size(b));
+  const next = () => {
+    const element = queue.shift();
+    if (element) {
+      drawChart(element);
+      setTimeout(next, 0);
+    }
+  };
+  setTimeout(next, 0);
 }
 
 export function allCharts(root = document) {
