@@ -251,6 +251,10 @@ function statusLine(element, words) {
   } else {
     line.remove();
   }
+  // What the overview's note says is not what a zoomed chart shows.
+  element.parentElement.querySelectorAll(".note:not(.chart-status)").forEach((note) => {
+    note.hidden = !!words;
+  });
 }
 
 function forgetWindow(element) {
@@ -270,12 +274,9 @@ function windowWords(answer) {
     return `No sightings in this window. ${back}`;
   }
   if (answer.figure.reduced_from) {
-    return (
-      `Detail of this window: its ${count} sightings as stretches, a band from each ` +
-      `stretch's lowest to its highest sighting, with its mean. ${back}`
-    );
+    return `This window: ${count} sightings, as stretches of at least 10. ${back}`;
   }
-  return `Detail of this window: every one of its ${count} sightings. ${back}`;
+  return `This window: every one of its ${count} sightings. ${back}`;
 }
 
 /** The zoomed window's own figure, asked of the server and drawn in the
