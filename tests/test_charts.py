@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import pytest
 
 from spucsvi.data import charts
-from spucsvi.data.charts import MAX_UNICORN_MARKERS, PURPLE, UNICORN
+from spucsvi.data.charts import MAX_POINTS, MAX_UNICORN_MARKERS, PURPLE, UNICORN
 from spucsvi.data.derived import overview
 from spucsvi.data.query import SightingFilter
 from spucsvi.data.store import Snapshot
@@ -217,13 +217,13 @@ def test_unicorns_shrink_then_become_small_markers(n, mode, size):
 
 
 def test_up_to_the_limit_nothing_is_reduced():
-    figure = over_time(many(MAX_TIME_POINTS))
-    assert len(figure["data"][0]["x"]) == MAX_TIME_POINTS
+    figure = over_time(many(MAX_POINTS))
+    assert len(figure["data"][0]["x"]) == MAX_POINTS
     assert "reduced_from" not in figure
 
 
 # 2,500 reduce point by point; 20,000 reduce through the per-chunk extremes.
-@pytest.mark.parametrize("n", [MAX_TIME_POINTS + 1, 2500, 20_000])
+@pytest.mark.parametrize("n", [MAX_POINTS + 1, 2500, 20_000])
 def test_many_points_are_reduced_to_the_limit(n):
     figure = over_time(many(n))
     assert figure["reduced_from"] == n
@@ -411,41 +411,108 @@ def test_cumulative_of_nothing_is_empty():
 # --- the building blocks ------------------------------------------------------------------
 
 
-def test_reduced_positions_are_all_positions_up_to_the_limit():
-    assert charts.reduced_positions([5.0, 1.0, 3.0], limit=3) == [0, 1, 2]
-    assert charts.reduced_positions([], limit=3) == []
-
-
-def test_reduced_positions_keep_each_buckets_lowest_and_highest_in_order():
+def test_reduced_buckets_keep_each_stretchs_lowest_and_highest():
     values = [5.0, 1.0, 9.0, 2.0, 2.0, 7.0, 3.0, 3.0, 8.0, 0.0]
-    # Two buckets of five: (1.0 at 1, 9.0 at 2) and (0.0 at 9, 8.0 at 8).
-    assert charts.reduced_positions(values, limit=4) == [1, 2, 8, 9]
-    # Of equal values the lowest is the first and the highest the last of its bucket.
-    assert charts.reduced_positions([4.0] * 6, limit=5) == [0, 2, 3, 5]
-    # One bucket: the last of the highest (at 1), the first of the lowest (at 2), in order.
-    assert charts.reduced_positions([4.0] * 2 + [1.0] * 2, limit=3) == [1, 2]
+    # Two stretches of five: (1.0 at 1, 9.0 at 2) and (0.0 at 9, 8.0 at 8).
+    assert charts.reduced_buckets(values, stretches=2) == [(0, 5, 1, 2), (5, 10, 9, 8)]
+    # Of equal values the lowest is the first and the highest the last of its stretch.
+    assert charts.reduced_buckets([4.0] * 6, stretches=2) == [(0, 3, 0, 2), (3, 6, 3, 5)]
+    assert charts.reduced_buckets([], stretches=2) == []
 
 
 @pytest.mark.parametrize("size", [16, 256])
-def test_reduced_positions_from_runs_are_those_of_the_same_runs_built_here(size):
+def test_reduced_buckets_from_runs_are_those_of_the_same_runs_built_here(size):
     values = [float(1 + i * 7919 % 97) for i in range(1, 300_001)]
     values[123_457], values[234_567] = -1.0, 1000.0  # the only lowest and highest, mid-run
     runs = Extremes(size)
     runs.extend(values)
-    shown = charts.reduced_positions(values, [(size, runs.lows, runs.highs)])
-    assert len(shown) <= MAX_TIME_POINTS
-    assert shown == sorted(set(shown))
-    assert 123_457 in shown and 234_567 in shown
-    # The same as reducing value by value, over buckets made of whole runs.
-    runs_count, buckets = len(runs.lows), MAX_TIME_POINTS // 2
+    found = charts.reduced_buckets(values, [(size, runs.lows, runs.highs)])
+    assert len(found) == charts.MAX_STRETCHES
+    kept = {place for _, _, low, high in found for place in (low, high)}
+    assert 123_457 in kept and 234_567 in kept
+    # The same as reducing value by value, over stretches made of whole runs.
+    runs_count, stretches = len(runs.lows), charts.MAX_STRETCHES
     expected = []
-    for bucket in range(buckets):
-        first = bucket * runs_count // buckets * size
-        last = min((bucket + 1) * runs_count // buckets * size, len(values))
+    for bucket in range(stretches):
+        first = bucket * runs_count // stretches * size
+        last = min((bucket + 1) * runs_count // stretches * size, len(values))
         points = [(values[i], i) for i in range(first, last)]
-        low, high = min(points)[1], max(points)[1]
-        expected.extend(sorted({low, high}))
-    assert shown == expected
+        expected.append((first, last, min(points)[1], max(points)[1]))
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("sizes", "limits"),
+    [
+        ([480, 520], [MAX_POINTS, MAX_POINTS]),  # all fit: every one as points
+        ([300, 1500], [500, 700]),  # the smaller first, the larger gets what it leaves
+        ([977, 1023], [500, 500]),
+        ([5, 20_000, 30], [333, 965, 497]),
+    ],
+)
+def test_point_limits_share_the_chart_and_pass_on_what_is_left(sizes, limits):
+    assert charts.point_limits(sizes) == limits
+
+
+def interleaved_units(n: int, first: int) -> list[Sighting]:
+    """many(n), the first `first` of them (every other one) in iulu."""
+    return [
+        sighting(s.count, brightness=str(s.brightness), units="iulu" if s.count % 2 else "iuhc")
+        if s.count <= 2 * first
+        else s
+        for s in many(n)
+    ]
+
+
+def test_a_thousand_sightings_in_two_units_are_all_drawn_as_points():
+    figure = over_time(interleaved_units(MAX_POINTS, 477))
+    assert [trace["mode"] for trace in figure["data"]] == ["markers", "markers"]
+    assert sum(len(trace["x"]) for trace in figure["data"]) == MAX_POINTS
+    assert "reduced_from" not in figure
+
+
+def test_two_thousand_sightings_in_two_units_are_two_bands_of_many_sightings_each():
+    figure = over_time(interleaved_units(2000, 977))
+    assert [trace["name"] for trace in figure["data"]] == [
+        f"{line}, {unit}" for unit in ("iuhc", "iulu") for line in ("highest", "lowest", "mean")
+    ]
+    iuhc, iulu = figure["data"][2], figure["data"][5]
+    assert sum(row[0] for row in iuhc["customdata"]) == 1023
+    assert sum(row[0] for row in iulu["customdata"]) == 977
+    assert min(row[0] for row in iuhc["customdata"] + iulu["customdata"]) >= charts.MIN_STRETCH
+
+
+@pytest.mark.parametrize("n", [MAX_POINTS + 1, 2500, 20_000, 100_000])
+def test_a_band_is_drawn_only_of_stretches_of_many_sightings_and_says_how_many(n):
+    figure = over_time(many(n))
+    highest, lowest, mean = figure["data"]
+    stretches = [count for count, _, _ in mean["customdata"]]
+    assert sum(stretches) == n
+    assert min(stretches) >= charts.MIN_STRETCH
+    assert len(stretches) == min(charts.MAX_STRETCHES, n // charts.MIN_STRETCH)
+    for trace, label in ((highest, "Highest"), (lowest, "Lowest"), (mean, "Mean")):
+        assert trace["customdata"] == mean["customdata"]
+        assert trace["hovertemplate"].startswith(f"{label} of %{{customdata[0]:,}} sightings: ")
+        assert trace["meta"] == {"series": 0, "times": [1, 2]}
+    # Each stretch's first and last sighting's time, in order, end to end.
+    began = [datetime.fromisoformat(b) for _, b, _ in mean["customdata"]]
+    ended = [datetime.fromisoformat(e) for _, _, e in mean["customdata"]]
+    assert began[0] == START + timedelta(seconds=1) and ended[-1] == START + timedelta(seconds=n)
+    assert all(e < b for e, b in zip(ended, began[1:], strict=False))
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (1, "%{customdata[1]|%b %-d, %H:%M:%S}–%{customdata[2]|%H:%M:%S}"),
+        (20, "%{customdata[1]|%b %-d, %H:%M}–%{customdata[2]|%H:%M}"),
+        (86_400, "%{customdata[1]|%b %-d, %H:%M}–%{customdata[2]|%b %-d, %H:%M}"),
+    ],
+)
+def test_a_stretchs_hover_names_its_span_as_finely_as_it_needs(seconds, expected):
+    n = 2001
+    sightings = [sighting(i, time=START + timedelta(seconds=seconds * i)) for i in range(1, n + 1)]
+    assert expected in over_time(sightings)["data"][0]["hovertemplate"]
 
 
 def test_histogram_counts_bisect_sorted_values():
@@ -461,7 +528,8 @@ def test_a_reduced_series_is_a_band_of_each_stretchs_range_and_its_mean():
     snapshot = snapshot_of([sighting(i + 1, brightness=str(v)) for i, v in enumerate(values)])
     facts = tally_of(snapshot.columns, range(6))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(charts, "MAX_TIME_POINTS", 4)  # two stretches of three
+        patch.setattr(charts, "MAX_POINTS", 4)  # six points are too many
+        patch.setattr(charts, "MIN_STRETCH", 3)  # two stretches of three
         figure = charts.brightness_over_time(snapshot.columns, facts)
     highest, lowest, mean = figure["data"]
     assert (highest["y"], lowest["y"], mean["y"]) == ([9.0, 8.0], [1.0, 2.0], [5.0, 5.0])

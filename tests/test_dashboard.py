@@ -244,24 +244,24 @@ def test_many_sightings_are_drawn_reduced_with_a_note(seeded):
     client, _ = seeded(lines(2500))
     document = page(client)
     assert notes(document) == [
-        "Drawing 2,000 of 2,500 points: "
-        "each stretch of time as a band from its lowest to its highest sighting, "
-        "with its mean.",
+        "Drawing 500 of 2,500 points: "
+        "each stretch of time (at least 10 sightings) as a band from its lowest "
+        "to its highest sighting, with its mean.",
         "Drawing 1,251 of 2,500 points: "
         "the running count at evenly spaced sightings, the last one included.",
     ]
-    # Each stretch's highest and lowest (a band) and its mean.
+    # Each stretch's highest and lowest (a band) and its mean: 250 stretches of 10.
     highest, lowest, mean = figure(document, "brightness-chart")["data"]
-    assert len(highest["x"]) + len(lowest["x"]) == 2000 and lowest["fill"] == "tonexty"
-    assert len(mean["x"]) == 1000
+    assert len(highest["x"]) + len(lowest["x"]) == 500 and lowest["fill"] == "tonexty"
+    assert len(mean["x"]) == 250
     assert figure(document, "brightness-chart")["reduced_from"] == 2500
 
 
-def test_up_to_2000_sightings_are_drawn_whole_without_a_note(seeded):
-    client, _ = seeded(lines(2000))
+def test_up_to_1000_sightings_are_drawn_whole_without_a_note(seeded):
+    client, _ = seeded(lines(1000))
     document = page(client)
     assert not [n for n in notes(document) if n.startswith("Drawing")]
-    assert len(figure(document, "brightness-chart")["data"][0]["x"]) == 2000
+    assert len(figure(document, "brightness-chart")["data"][0]["x"]) == 1000
 
 
 # --- table: sorting and pages -------------------------------------------------------------

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from spucsvi.data.columns import Columns, from_micros
 from spucsvi.data.display import (
@@ -49,6 +49,16 @@ PLOT_GAP = 0.12
 HISTOGRAM_GAP = 0.3  # room for each plot's own brightness axis and its title
 # Units drawn in plots of their own at most; the page says how many more there are.
 MAX_UNIT_PLOTS = 3
+# Most sightings the brightness chart draws as marks, every unit together: about
+# one per pixel column of the wide chart at 1440 px, so more could not be told
+# apart, and each mark costs the browser's main thread (0.1-0.4 ms here) while a
+# visitor may be typing. More sightings are drawn as bands.
+MAX_POINTS = 1000
+# A series drawn as a band has at most this many stretches of time (a couple of
+# pixels each across the wide chart), each of at least MIN_STRETCH sightings: a
+# band stands for many sightings, never for two.
+MAX_STRETCHES = 500
+MIN_STRETCH = 10
 # A time axis spans at least this much: one sighting is a moment, not a microsecond.
 MIN_TIME_SPAN = timedelta(minutes=10)
 
@@ -172,21 +182,20 @@ def _figure(traces: list[dict], layout: dict, *, drawn: int = 0, total: int = 0)
 def reduced_buckets(
     values: Sequence[float],
     extremes: Sequence[tuple[int, Sequence[tuple[float, int]], Sequence[tuple[float, int]]]] = (),
-    limit: int = MAX_TIME_POINTS,
+    stretches: int = MAX_STRETCHES,
 ) -> list[tuple[int, int, int, int]]:
-    """(first, stop, lowest, highest) positions of each bucket of consecutive values,
-    `limit // 2` buckets. `extremes` may give (run size, lows, highs) of precomputed
+    """(first, stop, lowest, highest) positions of each of `stretches` stretches of
+    consecutive values. `extremes` may give (run size, lows, highs) of precomputed
     runs: then the cost follows the number of runs, not of values."""
     total = len(values)
-    buckets = max(1, limit // 2)
     if extremes:
         size, lows, highs = extremes[0]
     else:
         size, lows = 1, [(value, i) for i, value in enumerate(values)]
         highs = lows
     found = []
-    for bucket in range(buckets):
-        start, stop = bucket * len(lows) // buckets, (bucket + 1) * len(lows) // buckets
+    for bucket in range(max(1, stretches)):
+        start, stop = bucket * len(lows) // stretches, (bucket + 1) * len(lows) // stretches
         if start == stop:
             continue
         low, high = min(lows[start:stop])[1], max(highs[start:stop])[1]
@@ -194,19 +203,26 @@ def reduced_buckets(
     return found
 
 
-def reduced_positions(
-    values: Sequence[float],
-    extremes: Sequence[tuple[int, Sequence[tuple[float, int]], Sequence[tuple[float, int]]]] = (),
-    limit: int = MAX_TIME_POINTS,
-) -> list[int]:
-    """Positions of the values to draw: all when few, else per bucket of
-    consecutive values its lowest and highest, so peaks and troughs survive."""
-    if len(values) <= limit:
-        return list(range(len(values)))
-    keep: list[int] = []
-    for _, _, low, high in reduced_buckets(values, extremes, limit):
-        keep.extend((low, high) if low < high else (high, low) if high < low else (low,))
-    return keep
+def point_limits(sizes: Sequence[int]) -> list[int]:
+    """Most points each series (of `sizes` points) may be drawn with as points: all of
+    them while MAX_POINTS hold every series; else the smaller series first, each its
+    share of what those before it left. A series beyond its limit is drawn as a band
+    (`_band`), whose stretches each hold at least MIN_STRETCH sightings."""
+    if sum(sizes) <= MAX_POINTS:
+        return [MAX_POINTS] * len(sizes)
+    limits = [0] * len(sizes)
+    left = MAX_POINTS
+    by_size = sorted(range(len(sizes)), key=sizes.__getitem__)
+    for place, index in enumerate(by_size):
+        limits[index] = left // (len(sizes) - place)
+        left -= min(sizes[index], limits[index])
+    return limits
+
+
+def stretch_count(points: int) -> int:
+    """How many stretches a band of `points` sightings has: at most MAX_STRETCHES (a
+    couple of pixels each across a wide chart), each of at least MIN_STRETCH sightings."""
+    return max(1, min(MAX_STRETCHES, points // MIN_STRETCH))
 
 
 SYMBOLS = ("circle", "diamond", "square", "triangle-up")
@@ -237,17 +253,18 @@ def brightness_over_time(columns: Columns, facts: Facts) -> dict:
     time's range (lowest to highest, as a band) and mean."""
     series = plotted(facts)
     total = sum(len(one.rows) for one in series)
-    limit = MAX_TIME_POINTS // max(1, len(series))
+    limits = point_limits([len(one.rows) for one in series])
     mixed = len(series) > 1
     traces: list[dict] = []
     drawn_rows: list[int] = []
     drawn = 0
     reduced = False
     axes: dict[str, object] = {}
-    for index, (one, domain) in enumerate(zip(series, stacked(len(series), PLOT_GAP), strict=True)):
+    domains = stacked(len(series), PLOT_GAP)
+    for index, (one, domain, limit) in enumerate(zip(series, domains, limits, strict=True)):
         if len(one.rows) > limit:
             reduced = True
-            unit_traces, rows = _band(columns, one, index, limit)
+            unit_traces, rows = _band(columns, one, index)
             drawn += sum(len(trace["x"]) for trace in unit_traces[:2])
         else:
             rows = list(one.rows)
@@ -317,28 +334,39 @@ def _points(
     return trace
 
 
-def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[dict], list[int]]:
+def _band(columns: Columns, one: Series, index: int) -> tuple[list[dict], list[int]]:
     """Each stretch's highest and lowest sighting, the band between them filled, and
-    the stretch's mean, for a series with more points than fit."""
-    buckets = reduced_buckets(one.values, one.extremes, limit)
+    the stretch's mean, for a series with more points than fit; each point's hover
+    says how many sightings its stretch holds and when it began and ended."""
+    buckets = reduced_buckets(one.values, one.extremes, stretch_count(len(one.rows)))
     rows, values, unit = one.rows, one.values, plotly_unit(one.unit)
     highs = [rows[high] for _, _, _, high in buckets]
     lows = [rows[low] for _, _, low, _ in buckets]
     middles = [rows[(first + stop - 1) // 2] for first, stop, _, _ in buckets]
     means = [sum(values[first:stop]) / (stop - first) for first, stop, _, _ in buckets]
+    spans = [
+        (columns.time(rows[first]), columns.time(rows[stop - 1])) for first, stop, _, _ in buckets
+    ]
+    stretch = [
+        [stop - first, str(began), str(ended)]
+        for (first, stop, _, _), (began, ended) in zip(buckets, spans, strict=True)
+    ]
+    when = _span_template(spans)
 
     def line(label: str, picked: list[int], ys: list, **extra) -> dict:
         return {
             "type": "scatter",
             "mode": "lines",
             "name": f"{label.lower()}, {unit}",
-            "meta": {"series": index},
+            # Columns 1 and 2 of customdata are UTC times (the page may show them local).
+            "meta": {"series": index, "times": [1, 2]},
             "x": [str(columns.time(row)) for row in picked],
             "y": ys,
+            "customdata": stretch,
             "line": {"color": PURPLE, "width": 1},
             "hovertemplate": (
-                f"{label} of this stretch: %{{y:.4g}} {unit}<br>"
-                "%{x|%Y-%m-%d %H:%M} UTC<extra></extra>"
+                f"{label} of %{{customdata[0]:,}} sightings: %{{y:.4g}} {unit}<br>"
+                f"{when} UTC<extra></extra>"
             ),
             **extra,
         }
@@ -355,6 +383,18 @@ def _band(columns: Columns, one: Series, index: int, limit: int) -> tuple[list[d
         line("Mean", middles, means, line={"color": PURPLE, "width": 2.5}),
     ]
     return traces, highs + lows
+
+
+def _span_template(spans: Sequence[tuple[datetime, datetime]]) -> str:
+    """How a stretch's hover names its time: 'Jan 3, 12:00–12:10', with seconds
+    when a stretch is shorter than two minutes, and the end's date when one
+    crosses midnight."""
+    clock = (
+        "%H:%M:%S" if any(end - begin < timedelta(minutes=2) for begin, end in spans) else "%H:%M"
+    )
+    crosses = any(begin.date() != end.date() for begin, end in spans)
+    end = f"%b %-d, {clock}" if crosses else clock
+    return f"%{{customdata[1]|%b %-d, {clock}}}\N{EN DASH}%{{customdata[2]|{end}}}"
 
 
 def cumulative_over_time(columns: Columns, facts: Facts) -> dict:
@@ -504,6 +544,8 @@ class Chart:
     rings_yours: bool = False
     # Clicking a bar filters by the query parameter named, its value the bar's customdata.
     filters_on_click: str = ""
+    # Zooming asks the server for the window's own figure (web/api.py, chart_window).
+    detail_on_zoom: bool = False
 
 
 CHARTS = (
@@ -511,9 +553,11 @@ CHARTS = (
         "brightness-chart",
         "Brightness over time",
         brightness_over_time,
-        "each stretch of time as a band from its lowest to its highest sighting, with its mean.",
+        f"each stretch of time (at least {MIN_STRETCH} sightings) as a band from its lowest "
+        "to its highest sighting, with its mean.",
         wide=True,
         rings_yours=True,
+        detail_on_zoom=True,
     ),
     Chart(
         "cumulative-chart",

@@ -23,9 +23,10 @@ from flask import (
 )
 from werkzeug.wsgi import wrap_file
 
-from spucsvi.data.derived import UnitSummary, location_index, overview, selection
+from spucsvi.data.charts import CHARTS
+from spucsvi.data.derived import UnitSummary, facts, location_index, overview, selection
 from spucsvi.data.derived import table as table_page
-from spucsvi.data.query import InvalidQuery, Query, parse_query
+from spucsvi.data.query import InvalidQuery, Query, SightingFilter, parse_query
 from spucsvi.data.store import Snapshot
 from spucsvi.per_process import PerProcess
 from spucsvi.sightings.submission import submit_sighting
@@ -155,6 +156,37 @@ def unit_summary_json(u: UnitSummary) -> dict:
         "mean_brightness": u.mean_brightness,
         "median_brightness": u.median_brightness,
     }
+
+
+# The charts whose window a zoom asks for: declared in data/charts.py, by id.
+ZOOMABLE = {chart.id: chart for chart in CHARTS if chart.detail_on_zoom}
+
+
+@blueprint.get("/api/charts/<chart_id>/window")
+def chart_window(chart_id: str):
+    """A time chart's figure for the window a visitor zoomed to (`window_from`,
+    `window_to`, read as the filter's `from` and `to`), within the page's filter
+    (the rest of the query): every sighting when they fit, else finer stretches
+    than the overview's, so zooming shows detail. Drawn by the chart's own code, so
+    an answer holds no more points than the page's figure."""
+    chart = ZOOMABLE.get(chart_id)
+    if chart is None:
+        raise ApiError(404, f"No chart {chart_id!r} is drawn again for a window.")
+    within = _query().filter.narrowed(_window())
+    snapshot = services.store().current()
+    found = facts(snapshot, within)
+    return jsonify(sightings=len(found.rows), figure=chart.draw(snapshot.columns, found))
+
+
+def _window() -> SightingFilter:
+    """The zoomed window: both ends, each a time as the `from` and `to` filters take it."""
+    start, end = request.args.get("window_from", ""), request.args.get("window_to", "")
+    if not (start and end):
+        raise ApiError(400, "Give the window as window_from and window_to.")
+    try:
+        return parse_query({"from": start, "to": end}).filter
+    except InvalidQuery as exc:
+        raise ApiError(400, f"The window: {exc}") from None
 
 
 @blueprint.get("/api/locations")

@@ -9,9 +9,11 @@
 // own sighting (on the y axis the figure's unit_axes names for its units);
 // data-chart-filter names the URL filter a click on a point adds its customdata to
 // (sent as a bubbling "chart-filter" event with {name, value}); a point whose
-// customdata is {opens: ID} instead brings that element into view and focuses it.
+// customdata is {opens: ID} instead brings that element into view and focuses it;
+// data-chart-detail names where a zoomed window's own figure is asked for
+// (GET URL?<the page's query>&window_from=…&window_to=… → {sightings, figure}).
 // Figures are JSON, not code, so the Content-Security-Policy holds.
-import { localMoment, shortZone, useLocal } from "./times.js";
+import { localMoment, shortZone, useLocal, utcMoment } from "./times.js";
 
 // Zoom ranges to restore when a chart is drawn again, by chart id.
 const zoomToKeep = new Map();
@@ -40,6 +42,13 @@ function chartZone(figure) {
   figure.data.forEach((trace) => {
     if (trace.x) {
       trace.x = trace.x.map(localMoment);
+    }
+    // The columns of customdata the server marked as UTC times (a band's stretches).
+    const times = (trace.meta && trace.meta.times) || [];
+    if (times.length && trace.customdata) {
+      trace.customdata = trace.customdata.map((row) =>
+        row.map((value, column) => (times.includes(column) ? localMoment(value) : value)),
+      );
     }
     if (trace.hovertemplate) {
       trace.hovertemplate = trace.hovertemplate.replace(/ UTC/g, ` ${zone}`);
@@ -165,8 +174,8 @@ function untabToolbar(element) {
   });
 }
 
-// Listeners added once per drawn element: whether the visitor zoomed, and
-// the click that filters by a point.
+// Listeners added once per drawn element: whether the visitor zoomed (then the
+// window's detail is asked for), and the click that filters by a point.
 function listen(element) {
   if (element.dataset.listening) {
     return;
@@ -175,8 +184,12 @@ function listen(element) {
   element.on("plotly_relayout", (change) => {
     if (change["xaxis.range[0]"] !== undefined || change["xaxis.range"] !== undefined) {
       element.dataset.zoomed = "true";
+      showWindow(element, change["yaxis.range[0]"] !== undefined || !!change["yaxis.range"]);
     } else if (change["xaxis.autorange"]) {
       delete element.dataset.zoomed;
+      if (windowsAsked.has(element)) {
+        drawChart(element); // the overview again, as the server drew it
+      }
     }
   });
   const name = element.dataset.chartFilter;
@@ -197,42 +210,165 @@ function listen(element) {
   }
 }
 
+// The figure as drawn on this page: times on the visitor's clock, the page's
+// colours, the visitor's own sighting ringed.
+function prepared(figure, element) {
+  const zoned = chartZone(figure);
+  const layout = applyTheme(zoned.layout);
+  fitTimeAxis(layout, element);
+  return { traces: dataColours(zoned.data).concat(mark(element, zoned)), layout, config: zoned.config };
+}
+
 function drawChart(element) {
   const figureSource = source(element, "chart");
   if (!figureSource || !window.Plotly || !element.isConnected) {
     return;
   }
-  const figure = chartZone(JSON.parse(figureSource.textContent));
-  const layout = applyTheme(figure.layout);
-  fitTimeAxis(layout, element);
-  const traces = dataColours(figure.data).concat(mark(element, figure));
-  window.Plotly.react(element, traces, layout, figure.config).then(() => {
+  forgetWindow(element);
+  const { traces, layout, config } = prepared(JSON.parse(figureSource.textContent), element);
+  element.dataset.overview = JSON.stringify((layout.xaxis && layout.xaxis.range) || null);
+  window.Plotly.react(element, traces, layout, config).then(() => {
     untabToolbar(element);
+    listen(element);
     const zoom = zoomToKeep.get(element.id);
     if (zoom) {
       zoomToKeep.delete(element.id);
       element.dataset.zoomed = "true";
       window.Plotly.relayout(element, zoom);
     }
-    listen(element);
   });
 }
 
-/** The one drawing loop: one chart per task, the first at once, so typing in
- * the form is never held up for longer than one chart takes to draw. The
- * smallest figure goes first: plotly.js's first draw also sets plotly.js up,
- * so that cost lands beside the lightest chart rather than the heaviest. */
+// --- Detail on zoom: the window asked of the server, as Grafana asks again on zoom.
+
+// The window asked for last, by chart element: {key, controller}.
+const windowsAsked = new WeakMap();
+
+// The line above a chart that says what its zoomed window shows (role=status).
+function statusLine(element, words) {
+  let line = element.previousElementSibling;
+  if (!line || !line.classList.contains("chart-status")) {
+    if (!words) {
+      return;
+    }
+    line = document.createElement("p");
+    line.className = "note chart-status";
+    line.setAttribute("role", "status");
+    element.before(line);
+  }
+  if (words) {
+    line.textContent = words;
+  } else {
+    line.remove();
+  }
+  // What the overview's note says is not what a zoomed chart shows.
+  element.parentElement.querySelectorAll(".note:not(.chart-status)").forEach((note) => {
+    note.hidden = !!words;
+  });
+}
+
+function forgetWindow(element) {
+  const asked = windowsAsked.get(element);
+  if (asked) {
+    asked.controller.abort();
+    windowsAsked.delete(element);
+  }
+  element.removeAttribute("aria-busy");
+  statusLine(element, "");
+}
+
+function windowWords(answer) {
+  const count = answer.sightings.toLocaleString("en-US");
+  const back = "Double-click the chart for the whole history.";
+  if (!answer.sightings) {
+    return `No sightings in this window. ${back}`;
+  }
+  if (answer.figure.reduced_from) {
+    return `This window: ${count} sightings, as stretches of at least 10. ${back}`;
+  }
+  return `This window: every one of its ${count} sightings. ${back}`;
+}
+
+/** The zoomed window's own figure, asked of the server and drawn in the
+ * visitor's window (and their brightness range, when `keepY`); the overview
+ * again when the window is the overview's ("Reset axes"). The latest window
+ * asked wins. */
+async function showWindow(element, keepY) {
+  const url = element.dataset.chartDetail;
+  const shown = element.layout;
+  if (!url || !shown || !shown.xaxis || !shown.xaxis.range) {
+    return;
+  }
+  if (JSON.stringify(shown.xaxis.range) === element.dataset.overview) {
+    if (windowsAsked.has(element)) {
+      drawChart(element);
+    }
+    return;
+  }
+  const [from, to] = shown.xaxis.range.map(utcMoment);
+  const key = `${from}/${to}`;
+  const asked = windowsAsked.get(element);
+  if (!from || !to || (asked && asked.key === key)) {
+    return;
+  }
+  if (asked) {
+    asked.controller.abort();
+  }
+  const controller = new AbortController();
+  windowsAsked.set(element, { key, controller });
+  element.setAttribute("aria-busy", "true");
+  statusLine(element, "Loading detail…");
+  const query = new URLSearchParams(window.location.search);
+  query.set("window_from", from);
+  query.set("window_to", to);
+  try {
+    const response = await fetch(`${url}?${query}`, {
+      signal: controller.signal,
+      headers: { Accept: "application/json" },
+    });
+    const answer = await response.json();
+    if (!response.ok) {
+      throw new Error(answer.error || response.statusText);
+    }
+    if (controller.signal.aborted) {
+      return;
+    }
+    const { traces, layout, config } = prepared(answer.figure, element);
+    layout.xaxis = { ...layout.xaxis, range: shown.xaxis.range.slice(), autorange: false };
+    if (keepY && shown.yaxis && shown.yaxis.range) {
+      layout.yaxis = { ...layout.yaxis, range: shown.yaxis.range.slice(), autorange: false };
+    }
+    await window.Plotly.react(element, traces, layout, config);
+    untabToolbar(element);
+    statusLine(element, windowWords(answer));
+  } catch (error) {
+    if (error.name !== "AbortError") {
+      statusLine(element, `This window's detail could not be loaded (${error.message}).`);
+    }
+  } finally {
+    const latest = windowsAsked.get(element);
+    if (latest && latest.controller === controller) {
+      element.removeAttribute("aria-busy");
+    }
+  }
+}
+
+/** The one drawing loop: one chart per task, each after the browser had its
+ * turn (a key pressed, the page painted), so typing in the form is never held
+ * up for longer than one chart takes to draw. The smallest figure goes first:
+ * plotly.js's first draw also sets plotly.js up, so that cost lands beside the
+ * lightest chart rather than the heaviest. */
 export function drawCharts(elements) {
   const size = (element) => chartInputs(element).length;
-  [...elements]
-    .sort((a, b) => size(a) - size(b))
-    .forEach((element, index) => {
-      if (index === 0) {
-        drawChart(element);
-      } else {
-        setTimeout(() => drawChart(element), 0);
-      }
-    });
+  const queue = [...elements].sort((a, b) => size(a) - size(b));
+  const next = () => {
+    const element = queue.shift();
+    if (element) {
+      drawChart(element);
+      setTimeout(next, 0);
+    }
+  };
+  setTimeout(next, 0);
 }
 
 export function allCharts(root = document) {

@@ -42,6 +42,15 @@ export function localMoment(stamp) {
   return isNaN(d.getTime()) ? stamp : `${localStamp(d, true)}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** A chart's stamp (on the visitor's clock when `useLocal()`, else UTC) as UTC to
+ * the second for the URL ("2026-11-27T18:03:00Z"), or null. */
+export function utcMoment(stamp) {
+  const text = String(stamp).replace(" ", "T");
+  const whole = text.length === 10 ? `${text}T00:00:00` : text.slice(0, 23);
+  const d = new Date(useLocal() ? whole : `${whole}Z`);
+  return isNaN(d.getTime()) ? null : utcStamp(d, true);
+}
+
 function ago(d) {
   const seconds = (Date.now() - d.getTime()) / 1000;
   if (seconds < -60 || seconds > 86400) {

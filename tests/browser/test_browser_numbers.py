@@ -111,8 +111,8 @@ def test_100000_sightings_are_a_band_with_its_mean_and_readable_numbers(
     # not the two flat lines at 0 and 499 of the extremes alone.
     assert all(150 < mean < 350 for mean in means)
     expect(page.locator("#brightness-chart-title ~ .note")).to_have_text(
-        "Drawing 2,000 of 100,000 points: each stretch of time as a band from its lowest "
-        "to its highest sighting, with its mean."
+        "Drawing 1,000 of 100,000 points: each stretch of time (at least 10 sightings) "
+        "as a band from its lowest to its highest sighting, with its mean."
     )
     expect(page.locator(".pagination")).to_contain_text("(100,000 sightings)")
     assert clipped_titles(page) == []
