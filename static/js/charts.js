@@ -216,7 +216,11 @@ function prepared(figure, element) {
   const zoned = chartZone(figure);
   const layout = applyTheme(zoned.layout);
   fitTimeAxis(layout, element);
-  return { traces: dataColours(zoned.data).concat(mark(element, zoned)), layout, config: zoned.config };
+  return {
+    traces: dataColours(zoned.data).concat(mark(element, zoned)),
+    layout,
+    config: zoned.config,
+  };
 }
 
 function drawChart(element) {
