@@ -5,6 +5,7 @@
 // chose and has not sent stays, and so does focus; new content is enhanced by
 // every feature that registered for it (times, charts, controls).
 import { chartInputs, isDrawn, releaseChart } from "./charts.js";
+import { keep, recall } from "./storage.js";
 
 // The server's HTML of each region, as last put in the page (before any
 // feature changed it), to tell whether a fresh copy differs.
@@ -12,6 +13,9 @@ const served = new WeakMap();
 const enhancers = [];
 // The ETag of the page shown, when it had one.
 let version = null;
+// What the visitor typed and has not sent, kept for this tab: the page built
+// anew (Back from another page, a reload) gets it back.
+const TYPED_KEY = "spucsvi.typed";
 
 export function onNewContent(enhance) {
   enhancers.push(enhance);
@@ -27,7 +31,38 @@ export function start() {
   [main, ...main.querySelectorAll("[data-live]")].forEach((region) => {
     served.set(region, region.innerHTML);
   });
+  retype(main, recalled());
   enhancers.forEach((enhance) => enhance(document));
+  ["input", "change"].forEach((name) => document.addEventListener(name, remember));
+}
+
+// What the visitor typed, kept for the tab as text: a field's value, or a list's
+// changed options as [value, chosen] pairs.
+function remember() {
+  const plain = {};
+  typed(document.getElementById("main"), null).forEach((value, id) => {
+    plain[id] = typeof value === "string" ? value : value.map((o) => [o.value, o.selected]);
+  });
+  keep(TYPED_KEY, JSON.stringify(plain), { forTab: true });
+}
+
+function recalled() {
+  let plain = {};
+  try {
+    plain = JSON.parse(recall(TYPED_KEY, { forTab: true }) || "{}");
+  } catch {
+    // Not ours, or broken: nothing to give back.
+  }
+  return new Map(
+    Object.entries(plain).map(([id, value]) => [
+      id,
+      typeof value === "string"
+        ? value
+        : value.map(([text, chosen]) =>
+            Object.assign(new Option(text, text), { selected: chosen }),
+          ),
+    ]),
+  );
 }
 
 /** A page's HTML as a document; an answer with no page in it is an error. */
@@ -57,6 +92,7 @@ export function swap(fresh, { selector, sameView, etag, sent = null }) {
       changed = true;
     }
   });
+  remember(); // what was sent is no longer the visitor's to keep
   return changed;
 }
 

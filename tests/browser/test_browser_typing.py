@@ -225,3 +225,23 @@ def test_what_was_typed_stays_through_live_refresh(page: Page, server: Server):
     assert total(page) == before + 1
     assert_all_kept(page)
     assert_clean(seen)
+
+
+def test_what_was_typed_stays_after_leaving_the_page_and_coming_back(page: Page, server: Server):
+    """Back from another page (the JSON API), or a reload: the browser builds the
+    page anew (the fields ask for no autocomplete), and the tab's storage gives
+    back what was typed."""
+    seen = watch(page)
+    # The API's JSON page asks for a /favicon.ico there is not.
+    page.route("**/favicon.ico", lambda route: route.fulfill(status=204))
+    opened(page, server)
+    type_everything(page)
+    page.get_by_role("link", name="paged JSON API").click()
+    page.wait_for_url("**/api/sightings**")
+    page.go_back()
+    wait_for_charts(page)
+    assert_all_kept(page)
+    page.reload()
+    wait_for_charts(page)
+    assert_all_kept(page)
+    assert_clean(seen)
