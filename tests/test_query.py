@@ -134,6 +134,10 @@ FROM_SHAPE = "'from' must be a date like 2026-11-27 or a time like 2026-11-27T18
 TO_SHAPE = "'to' must be a date like 2026-11-27 or a time like 2026-11-27T18:30."
 PAGE_RANGE = "'page' must be a whole number from 1 to 1000000000."
 PER_PAGE_RANGE = "'per_page' must be a whole number from 1 to 200."
+SINCE_SHAPE = "'since' must be a number of minutes, hours or days, like 90m, 2h or 30d."
+SINCE_BOUND = (
+    "'since' goes back at most 3,660 days (about ten years); for older sightings use From."
+)
 
 
 @pytest.mark.parametrize(
@@ -144,7 +148,15 @@ PER_PAGE_RANGE = "'per_page' must be a whole number from 1 to 200."
         ({"from": "2026-02-30"}, "'from' is not a real date or time: 2026-02-30."),
         ({"to": "27/11/2026"}, TO_SHAPE),
         ({"to": "2026-11-27T25:00"}, "'to' is not a real date or time: 2026-11-27T25:00."),
-        ({"since": "1y"}, "'since' must be one of 1h, 1d, 7d."),
+        ({"since": "1y"}, SINCE_SHAPE),
+        ({"since": "0d"}, SINCE_SHAPE),
+        ({"since": "h"}, SINCE_SHAPE),
+        ({"since": "1.5h"}, SINCE_SHAPE),
+        ({"since": "-2h"}, SINCE_SHAPE),
+        ({"since": "\u0662h"}, SINCE_SHAPE),  # ARABIC-INDIC DIGIT TWO: not ASCII
+        ({"since": "12345678d"}, SINCE_SHAPE),
+        ({"since": "3661d"}, SINCE_BOUND),
+        ({"since": "87841h"}, SINCE_BOUND),
         (
             {"from": "2026-11-28", "to": "2026-11-27"},
             "The 'from' time must be before the 'to' time.",
@@ -295,6 +307,64 @@ def test_since_counts_back_from_now_and_lives_in_the_url():
     # With a 'from' too, the later start wins.
     later = parse_query({"since": "7d", "from": "2026-11-26"}, now=now)
     assert later.filter.start == datetime(2026, 11, 26)
+
+
+@pytest.mark.parametrize(
+    ("since", "start", "name"),
+    [
+        ("90m", datetime(2026, 11, 27, 17, 0), "last_90_minutes"),
+        ("1h", datetime(2026, 11, 27, 17, 30), "last_hour"),
+        ("2h", datetime(2026, 11, 27, 16, 30), "last_2_hours"),
+        ("7d", datetime(2026, 11, 20, 18, 30), "last_7_days"),
+        ("30d", datetime(2026, 10, 28, 18, 30), "last_30_days"),
+        ("90d", datetime(2026, 8, 29, 18, 30), "last_90_days"),
+        ("3660d", datetime(2016, 11, 19, 18, 30), "last_3660_days"),
+    ],
+)
+def test_since_takes_any_number_of_minutes_hours_or_days(since, start, name):
+    query = parse_query({"since": since}, now=datetime(2026, 11, 27, 18, 30))
+    assert query.filter.start == start
+    assert query.download_name("csv") == f"unicorn_sightings_{name}.csv"
+
+
+# --- a forgiving parse: the page -----------------------------------------------------------
+
+
+def test_a_forgiving_parse_leaves_out_only_the_refused_part():
+    args = MultiDict(
+        [("location", "venus"), ("from", "yesterday"), ("to", "2026-11-28"), ("since", "1y")]
+    )
+    query = parse_query(args, now=NOW, forgiving=True)
+    assert query.filter == SightingFilter(("venus",), None, datetime(2026, 11, 29))
+    assert query.refused == (("since", SINCE_SHAPE), ("from", FROM_SHAPE))
+    assert query.refusal("from") == FROM_SHAPE and query.refusal("to") == ""
+    # What was typed stays in the links (the page shows it), not in the chips,
+    # the form's hidden fields or what a download asks for.
+    assert query.value("from") == "yesterday" and query.args()["since"] == ["1y"]
+    assert [(chip.filter.key, chip.value) for chip in query.chips()] == [
+        ("location", "venus"),
+        ("to", "2026-11-28"),
+    ]
+    assert query.hidden_in_form() == []
+    assert query.download_args() == {"location": ["venus"], "to": ["2026-11-28"]}
+    assert query.download_name("csv") == "unicorn_sightings_venus_to_2026-11-28.csv"
+    # The strict parse (the API) refuses the whole query with the first reason.
+    with pytest.raises(InvalidQuery, match="'since' must be"):
+        parse_query(args, now=NOW)
+
+
+def test_from_after_to_refuses_the_later_field_and_keeps_the_other():
+    query = parse_query({"from": "2026-11-28", "to": "2026-11-27"}, forgiving=True)
+    assert query.filter == SightingFilter(start=datetime(2026, 11, 28))
+    assert query.refused == (("to", "The 'from' time must be before the 'to' time."),)
+    # A range that starts after 'to' refuses 'to' as well.
+    late = parse_query({"since": "1h", "to": "2026-11-01"}, now=NOW, forgiving=True)
+    assert late.filter.start == NOW - timedelta(hours=1) and late.filter.end is None
+    assert late.refusal("to")
+
+
+def test_a_well_formed_query_refuses_nothing():
+    assert parse_query({"from": "2026-11-27", "location": "mars"}, forgiving=True).refused == ()
 
 
 # --- the declared filters -----------------------------------------------------------------

@@ -26,9 +26,22 @@ MAX_PER_PAGE = 200
 SORT_KEYS = ("time", "location", "brightness")
 # The table's parameters: which page of it, in which order.
 TABLE_KEYS = ("sort", "order", "page", "per_page")
-# Range presets, counted back from now: `since=1h`; each with its words in a file name.
-RANGES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
-RANGE_NAMES = {"1h": "last_hour", "1d": "last_day", "7d": "last_week"}
+# `since=`: a number of minutes, hours or days counted back from now (90m, 2h, 45d),
+# at most MAX_SINCE; the presets offered, each with its words.
+SINCE_UNITS = {
+    "m": ("minute", timedelta(minutes=1)),
+    "h": ("hour", timedelta(hours=1)),
+    "d": ("day", timedelta(days=1)),
+}
+MAX_SINCE = timedelta(days=3660)
+RANGE_PRESETS = (
+    ("1h", "Last hour"),
+    ("1d", "Last day"),
+    ("7d", "Last week"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+)
+_SINCE = re.compile(r"(?P<amount>[0-9]{1,7})(?P<unit>[mhd])", re.ASCII)
 MAX_FILTER_LOCATIONS = 50
 MAX_FILTER_UNITS = 20
 _TIME_FILTER = re.compile(
@@ -93,6 +106,13 @@ class Query:
     filter: SightingFilter = field(default_factory=SightingFilter)
     table: TableQuery = field(default_factory=TableQuery)
     raw: tuple[tuple[str, str], ...] = ()
+    # The filters' parts left out, each by its parameter with the reason (the
+    # rest of the filter applies): the page shows each beside its field.
+    refused: tuple[tuple[str, str], ...] = ()
+
+    def refusal(self, key: str) -> str:
+        """Why the URL's `key` was left out of the filter, or ''."""
+        return next((reason for name, reason in self.refused if name == key), "")
 
     def value(self, key: str) -> str:
         """The first value the URL gave for `key`, or ''."""
@@ -106,7 +126,7 @@ class Query:
         """One per filter value in use, each with the link that removes it."""
         found = []
         for declared in FILTERS:
-            given = self.given(declared)
+            given = [] if self.refusal(declared.key) else self.given(declared)
             for value in given:
                 rest = [other for other in given if other != value] if declared.multiple else []
                 without = self.args(**{declared.key: rest or None, "page": None})
@@ -114,13 +134,23 @@ class Query:
         return found
 
     def hidden_in_form(self) -> list[tuple[str, str]]:
-        """The filters the filter form keeps as hidden fields, with their values."""
+        """The filters the filter form keeps as hidden fields, with their values
+        (a refused one is dropped when the form is applied)."""
         return [
             (declared.key, value)
             for declared in FILTERS
-            if declared.hidden_in_form
+            if declared.hidden_in_form and not self.refusal(declared.key)
             for value in self.given(declared)
         ]
+
+    def applied_args(self, **changes: object) -> dict[str, Any]:
+        """`args` with what was refused left out: the filter as applied, for the API
+        and downloads, which refuse a malformed filter."""
+        return self.args(**{key: None for key, _ in self.refused}, **changes)
+
+    def download_args(self) -> dict[str, Any]:
+        """The args of a download of these sightings: in no order and on no page."""
+        return self.applied_args(sort=None, order=None, page=None, per_page=None)
 
     def given(self, declared: Filter) -> list[str]:
         """The values the URL gives a filter: all of them, or the first."""
@@ -133,7 +163,7 @@ class Query:
         filter in use, in safe ASCII."""
         parts = ["unicorn_sightings"]
         for declared in FILTERS:
-            given = self.given(declared)
+            given = [] if self.refusal(declared.key) else self.given(declared)
             if given:
                 parts += declared.name_parts(given)
         return "_".join(part for part in parts if part) + "." + extension
@@ -152,26 +182,41 @@ class Query:
         return result
 
 
-def parse_query(args: MultiDict | Mapping[str, str], now: datetime | None = None) -> Query:
+def parse_query(
+    args: MultiDict | Mapping[str, str], now: datetime | None = None, *, forgiving: bool = False
+) -> Query:
     """The filter and table parameters of a request; InvalidQuery when malformed.
 
     Times are UTC: a time with a zone (Z, +01:00) is converted, one without is
-    taken as UTC. `since` (1h, 1d, 7d) counts back from `now` (default: this
-    minute, so a view stays the same page for a minute)."""
+    taken as UTC. `since` (90m, 2h, 30d) counts back from `now` (default: this
+    minute, so a view stays the same page for a minute). `forgiving` (the page)
+    leaves a malformed filter out, its reason in `Query.refused`, and applies the
+    rest, so that what the visitor chose and typed stays; the API and downloads
+    refuse the whole query instead."""
     if not isinstance(args, MultiDict):
         args = MultiDict(args)
     if now is None:
         now = datetime.now(UTC).replace(tzinfo=None, second=0, microsecond=0)
     sightings_filter = SightingFilter()
+    refused: list[tuple[str, str]] = []
     for declared in FILTERS:
         given = args.getlist(declared.key) if declared.multiple else [args.get(declared.key, "")]
-        sightings_filter = sightings_filter.narrowed(declared.parse(given, now))
-    start, end = sightings_filter.start, sightings_filter.end
-    if start and end and start >= end:
-        raise InvalidQuery("The 'from' time must be before the 'to' time.")
-    low, high = sightings_filter.min_brightness, sightings_filter.max_brightness
-    if low is not None and high is not None and low > high:
-        raise InvalidQuery("'min_brightness' must not be above 'max_brightness'.")
+        try:
+            part = declared.parse(given, now)
+        except InvalidQuery as exc:
+            refused.append((declared.key, str(exc)))
+            continue
+        narrowed = sightings_filter.narrowed(part)
+        if narrowed.start and narrowed.end and narrowed.start >= narrowed.end:
+            refused.append((declared.key, "The 'from' time must be before the 'to' time."))
+            continue
+        low, high = narrowed.min_brightness, narrowed.max_brightness
+        if low is not None and high is not None and low > high:
+            refused.append((declared.key, "'min_brightness' must not be above 'max_brightness'."))
+            continue
+        sightings_filter = narrowed
+    if refused and not forgiving:
+        raise InvalidQuery(refused[0][1])
     sort = args.get("sort", "time")
     if sort not in SORT_KEYS:
         raise InvalidQuery(f"'sort' must be one of {', '.join(SORT_KEYS)}.")
@@ -183,7 +228,9 @@ def parse_query(args: MultiDict | Mapping[str, str], now: datetime | None = None
     kept = tuple(
         (key, value) for key, value in args.items(multi=True) if key in KNOWN_KEYS and value
     )
-    return Query(sightings_filter, TableQuery(sort, order == "desc", page, per_page), kept)
+    return Query(
+        sightings_filter, TableQuery(sort, order == "desc", page, per_page), kept, tuple(refused)
+    )
 
 
 # --- the filters -------------------------------------------------------------------
@@ -202,6 +249,7 @@ class Filter:
     multiple: bool = False  # several values, each its own chip
     shows_chip_word: bool = True  # the chip shows `chip` before the value
     hidden_in_form: bool = False  # kept through the filter form as a hidden field
+    is_time: bool = False  # a time: the page's script shows its chip on the visitor's clock
 
 
 @dataclass(frozen=True)
@@ -220,12 +268,33 @@ def _locations(values: list[str], now: datetime) -> SightingFilter:
 
 
 def _since(values: list[str], now: datetime) -> SightingFilter:
-    since = values[0]
+    since = values[0].strip()
     if not since:
         return SightingFilter()
-    if since not in RANGES:
-        raise InvalidQuery(f"'since' must be one of {', '.join(RANGES)}.")
-    return SightingFilter(start=now - RANGES[since])
+    shape = _SINCE.fullmatch(since)
+    if not shape or int(shape["amount"]) == 0:
+        raise InvalidQuery(
+            "'since' must be a number of minutes, hours or days, like 90m, 2h or 30d."
+        )
+    span = int(shape["amount"]) * SINCE_UNITS[shape["unit"]][1]
+    if span > MAX_SINCE:
+        raise InvalidQuery(
+            f"'since' goes back at most {MAX_SINCE.days:,} days (about ten years); "
+            "for older sightings use From."
+        )
+    try:
+        return SightingFilter(start=now - span)
+    except OverflowError:  # before the calendar began: everything
+        return SightingFilter()
+
+
+def _since_words(values: list[str]) -> list[str]:
+    """'last_90_days', 'last_hour'."""
+    shape = _SINCE.fullmatch(values[0].strip())
+    if not shape:
+        return []
+    amount, word = int(shape["amount"]), SINCE_UNITS[shape["unit"]][0]
+    return [f"last_{word}" if amount == 1 else f"last_{amount}_{word}s"]
 
 
 def _from(values: list[str], now: datetime) -> SightingFilter:
@@ -277,11 +346,9 @@ FILTERS = (
         multiple=True,
         shows_chip_word=False,
     ),
-    Filter(
-        "since", "1d", _since, "range", lambda v: [RANGE_NAMES.get(v[0], "")], hidden_in_form=True
-    ),
-    Filter("from", "2026-11-27", _from, "from", lambda v: ["from", _slug(v[0])]),
-    Filter("to", "2026-11-28T10:30", _to, "to", lambda v: ["to", _slug(v[0])]),
+    Filter("since", "1d", _since, "range", _since_words, hidden_in_form=True),
+    Filter("from", "2026-11-27", _from, "from", lambda v: ["from", _slug(v[0])], is_time=True),
+    Filter("to", "2026-11-28T10:30", _to, "to", lambda v: ["to", _slug(v[0])], is_time=True),
     Filter(
         "units",
         "iulu",

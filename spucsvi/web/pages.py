@@ -37,7 +37,7 @@ from spucsvi.data.display import (
     unit_name,
     unit_title,
 )
-from spucsvi.data.query import InvalidQuery, Query, parse_query
+from spucsvi.data.query import RANGE_PRESETS, InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.sightings.recorded import Identity, Recorded, find_recorded
 from spucsvi.sightings.submission import submit_sighting
@@ -104,9 +104,11 @@ REPORT_ANCHOR = "report"
 @blueprint.get("/")
 def index():
     try:
-        query = parse_query(request.args)
+        query = parse_query(request.args, forgiving=True)
     except InvalidQuery as exc:
         return personal_page(query_error=str(exc), status=400)
+    if query.refused:  # the rest of the filter shown, each refused part beside its field
+        return personal_page(query, status=400)
     note = confirmation.take(request)
     if note is not None:
         # The redirect may land on another worker, whose snapshot predates the sighting.
@@ -217,7 +219,7 @@ def submit():
     form = submitted_form()
     # The view the form was sent from (its filter, sort), to come back to.
     try:
-        query = parse_query(request.args)
+        query = parse_query(request.args, forgiving=True)
     except InvalidQuery:
         query = Query()
     values = {name: form.get(name, "") for name in FIELDS}
@@ -343,6 +345,7 @@ def page_html(query: Query, board: Dashboard | None, **context) -> str:
         query=query,
         board=board,
         max_location_length=MAX_LOCATION_LENGTH,
+        range_presets=RANGE_PRESETS,
         spuc_url=services.client().shown_url,
         **context,
     )

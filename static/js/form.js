@@ -34,7 +34,12 @@ async function sendSighting(form) {
       headers: { Accept: "text/html" },
     });
     const fresh = parsePage(await response.text(), response.status);
-    swap(fresh, { selector: "#main", sameView: false, etag: response.headers.get("ETag") });
+    swap(fresh, {
+      selector: "#main",
+      sameView: false,
+      etag: response.headers.get("ETag"),
+      sent: form,
+    });
     if (response.redirected) {
       showing(`${response.url.split("#")[0]}#report`);
     }

@@ -1,6 +1,8 @@
 // Live refresh: the page's own address asked for again, conditionally (its
 // ETag), every few seconds; a 304 changes nothing, a newer page has its live
 // regions swapped in. New rows are marked and counted since the visitor looked.
+// The status (aria-live) speaks only of a change: new sightings, an error, the
+// page answering again; when it was last checked is quiet text beside it.
 import { keep, recall } from "./storage.js";
 import { onNewContent, pageVersion, parsePage, swap } from "./swap.js";
 
@@ -8,15 +10,25 @@ const STORAGE_KEY = "spucsvi.refresh-seconds";
 let timer = null;
 let inFlight = false;
 // What the visitor has seen: the number of sightings when they last looked
-// (loaded, or chose a view), and the highest count in the table then.
+// (loaded, or chose a view), and the highest count in the table then; and the
+// number the last refresh showed.
 let seenTotal = null;
 let seenCount = 0;
-let lastNew = "";
+let shownTotal = null;
+let failing = false;
 
+/** Said to a screen reader: only when it differs from what was said. */
 function setStatus(text) {
   const status = document.getElementById("refresh-status");
-  if (status) {
+  if (status && status.textContent !== text) {
     status.textContent = text;
+  }
+}
+
+function setChecked(text) {
+  const checked = document.getElementById("refresh-checked");
+  if (checked) {
+    checked.textContent = `${text} at ${new Date().toLocaleTimeString()}`;
   }
 }
 
@@ -35,19 +47,26 @@ function rows() {
 
 export function lookedNow() {
   seenTotal = unfilteredTotal(document);
+  shownTotal = seenTotal;
   seenCount = Math.max(0, ...[...rows()].map(rowCount));
 }
 
-function newSince(total) {
-  if (total !== null && seenTotal !== null) {
-    const added = total - seenTotal;
-    lastNew = added > 0 ? `; ${added.toLocaleString("en")} new since you looked` : "";
-  }
-  return lastNew;
+function sightings(n) {
+  return `${n.toLocaleString("en")} ${n === 1 ? "sighting" : "sightings"}`;
 }
 
-function at() {
-  return new Date().toLocaleTimeString();
+// What changed since the last refresh, in words, or "" when nothing to say.
+function news(total) {
+  if (total === null || shownTotal === null || total === shownTotal) {
+    return "";
+  }
+  const added = total - shownTotal;
+  if (added < 0) {
+    return `SPUC now holds ${sightings(total)}, fewer than before`;
+  }
+  const since = total - seenTotal;
+  const said = `${added.toLocaleString("en")} new ${added === 1 ? "sighting" : "sightings"}`;
+  return since > added ? `${said}; ${since.toLocaleString("en")} new since you looked` : said;
 }
 
 async function refresh(now) {
@@ -64,10 +83,12 @@ async function refresh(now) {
       headers: etag ? { Accept: "text/html", "If-None-Match": etag } : { Accept: "text/html" },
     });
     if (response.status === 304) {
-      setStatus(`Up to date at ${at()}${newSince(null)}`);
+      answered("");
+      setChecked("Up to date");
       return;
     }
-    if (!response.ok) {
+    // A 400 is this view with a refused part of its filter: still the page.
+    if (!response.ok && response.status !== 400) {
       throw new Error(`HTTP ${response.status}`);
     }
     const fresh = parsePage(await response.text(), response.status);
@@ -75,18 +96,32 @@ async function refresh(now) {
       return; // the visitor chose another view meanwhile: this answer is for the last one
     }
     const options = { selector: "[data-live]", sameView: true, etag: response.headers.get("ETag") };
-    const since = newSince(unfilteredTotal(fresh)); // before the swap takes its content
+    const total = unfilteredTotal(fresh); // before the swap takes its content
     const changed = swap(fresh, options);
     rows().forEach((row) => row.classList.toggle("is-new", rowCount(row) > seenCount));
-    setStatus(changed ? `Updated at ${at()}${since}` : `Up to date at ${at()}${since}`);
+    answered(news(total));
+    shownTotal = total === null ? shownTotal : total;
+    setChecked(changed ? "Updated" : "Up to date");
   } catch (error) {
+    failing = true;
     setStatus(
       `SPUC or SPUCSVi is not answering (${error.message}): what you see may ` +
         "be out of date. Trying again.",
     );
+    setChecked("Tried");
   } finally {
     inFlight = false;
   }
+}
+
+// An answer came: say what is new, or that answers came back after a failure.
+function answered(text) {
+  if (text) {
+    setStatus(text);
+  } else if (failing) {
+    setStatus("SPUCSVi answers again: the page is up to date.");
+  }
+  failing = false;
 }
 
 function schedule(select) {
@@ -96,9 +131,6 @@ function schedule(select) {
   keep(STORAGE_KEY, String(seconds));
   if (seconds > 0) {
     timer = setInterval(() => refresh(false), seconds * 1000);
-    setStatus(`Refreshing every ${seconds} s`);
-  } else {
-    setStatus("");
   }
 }
 
@@ -117,9 +149,12 @@ onNewContent((root) => {
   schedule(select);
 });
 
+// The visitor's own choice is said once; a new view keeps it silently.
 document.addEventListener("change", (event) => {
   if (event.target.id === "refresh-interval") {
     schedule(event.target);
+    const seconds = Number(event.target.value);
+    setStatus(seconds > 0 ? `Refreshing every ${seconds} s` : "Refresh off");
   }
 });
 

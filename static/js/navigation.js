@@ -1,6 +1,7 @@
 // Other views of the dashboard (sort, page, filter, range) shown in place: the
 // same URL a link or the filter form would open, put in the history, scroll
-// kept, focus on the control that asked for it. Without fetch, links and forms
+// kept, focus on the control that asked for it, what the visitor typed and has
+// not sent kept (swap.js). Without fetch, links and forms
 // work the plain way.
 import { lookedNow } from "./live.js";
 import { parsePage, swap } from "./swap.js";
@@ -33,7 +34,7 @@ function focusOn(focusKey) {
   }
 }
 
-async function showView(url, { push, focusKey }) {
+async function showView(url, { push, focusKey, sent = null }) {
   const main = document.getElementById("main");
   if (main.getAttribute("aria-busy")) {
     return;
@@ -50,10 +51,16 @@ async function showView(url, { push, focusKey }) {
     }
     shown = here();
     const { scrollX, scrollY } = window;
-    swap(fresh, { selector: "#main", sameView: false, etag: response.headers.get("ETag") });
+    swap(fresh, { selector: "#main", sameView: false, etag: response.headers.get("ETag"), sent });
     window.scrollTo(scrollX, scrollY);
     lookedNow();
-    focusOn(focusKey);
+    // A part of the filter just sent that was refused: focus on it, its reason beside it.
+    const refused = sent && document.querySelector('form.filters [aria-invalid="true"]');
+    if (refused) {
+      refused.focus({ preventScroll: true });
+    } else {
+      focusOn(focusKey);
+    }
   } catch {
     window.location.assign(url); // the plain way still works
   } finally {
@@ -123,7 +130,7 @@ document.addEventListener("submit", (event) => {
   const url = new URL(form.action, window.location.href);
   const query = params.toString();
   url.search = query ? `?${query}` : "";
-  showView(url.href, { push: true, focusKey: "apply" });
+  showView(url.href, { push: true, focusKey: "apply", sent: form });
 });
 
 // Back or Forward to another address than the one shown: show that one.

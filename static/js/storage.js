@@ -1,17 +1,22 @@
-// The visitor's choices kept in the browser. Storage may be disabled: a choice
-// then lasts for this page only.
+// The visitor's choices kept in the browser: for every visit (localStorage), or
+// for this tab only (sessionStorage). Storage may be disabled: a choice then
+// lasts for this page only.
 
-export function recall(key) {
+function store(forTab) {
+  return forTab ? window.sessionStorage : window.localStorage;
+}
+
+export function recall(key, { forTab = false } = {}) {
   try {
-    return window.localStorage.getItem(key);
+    return store(forTab).getItem(key);
   } catch {
     return null;
   }
 }
 
-export function keep(key, value) {
+export function keep(key, value, { forTab = false } = {}) {
   try {
-    window.localStorage.setItem(key, value);
+    store(forTab).setItem(key, value);
   } catch {
     // Not kept: see above.
   }

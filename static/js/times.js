@@ -5,8 +5,27 @@ import { keep, recall } from "./storage.js";
 
 const ZONE_KEY = "spucsvi.zone";
 const TIME_SHAPE = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d))?)?(Z|[+-]\d\d:?\d\d)?$/;
-const localZone = (window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone) || "";
-const localIsUtc = localZone === "" || localZone === "UTC" || localZone === "Etc/UTC";
+// Zones renamed in the tz database that browsers (ICU, following CLDR) still
+// report by their old names: the visitor reads the current one.
+const RENAMED = {
+  "Asia/Calcutta": "Asia/Kolkata",
+  "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Saigon": "Asia/Ho_Chi_Minh",
+  "Asia/Rangoon": "Asia/Yangon",
+  "Europe/Kiev": "Europe/Kyiv",
+  "Atlantic/Faeroe": "Atlantic/Faroe",
+  "America/Godthab": "America/Nuuk",
+  "America/Buenos_Aires": "America/Argentina/Buenos_Aires",
+  "America/Indianapolis": "America/Indiana/Indianapolis",
+  "America/Louisville": "America/Kentucky/Louisville",
+  "Pacific/Truk": "Pacific/Chuuk",
+  "Pacific/Ponape": "Pacific/Pohnpei",
+  "Pacific/Enderbury": "Pacific/Kanton",
+  "Africa/Asmera": "Africa/Asmara",
+};
+const reported = (window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone) || "";
+const localZone = RENAMED[reported] || reported;
+const localIsUtc = ["", "UTC", "Etc/UTC", "Etc/GMT", "GMT"].includes(localZone);
 
 export function useLocal() {
   return (recall(ZONE_KEY) || "local") === "local" && !localIsUtc;
@@ -122,25 +141,42 @@ export function toUrlValue(value, isEnd) {
   return utcStamp(d, !!m[6]);
 }
 
+// A filter time as the visitor reads it, as the server wrote it (`raw`): on
+// their clock, or in UTC; what is not a time as it was typed.
+function shownFilterTime(raw, local) {
+  const parsed = raw ? fromUrlValue(raw) : null;
+  if (!parsed) {
+    return raw;
+  }
+  if (local) {
+    return localStamp(parsed.date, parsed.seconds);
+  }
+  return parsed.zoned
+    ? utcStamp(parsed.date, parsed.seconds).replace("T", " ").replace("Z", "")
+    : raw;
+}
+
 export function showFilterZone(root) {
   const local = useLocal();
   root.querySelectorAll(".zone-name").forEach((label) => {
     label.textContent = local ? `your time (${localZone})` : "UTC";
   });
+  // A field shows the server's time on the chosen clock, unless the visitor typed
+  // in it since: what they typed stays as typed.
   root.querySelectorAll("input.time-input").forEach((input) => {
     if (input.dataset.utc === undefined) {
-      input.dataset.utc = input.value;
+      input.dataset.utc = input.defaultValue;
     }
-    const parsed = input.dataset.utc ? fromUrlValue(input.dataset.utc) : null;
-    if (!parsed) {
-      input.value = input.dataset.utc;
-    } else if (local) {
-      input.value = localStamp(parsed.date, parsed.seconds);
-    } else if (parsed.zoned) {
-      input.value = utcStamp(parsed.date, parsed.seconds).replace("T", " ").replace("Z", "");
-    } else {
-      input.value = input.dataset.utc;
+    if (input.value === input.defaultValue) {
+      input.defaultValue = shownFilterTime(input.dataset.utc, local);
+      input.value = input.defaultValue;
     }
+  });
+  // A time's chip says what its field says.
+  root.querySelectorAll(".chip[data-time]").forEach((chip) => {
+    const shown = shownFilterTime(chip.dataset.time, local);
+    chip.querySelector(".chip-value").textContent = shown;
+    chip.setAttribute("aria-label", `Remove the filter: ${chip.dataset.word} ${shown}`);
   });
   root.querySelectorAll(".zone-switch").forEach((group) => {
     group.hidden = localIsUtc;

@@ -51,13 +51,30 @@ def unmarked(page: Page) -> int:
 
 
 def refresh_now(page: Page) -> Response:
-    """Press "Refresh now" and wait until the page has dealt with the answer."""
-    status = page.locator("#refresh-status")
-    page.evaluate("document.getElementById('refresh-status').textContent = ''")
+    """Press "Refresh now" (without moving focus) and wait until the page has dealt
+    with the answer: the quiet "checked" line says when."""
+    checked = page.locator("#refresh-checked")
+    page.evaluate("document.getElementById('refresh-checked').textContent = ''")
     with page.expect_response(is_poll) as poll:
-        page.get_by_role("button", name="Refresh now").click()
-    expect(status).not_to_have_text("")
+        page.evaluate("document.getElementById('refresh-now').click()")
+    expect(checked).not_to_have_text("")
     return poll.value
+
+
+def announced(page: Page) -> list[str]:
+    """Every text the aria-live status took since `listen_to_status`."""
+    return page.evaluate("window.__announced")
+
+
+def listen_to_status(page: Page) -> None:
+    page.evaluate(
+        """() => {
+          window.__announced = [];
+          const status = document.getElementById("refresh-status");
+          new MutationObserver(() => window.__announced.push(status.textContent))
+            .observe(status, { childList: true, characterData: true, subtree: true });
+        }"""
+    )
 
 
 def test_the_script_loads_as_modules_under_the_strict_csp(page: Page, server: Server):
@@ -99,21 +116,26 @@ def test_refresh_with_nothing_new_is_a_304_and_swaps_nothing(page: Page, server:
     before = total(page)
     assert mark_swappable(page) > 6
 
+    listen_to_status(page)
+
     first = refresh_now(page)
     assert urlsplit(first.url).path == "/" and not urlsplit(first.url).query
     assert first.request.header_value("if-none-match") is None
     etag = first.header_value("etag")
     assert first.status == 200 and etag
     # The same page again: its HTML equals what is shown, so nothing is swapped.
-    expect(page.locator("#refresh-status")).to_contain_text("Up to date at")
+    expect(page.locator("#refresh-checked")).to_contain_text("Up to date at")
     assert unmarked(page) == 0
 
     second = refresh_now(page)
     assert second.request.header_value("if-none-match") == etag
     assert second.status == 304
-    expect(page.locator("#refresh-status")).to_contain_text("Up to date at")
+    expect(page.locator("#refresh-checked")).to_contain_text("Up to date at")
     assert unmarked(page) == 0
     assert total(page) == before
+    # Nothing changed, so nothing was said to a screen reader.
+    assert announced(page) == []
+    expect(page.locator("#refresh-status")).to_have_text("")
     assert_clean(seen)
 
 
@@ -131,6 +153,7 @@ def test_a_new_sighting_comes_by_the_same_address_refreshed(page: Page, server: 
         timeout=5,
     ).raise_for_status()
 
+    listen_to_status(page)
     polls: list[Response] = []
     for _ in range(20):  # until a worker has revalidated its copy of SPUC's data
         polls.append(refresh_now(page))
@@ -138,7 +161,8 @@ def test_a_new_sighting_comes_by_the_same_address_refreshed(page: Page, server: 
             break
         page.wait_for_timeout(300)
     assert total(page) == 1
-    expect(page.locator("#refresh-status")).to_contain_text("1 new since you looked")
+    # Said once, only the change.
+    assert announced(page) == ["1 new sighting"]
     assert {p.url for p in polls} == {page.url}
     assert all(p.request.header_value("if-none-match") for p in polls[1:])
     expect(page.locator("table.sightings td.location")).to_have_text(location)
@@ -151,6 +175,34 @@ def test_a_new_sighting_comes_by_the_same_address_refreshed(page: Page, server: 
     assert new.evaluate("(option) => option.selected && !option.hidden")
     shown = page.locator("#filter-location option:not([hidden])")
     assert all("Olympus" in text or location in text for text in shown.all_inner_texts())
+    assert_clean(seen)
+
+
+def test_focus_stays_and_the_downloads_count_the_new_total_after_a_refresh(
+    page: Page, server: Server
+):
+    """A keyboard user on a table's sort link, or in the location list, keeps
+    their place when a new sighting arrives; the download line counts it."""
+    seen = watch(page)
+    open_dashboard(page, server)
+    for focused in ("[data-focus-key='sort-brightness']", "#filter-location"):
+        before = total(page)
+        page.locator(focused).focus()
+        requests.put(
+            f"{server.spuc.url}/unicorn_spotted",
+            params={"location": f"Focus nebula {uuid.uuid4().hex[:8]}", "brightness": "5"},
+            timeout=5,
+        ).raise_for_status()
+        for _ in range(20):  # until a worker has revalidated its copy of SPUC's data
+            refresh_now(page)
+            if total(page) == before + 1:
+                break
+            page.wait_for_timeout(300)
+        assert total(page) == before + 1
+        assert page.evaluate(
+            "(selector) => document.activeElement === document.querySelector(selector)", focused
+        ), page.evaluate("document.activeElement.outerHTML.slice(0, 80)")
+        expect(page.locator("p.downloads")).to_contain_text(f"Download all {before + 1} sightings")
     assert_clean(seen)
 
 

@@ -158,3 +158,46 @@ def test_range_presets_count_back_from_now_by_keyboard_and_live_in_the_url(
     assert total(page) == "2"
     assert len(table_times(page)) == 2
     assert_clean(seen)
+
+
+def test_a_time_chip_says_what_its_field_says_on_either_clock(berlin: Page, server: Server):
+    seen = watch(berlin)
+    berlin.goto(f"{server.url}/?from=2026-01-15T11:30Z&to=2026-01-15")
+    wait_for_charts(berlin)
+    chips = berlin.get_by_role("list", name="Active filters").get_by_role("link")
+    expect(berlin.locator("#filter-from")).to_have_value("2026-01-15 12:30")
+    expect(chips).to_have_text(["from 2026-01-15 12:30 ×", "to 2026-01-15 01:00 ×"])
+    expect(chips.first).to_have_attribute("aria-label", "Remove the filter: from 2026-01-15 12:30")
+    berlin.get_by_role("button", name="UTC").click()
+    expect(berlin.locator("#filter-from")).to_have_value("2026-01-15 11:30")
+    expect(chips).to_have_text(["from 2026-01-15 11:30 ×", "to 2026-01-15 ×"])
+    berlin.get_by_role("button", name="your time").click()  # back to the default
+    assert_clean(seen)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"timezone_id": "UTC"}, {"timezone_id": "Europe/Berlin", "java_script_enabled": False}],
+    ids=["in-utc", "without-javascript"],
+)
+def test_the_zone_switch_is_only_there_when_it_can_do_something(
+    browser: Browser, server: Server, options: dict
+):
+    with new_page(browser, **options) as page:
+        page.goto(f"{server.url}/")
+        page.locator("table.sightings").wait_for()
+        switch = page.locator(".zone-switch")
+        expect(switch).to_have_count(1)
+        expect(switch).to_be_hidden()
+
+
+def test_a_visitor_in_kolkata_reads_the_zones_current_name(browser: Browser, server: Server):
+    with new_page(browser, timezone_id="Asia/Kolkata") as page:
+        seen = watch(page)
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        expect(page.locator("#filter-time-help")).to_have_text(
+            "In your time (Asia/Kolkata): a date, or a date and time."
+        )
+        expect(page.locator(".zone-switch")).to_be_visible()
+        assert_clean(seen)
