@@ -65,6 +65,15 @@ def when(moment: datetime, seconds: bool = True) -> Markup:
     )
 
 
+@blueprint.app_template_filter("duration")
+def duration(seconds: float) -> str:
+    """An age in the largest whole unit a reader wants: '40 s', '12 min', '3 h', '2 days'."""
+    for size, unit in ((86400, " days"), (3600, " h"), (60, " min")):
+        if seconds >= 2 * size:
+            return f"{int(seconds // size):,}{unit}"
+    return f"{int(seconds)} s"
+
+
 @blueprint.app_template_filter("plural")
 def plural(number: int, word: str) -> str:
     """'1 sighting', '2,000 sightings'."""

@@ -3,10 +3,19 @@ or no JavaScript (#18): in headless Chromium on the module's served SPUCSVi."""
 
 from __future__ import annotations
 
-import pytest
-from playwright.sync_api import Browser, Page
+import time
+from datetime import datetime
+from pathlib import Path
 
-from tests.support.browser import Server, new_page, wait_for_charts
+import pytest
+import requests
+from playwright.sync_api import Browser, Page, expect
+
+from spucsvi.spuc.emulator import EmulatorServer
+from tests.support.apps import make_app
+from tests.support.browser import Server, new_page, realistic_export, wait_for_charts
+from tests.support.fakes import closed_port_url
+from tests.support.servers import spucsvi_in_process
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +89,56 @@ def test_the_chart_toolbar_is_never_over_the_data(browser: Browser, server: Serv
                         chart.get_attribute("id"),
                     )
                 assert viewport is DESKTOP, "a toolbar over a phone's small chart"
+
+
+def test_with_spuc_down_a_new_visitor_sees_the_last_copy_with_its_age_and_reason(
+    browser: Browser, tmp_path: Path
+):
+    data_file = tmp_path / "spuc" / "unicorn_sightings.txt"
+    data_file.parent.mkdir()
+    data_file.write_text(realistic_export(datetime.now()), encoding="utf-8")
+    spuc = EmulatorServer(data_file).start()
+    spuc_url = spuc.url
+    app = make_app(spuc_url, tmp_path, SPUCSVI_FRESHNESS="1")
+    with spucsvi_in_process(app) as url:
+        requests.get(f"{url}/", timeout=10).raise_for_status()  # the process holds a copy
+        spuc.stop()
+        for _ in range(50):  # until the process has tried SPUC and failed
+            if 'data-testid="stale"' in requests.get(f"{url}/", timeout=10).text:
+                break
+            time.sleep(0.1)
+        with new_page(browser, viewport=DESKTOP) as page:  # a visitor who never came before
+            page.goto(f"{url}/")
+            wait_for_charts(page)
+            banner = page.get_by_test_id("stale")
+            expect(banner).to_contain_text(" ago")
+            expect(banner).to_contain_text("could not be reached")
+            expect(page.get_by_test_id("total")).to_have_text("30")
+            expect(page.locator("table.sightings tbody tr")).to_have_count(15)
+            expect(page.locator("#sighting-form button")).to_be_visible()
+            assert page.content().count(spuc_url) == 1
+
+
+def test_with_spuc_down_and_no_copy_one_message_names_spuc_once(browser: Browser, tmp_path: Path):
+    spuc_url = closed_port_url()
+    with spucsvi_in_process(make_app(spuc_url, tmp_path)) as url, new_page(browser) as page:
+        page.goto(f"{url}/")
+        expect(page.locator(".banner")).to_have_count(1)
+        expect(page.get_by_test_id("no-copy")).to_contain_text("no copy")
+        assert page.content().count(spuc_url) == 1
+        expect(page.locator("#sighting-form button")).to_be_visible()
+
+
+def test_with_the_export_off_the_page_says_once_how_to_turn_it_on_in_compose(
+    browser: Browser, tmp_path: Path
+):
+    with (
+        EmulatorServer(tmp_path / "off.txt", export_enabled=False) as spuc,
+        spucsvi_in_process(make_app(spuc.url, tmp_path)) as url,
+        new_page(browser) as page,
+    ):
+        page.goto(f"{url}/")
+        text = page.locator("main").inner_text()
+        assert text.count("EXPORT=true") == 2  # the reason's sentence, and the Compose lines
+        assert text.count("Start SPUC with EXPORT=true") == 1
+        expect(page.locator("pre")).to_contain_text("environment:\n  - EXPORT=true")
