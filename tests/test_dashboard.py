@@ -491,12 +491,19 @@ def test_download_links_follow_the_filter(board):
     downloads = page(board, "/?location=mars&sort=location").find("p", class_="downloads")
     assert downloads.text.startswith("Download these 2 sightings:")
     assert [a.attrs["href"] for a in downloads.find_all("a")] == [
+        "/sightings-for-spreadsheets.csv?location=mars",
         "/sightings.csv?location=mars",
         "/sightings.json?location=mars",
         "/api/sightings?location=mars&sort=location",
         "/api/summary?location=mars",
     ]
-    assert ["download" in a.attrs for a in downloads.find_all("a")] == [True, True, False, False]
+    assert ["download" in a.attrs for a in downloads.find_all("a")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_location_with_surrounding_spaces_can_be_chosen(seeded):

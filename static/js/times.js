@@ -133,6 +133,16 @@ export function showFilterZone(root) {
       input.value = input.dataset.utc;
     }
   });
+  // The spreadsheet download gets a column in the visitor's zone (web/api.py).
+  root.querySelectorAll("a[data-zone-param]").forEach((link) => {
+    const url = new URL(link.href);
+    if (local) {
+      url.searchParams.set("tz", localZone);
+    } else {
+      url.searchParams.delete("tz");
+    }
+    link.href = url.href;
+  });
   root.querySelectorAll(".zone-switch").forEach((group) => {
     group.hidden = localIsUtc;
     group.querySelectorAll("[data-zone]").forEach((button) => {
