@@ -201,7 +201,10 @@ def test_summary_without_readable_brightness_says_none(seeded):
 def test_no_sightings_yet(client):
     document = page(client)
     assert document.find("h2", id="empty-title").text == "No unicorn sightings yet!"
-    assert stats(document)["Sightings"] == "0"
+    # Said once: no strip of "none"s, no download of nothing (#18).
+    assert document.find_all("dl", class_="summary-strip") == []
+    assert document.find_all("p", class_="downloads") == []
+    assert "none" not in client.get("/").get_data(as_text=True).lower()
     assert document.find_all("div", class_="chart") == []
 
 

@@ -13,7 +13,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from spucsvi.spuc.emulator import EmulatorServer
 from tests.support.apps import make_app
-from tests.support.browser import Server, new_page, realistic_export, wait_for_charts
+from tests.support.browser import (
+    Server,
+    new_page,
+    realistic_export,
+    spuc_total,
+    wait_for_charts,
+)
 from tests.support.fakes import closed_port_url
 from tests.support.servers import spucsvi_in_process
 
@@ -142,3 +148,64 @@ def test_with_the_export_off_the_page_says_once_how_to_turn_it_on_in_compose(
         assert text.count("EXPORT=true") == 2  # the reason's sentence, and the Compose lines
         assert text.count("Start SPUC with EXPORT=true") == 1
         expect(page.locator("pre")).to_contain_text("environment:\n  - EXPORT=true")
+
+
+def test_a_pasted_long_location_is_kept_and_refused_with_its_reason(
+    browser: Browser, server: Server
+):
+    with new_page(browser, viewport=PHONE) as page:
+        page.goto(f"{server.url}/")
+        before = spuc_total(server)
+        location = page.locator("#location")
+        location.fill("x" * 250)  # as a paste: maxlength would cut it to 200
+        assert len(location.input_value()) == 250
+        page.locator("#brightness").fill("7")
+        page.locator("#sighting-form button").click()
+        expect(page.locator("#location-error")).to_contain_text("200 characters or fewer")
+        assert len(page.locator("#location").input_value()) == 250
+        assert spuc_total(server) == before
+
+
+def test_the_empty_page_says_once_there_are_no_sightings_and_how_to_add_one(
+    browser: Browser, tmp_path: Path
+):
+    with (
+        EmulatorServer(tmp_path / "empty" / "unicorn_sightings.txt") as spuc,
+        spucsvi_in_process(make_app(spuc.url, tmp_path)) as url,
+        new_page(browser, viewport=DESKTOP) as page,
+    ):
+        page.goto(f"{url}/")
+        text = page.locator("main").inner_text()
+        assert text.count("No unicorn sightings yet") == 1
+        assert "report one with the form" in text
+        assert "none" not in text.lower()
+        assert "Download" not in text
+        expect(page.locator(".summary-panel")).to_be_hidden()
+
+
+def test_without_javascript_one_sentence_stands_for_the_charts(browser: Browser, server: Server):
+    with new_page(browser, viewport=DESKTOP, java_script_enabled=False) as page:
+        page.goto(f"{server.url}/")
+        expect(page.get_by_test_id("no-script")).to_be_visible()
+        expect(page.get_by_test_id("no-script")).to_contain_text("the table below")
+        for panel in page.locator(".chart-panel").all():
+            expect(panel).to_be_hidden()
+
+
+@pytest.mark.parametrize(
+    ("zone", "column"), [("Europe/Berlin", "time_Europe/Berlin"), ("UTC", None)]
+)
+def test_the_spreadsheet_download_has_the_visitors_zone(
+    browser: Browser, server: Server, zone: str, column: str | None
+):
+    with new_page(browser, timezone_id=zone) as page:
+        page.goto(f"{server.url}/")
+        wait_for_charts(page)
+        link = page.get_by_role("link", name="CSV for spreadsheets")
+        answer = page.request.get(link.evaluate("(a) => a.href"))
+        assert answer.ok
+        body = answer.body()
+        assert body.startswith("\ufeff".encode())
+        header = body.decode("utf-8-sig").split("\r\n", 1)[0].split(",")
+        assert header[:2] == ["count", "time_utc"]
+        assert header[2] == column if column else not header[2].startswith("time_")
