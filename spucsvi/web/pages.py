@@ -68,10 +68,10 @@ def when(moment: datetime, seconds: bool = True) -> Markup:
 @blueprint.app_template_filter("duration")
 def duration(seconds: float) -> str:
     """An age in the largest whole unit a reader wants: '40 s', '12 min', '3 h', '2 days'."""
-    for size, unit in ((86400, " days"), (3600, " h"), (60, " min")):
+    for size, unit in ((86400, "\u00a0days"), (3600, "\u00a0h"), (60, "\u00a0min")):
         if seconds >= 2 * size:
             return f"{int(seconds // size):,}{unit}"
-    return f"{int(seconds)} s"
+    return f"{int(seconds)}\u00a0s"
 
 
 @blueprint.app_template_filter("plural")
