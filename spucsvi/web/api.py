@@ -199,10 +199,11 @@ def sightings_spreadsheet():
         ("count", "time_utc", *([f"time_{zone.key}"] if zone else []), *CSV_COLUMNS[2:])
     )
 
-    def stamps(moment: datetime) -> str:
-        utc = moment.replace(tzinfo=UTC, microsecond=0)
-        shown = utc.isoformat().replace("+00:00", "Z")
-        return shown if zone is None else f"{shown},{utc.astimezone(zone).isoformat()}"
+    def stamps(moment: datetime) -> str:  # a UTC time without a zone, as every one here
+        utc = moment.isoformat("T", "seconds") + "Z"
+        if zone is None:
+            return utc
+        return f"{utc},{moment.replace(tzinfo=UTC, microsecond=0).astimezone(zone).isoformat()}"
 
     return download(
         "csv",
