@@ -335,6 +335,5 @@ def page_html(query: Query, board: Dashboard | None, **context) -> str:
         query=query,
         board=board,
         max_location_length=MAX_LOCATION_LENGTH,
-        spuc_url=services.client().shown_url,
         **context,
     )
