@@ -493,6 +493,48 @@ def test_filtered_csv_has_its_own_file_name_and_only_the_matches(api):
     )
 
 
+# --- GET /sightings-for-spreadsheets.csv ------------------------------------------------
+
+SPREADSHEET_CSV = (
+    "\ufeffcount,time_utc,location,brightness,units\r\n"
+    '1,2026-11-27T18:02:00Z,"moon, ""big"" crater",100,iulu\r\n'
+    "2,2026-11-27T18:02:02Z,venus,7,iulu\r\n"
+    "3,2026-11-27T23:59:59Z,venus,12.5,iuhc\r\n"
+    "4,2026-11-28T00:00:00Z,mars,junk,iuhc\r\n"
+    "5,2026-11-28T09:15:30Z,mars,3,iuhc\r\n"
+).encode()
+
+
+def test_the_spreadsheet_csv_has_a_byte_order_mark_and_iso_times_with_their_zone(api):
+    response = api.get("/sightings-for-spreadsheets.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="unicorn_sightings_for_spreadsheets.csv"'
+    )
+    assert response.get_data() == SPREADSHEET_CSV
+    assert api.get("/sightings.csv").get_data() == EXPECTED_CSV  # the scripts' CSV as it was
+
+
+def test_the_spreadsheet_csv_adds_the_visitors_zone_and_keeps_the_filter(api):
+    response = api.get("/sightings-for-spreadsheets.csv?location=venus&tz=Asia/Kolkata")
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="unicorn_sightings_venus_for_spreadsheets.csv"'
+    )
+    assert response.get_data().decode("utf-8-sig") == (
+        "count,time_utc,time_Asia/Kolkata,location,brightness,units\r\n"
+        "2,2026-11-27T18:02:02Z,2026-11-27T23:32:02+05:30,venus,7,iulu\r\n"
+        "3,2026-11-27T23:59:59Z,2026-11-28T05:29:59+05:30,venus,12.5,iuhc\r\n"
+    )
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "x" * 65, "Europe/"])
+def test_the_spreadsheet_csv_refuses_a_zone_it_does_not_know(api, zone):
+    response = api.get("/sightings-for-spreadsheets.csv", query_string={"tz": zone})
+    assert response.status_code == 400
+    assert "Europe/Berlin" in response.get_json()["error"]
+
+
 def test_csv_keeps_arrival_order_whatever_the_table_sort(api):
     response = api.get("/sightings.csv?sort=brightness&order=asc&per_page=1&page=2")
     assert response.headers["Content-Disposition"] == 'attachment; filename="unicorn_sightings.csv"'

@@ -201,7 +201,12 @@ def test_summary_without_readable_brightness_says_none(seeded):
 def test_no_sightings_yet(client):
     document = page(client)
     assert document.find("h2", id="empty-title").text == "No unicorn sightings yet!"
-    assert stats(document)["Sightings"] == "0"
+    # Said once: no strip of "none"s, no download of nothing (#18).
+    assert document.find_all("dl", class_="summary-strip") == []
+    # No download line; its place is kept, hidden and empty, for the live refresh.
+    (downloads,) = document.find_all("p", class_="downloads")
+    assert "hidden" in downloads.attrs and not downloads.children
+    assert "none" not in client.get("/").get_data(as_text=True).lower()
     assert document.find_all("div", class_="chart") == []
 
 
@@ -511,12 +516,19 @@ def test_download_links_follow_the_filter(board):
     downloads = page(board, "/?location=mars&sort=location").find("p", class_="downloads")
     assert downloads.text.startswith("Download these 2 sightings:")
     assert [a.attrs["href"] for a in downloads.find_all("a")] == [
+        "/sightings-for-spreadsheets.csv?location=mars",
         "/sightings.csv?location=mars",
         "/sightings.json?location=mars",
         "/api/sightings?location=mars&sort=location",
         "/api/summary?location=mars",
     ]
-    assert ["download" in a.attrs for a in downloads.find_all("a")] == [True, True, False, False]
+    assert ["download" in a.attrs for a in downloads.find_all("a")] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_a_location_with_surrounding_spaces_can_be_chosen(seeded):

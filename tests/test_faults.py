@@ -233,7 +233,7 @@ def test_refused_connection_is_a_503_naming_spuc_with_the_form_still_there(apps)
     assert response.status_code == 503
     assert "SPUC is not answering" in html
     assert f"SPUC could not be reached at {url}. Is it running?" in html
-    assert f"<code>{url}</code>" in html
+    assert html.count(url) == 1  # named once
     assert "I saw a unicorn!" in html and '<form method="post" action="/sightings"' in html
 
     response, answer = v.summary()
@@ -678,7 +678,7 @@ def test_no_sightings_yet_after_having_had_data(apps, data_file):
         response, html = v.page()
         assert response.status_code == 200
         assert "No unicorn sightings yet!" in html
-        assert total_on_page(html) == 0
+        assert 'data-testid="total"' not in html  # no strip of empty figures
         response, answer = v.summary()
         assert (response.status_code, answer["total"], answer["latest"]) == (200, 0, None)
         assert _api_locations(v.client) == []

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from spucsvi.spuc.emulator import EmulatorServer
+from spucsvi.web.pages import duration
 from tests.support.apps import export_text, make_app, post_sighting
 from tests.support.fakes import closed_port_url
 from tests.support.records import HEADER
@@ -466,3 +467,17 @@ def test_many_path_prefixes_each_get_their_own_page(client, spuc):
     assert TOTAL.format(2) in client.get("/", environ_overrides={"SCRIPT_NAME": "/p7"}).get_data(
         as_text=True
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0.4, "0\u00a0s"),
+        (119, "119\u00a0s"),
+        (120, "2\u00a0min"),
+        (7300, "2\u00a0h"),
+        (4e5, "4\u00a0days"),
+    ],
+)
+def test_the_age_of_a_copy_is_said_in_a_unit_a_reader_wants(seconds, shown):
+    assert duration(seconds) == shown

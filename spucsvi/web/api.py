@@ -12,7 +12,10 @@ import re
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from functools import partial
 from typing import IO, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import (
     Blueprint,
@@ -51,6 +54,12 @@ SEARCH_RESULTS = 50
 MAX_SEARCH_RESULTS = 200
 # SPUC's columns; times are UTC (or SPUC_TIMEZONE's, converted), and say so.
 CSV_COLUMNS = ("count", "time_utc", "location", "brightness", "units")
+# The CSV for spreadsheets: a byte-order mark, without which Excel reads the file as
+# Windows-1252 and garbles emoji and Arabic names; times in ISO 8601 to the second,
+# with their zone, and in the visitor's zone too when the link names it (`tz`).
+BYTE_ORDER_MARK = "\ufeff"
+SPREADSHEET_SUFFIX = "_for_spreadsheets"
+ZONE_NAME = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+){0,2}", re.ASCII)
 CSV_BATCH = 2000
 # Downloads made at once in a process: a file of 1,000,000 sightings takes a
 # thread about 2 s, and 10,000,000 about 20 s.
@@ -215,11 +224,45 @@ def locations():
 
 @blueprint.get("/sightings.csv")
 def sightings_csv():
-    """Every (filtered) sighting as a CSV file to download."""
+    """Every (filtered) sighting as a CSV file to download: the contract for scripts."""
     return download("csv", "text/csv", _csv_chunks)
 
 
-def download(extension: str, mimetype: str, chunks: Callable) -> Response:
+@blueprint.get("/sightings-for-spreadsheets.csv")
+def sightings_spreadsheet():
+    """Every (filtered) sighting as a CSV file a spreadsheet opens with a double click."""
+    zone = _visitor_zone(request.args.get("tz", ""))
+    header = BYTE_ORDER_MARK + ",".join(
+        ("count", "time_utc", *([f"time_{zone.key}"] if zone else []), *CSV_COLUMNS[2:])
+    )
+
+    def stamps(moment: datetime) -> str:  # a UTC time without a zone, as every one here
+        utc = moment.isoformat("T", "seconds") + "Z"
+        if zone is None:
+            return utc
+        return f"{utc},{moment.replace(tzinfo=UTC, microsecond=0).astimezone(zone).isoformat()}"
+
+    return download(
+        "csv",
+        "text/csv",
+        partial(_csv_chunks, header=header, stamps=stamps),
+        suffix=SPREADSHEET_SUFFIX,
+    )
+
+
+def _visitor_zone(name: str) -> ZoneInfo | None:
+    """The zone a download link names (the page's script adds the visitor's own)."""
+    if not name:
+        return None
+    try:
+        if len(name) > 64 or not ZONE_NAME.fullmatch(name):
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ApiError(400, "'tz' must name a time zone, such as Europe/Berlin.") from None
+
+
+def download(extension: str, mimetype: str, chunks: Callable, *, suffix: str = "") -> Response:
     """The (filtered) sightings as a file named for what it holds, made in full
     first (a temporary file when large): at most DOWNLOADS made at once in a process, so that
     the other request threads stay free for the pages however many clients ask
@@ -233,7 +276,8 @@ def download(extension: str, mimetype: str, chunks: Callable) -> Response:
     try:
         snapshot = services.store().current()
         rows = selection(snapshot, query.filter)
-        name = query.download_name(extension)
+        stem, dot, extension = query.download_name(extension).rpartition(".")
+        name = stem + suffix + dot + extension
         encoding = choose(request)
         size, body = _spooled(chunks(snapshot, rows), encoding)
     finally:
@@ -333,17 +377,24 @@ def sightings_download():
     return download("json", "application/json", _json_chunks)
 
 
-def _csv_chunks(snapshot: Snapshot, rows: Sequence[int]) -> Iterator[str]:
+def _csv_chunks(
+    snapshot: Snapshot,
+    rows: Sequence[int],
+    *,
+    header: str = ",".join(CSV_COLUMNS),
+    stamps: Callable[[datetime], str] = lambda moment: moment.isoformat(" "),
+) -> Iterator[str]:
     """RFC 4180: CRLF line ends, fields with commas, quotes or newlines quoted;
     every cell neutralised for spreadsheets (`csv_cell`); times in UTC, as the
-    header says. Made from the columns, each distinct location, brightness and
-    unit made a cell once: 100,000 rows in 0.19 s here, against 0.68 s with
-    csv.writer over Sighting objects, for a download a few may ask for at once."""
+    header says (`stamps` makes a row's time cells). Made from the columns, each
+    distinct location, brightness and unit made a cell once: 100,000 rows in 0.19 s
+    here, against 0.68 s with csv.writer over Sighting objects, for a download a
+    few may ask for at once."""
     location, brightness, units = (_cells() for _ in range(3))
-    yield ",".join(CSV_COLUMNS) + "\r\n"
+    yield header + "\r\n"
     for batch in snapshot.columns.batches(rows, CSV_BATCH):
         yield "".join(
-            f"{count},{time.isoformat(' ')},{location(place)},{brightness(raw)},{units(unit)}\r\n"
+            f"{count},{stamps(time)},{location(place)},{brightness(raw)},{units(unit)}\r\n"
             for count, time, place, raw, unit in zip(
                 batch.counts,
                 batch.times,

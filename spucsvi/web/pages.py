@@ -74,6 +74,15 @@ def when(moment: datetime, seconds: bool = True) -> Markup:
     )
 
 
+@blueprint.app_template_filter("duration")
+def duration(seconds: float) -> str:
+    """An age in the largest whole unit a reader wants: '40 s', '12 min', '3 h', '2 days'."""
+    for size, unit in ((86400, "\u00a0days"), (3600, "\u00a0h"), (60, "\u00a0min")):
+        if seconds >= 2 * size:
+            return f"{int(seconds // size):,}{unit}"
+    return f"{int(seconds)}\u00a0s"
+
+
 @blueprint.app_template_filter("plural")
 def plural(number: int, word: str) -> str:
     """'1 sighting', '2,000 sightings'."""
@@ -346,6 +355,5 @@ def page_html(query: Query, board: Dashboard | None, **context) -> str:
         board=board,
         max_location_length=MAX_LOCATION_LENGTH,
         range_presets=RANGE_PRESETS,
-        spuc_url=services.client().shown_url,
         **context,
     )

@@ -178,6 +178,16 @@ export function showFilterZone(root) {
     chip.querySelector(".chip-value").textContent = shown;
     chip.setAttribute("aria-label", `Remove the filter: ${chip.dataset.word} ${shown}`);
   });
+  // The spreadsheet download gets a column in the visitor's zone (web/api.py).
+  root.querySelectorAll("a[data-zone-param]").forEach((link) => {
+    const url = new URL(link.href);
+    if (local) {
+      url.searchParams.set("tz", localZone);
+    } else {
+      url.searchParams.delete("tz");
+    }
+    link.href = url.href;
+  });
   root.querySelectorAll(".zone-switch").forEach((group) => {
     group.hidden = localIsUtc;
     group.querySelectorAll("[data-zone]").forEach((button) => {

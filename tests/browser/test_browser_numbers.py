@@ -133,7 +133,7 @@ def test_downloads_are_files_of_every_filtered_sighting(page: Page, tmp_path):
         assert shown > 15  # more than one table page
         downloads = page.locator("p.downloads")
         expect(downloads).to_contain_text(f"Download these {shown} sightings")
-        for label, name in (("JSON", "json"), ("CSV", "csv")):
+        for label, name in (("JSON", "json"), ("plain CSV", "csv")):
             with page.expect_download() as download:
                 downloads.get_by_role("link", name=label, exact=True).click()
             assert download.value.suggested_filename == f"unicorn_sightings_Crater-001.{name}"
