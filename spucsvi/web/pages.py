@@ -46,7 +46,6 @@ blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
 blueprint.add_app_template_filter(shown_unit, "shown_unit")
 blueprint.add_app_template_filter(unit_title, "unit_title")
-blueprint.after_app_request(confirmation.forget)
 
 
 @blueprint.app_template_filter("thousands")
