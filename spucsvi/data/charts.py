@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from spucsvi.data.columns import Columns, from_micros
-from spucsvi.data.display import hover_text, plotly_text, plotly_unit, shown_location, unit_name
+from spucsvi.data.display import (
+    hover_text,
+    plotly_text,
+    plotly_unit,
+    shown_location,
+    tick_text,
+    unit_name,
+)
 from spucsvi.data.tally import HISTOGRAM_BINS, MAX_TIME_POINTS, Facts, Series, bin_width
 
 PURPLE = "#7b2cbf"
@@ -316,9 +323,11 @@ def per_location(columns: Columns, facts: Facts) -> dict:
     top = counts[:TOP_LOCATIONS]
     rest = sum(n for _, n in counts[TOP_LOCATIONS:])
     labels = [hover_text(name) for name, _ in top]
+    ticks = [tick_text(name) for name, _ in top]
     values = [n for _, n in top]
     if rest:
         labels.append(f"other ({len(counts) - TOP_LOCATIONS} locations)")
+        ticks.append(labels[-1])
         values.append(rest)
     trace = {
         "type": "bar",
@@ -326,14 +335,22 @@ def per_location(columns: Columns, facts: Facts) -> dict:
         "x": values[::-1],
         "y": labels[::-1],
         "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
-        "hovertemplate": "%{y}: %{x} sightings<extra></extra>",
+        "hovertext": labels[::-1],
+        "hovertemplate": "%{hovertext}: %{x} sightings<extra></extra>",
         # The location each bar stands for, to filter by it on a click ('other': none);
         # a long one as the page shows it, which the filter takes (data/display.py).
         "customdata": ([shown_location(name) for name, _ in top] + ([""] if rest else []))[::-1],
     }
     layout = _layout(
         xaxis=_count_axis("Sightings", max(values, default=0)),
-        yaxis={"automargin": True, "type": "category", "dtick": 1, "tickfont": {"size": 11}},
+        # Each bar's location whole on hover, shortened beside its bar.
+        yaxis={
+            "automargin": True,
+            "type": "category",
+            "tickvals": labels[::-1],
+            "ticktext": ticks[::-1],
+            "tickfont": {"size": 11},
+        },
         margin={"l": 20, "r": 20, "t": 36, "b": 60},  # room for the toolbar above the bars
     )
     return _figure([trace], layout)

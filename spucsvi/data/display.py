@@ -8,10 +8,16 @@ A unit code is whatever ends a line of SPUC's file (a location with a newline
 can forge a whole record), so it is shown to MAX_UNIT_SHOWN characters: a code
 is a word in a sentence, an axis title or a legend, not a paragraph. The JSON
 and CSV downloads keep the full text of both.
+
+In a chart a location is broken into lines of HOVER_LINE characters on hover and
+shortened to TICK_SHOWN on an axis: even 200 characters without a space must not
+make a label wider than a phone (the page's CSS wraps or shortens it elsewhere,
+the whole text on hover).
 """
 
 from __future__ import annotations
 
+import textwrap
 from functools import lru_cache
 from html import escape
 
@@ -21,6 +27,11 @@ from spucsvi.spuc.records import UNIT_NAMES
 _MARK = "\N{HORIZONTAL ELLIPSIS} ("
 # SPUC's own codes have 4 characters; an unknown one is shown to this many, "…" included.
 MAX_UNIT_SHOWN = 8
+# A location's hover label in a chart: lines of at most this many characters (beside
+# a point in the middle of a phone's chart, a label of wide letters still fits).
+HOVER_LINE = 24
+# A location as an axis's tick label: at most this many characters, "…" included.
+TICK_SHOWN = 20
 
 
 @lru_cache(maxsize=4096)
@@ -70,8 +81,19 @@ def plotly_text(text: str) -> str:
 
 @lru_cache(maxsize=4096)
 def hover_text(location: str) -> str:
-    """A location as a hover or bar label: shortened as on the page, made plain for Plotly."""
-    return plotly_text(shown_location(location))
+    """A location as a hover label or a bar's category: shortened as on the page, in
+    lines of at most HOVER_LINE characters (a long word broken), plain for Plotly."""
+    lines = textwrap.wrap(
+        shown_location(location), HOVER_LINE, break_on_hyphens=False, drop_whitespace=True
+    )
+    return "<br>".join(map(plotly_text, lines or [""]))
+
+
+def tick_text(location: str) -> str:
+    """A location as an axis's tick label: at most TICK_SHOWN characters, plain for Plotly."""
+    if len(location) <= TICK_SHOWN:
+        return plotly_text(location)
+    return plotly_text(f"{location[: TICK_SHOWN - 1]}\N{HORIZONTAL ELLIPSIS}")
 
 
 def plotly_unit(code: str) -> str:
