@@ -9,6 +9,12 @@ can forge a whole record), so it is shown to MAX_UNIT_SHOWN characters: a code
 is a word in a sentence, an axis title or a legend, not a paragraph. The JSON
 and CSV downloads keep the full text of both.
 
+SPUC's file may also hold any number of unit codes (each a legend entry, a trace,
+a figure of the strip): the MAX_UNITS_LISTED - 1 most used are listed, the rest
+folded into one entry, `OtherUnits`, by data/tally.py, whose figures every list
+of units is made from. A brightness is any text too: shown to
+MAX_BRIGHTNESS_SHOWN characters, whole on hover.
+
 In a chart a location is broken into lines of HOVER_LINE characters on hover and
 shortened to TICK_SHOWN on an axis: even 200 characters without a space must not
 make a label wider than a phone (the page's CSS wraps or shortens it elsewhere,
@@ -18,6 +24,7 @@ the whole text on hover).
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from functools import lru_cache
 from html import escape
 
@@ -27,6 +34,10 @@ from spucsvi.spuc.records import UNIT_NAMES
 _MARK = "\N{HORIZONTAL ELLIPSIS} ("
 # SPUC's own codes have 4 characters; an unknown one is shown to this many, "…" included.
 MAX_UNIT_SHOWN = 8
+# At most this many entries in a list of units: beyond, the least used are one entry.
+MAX_UNITS_LISTED = 4
+# A brightness as SPUC wrote it (any text) is shown to this many characters, "…" included.
+MAX_BRIGHTNESS_SHOWN = 16
 # A location's hover label in a chart: lines of at most this many characters (beside
 # a point in the middle of a phone's chart, a label of wide letters still fits).
 HOVER_LINE = 24
@@ -48,12 +59,34 @@ def is_shortened(text: str) -> bool:
     return len(text) > MAX_SHOWN and text.endswith(" characters)") and _MARK in text
 
 
+class OtherUnits(str):
+    """The entry that stands for the least used units of a list: "4,996 other units".
+    Text of SPUCSVi's own, so shown whole wherever a unit code is shortened."""
+
+    units: int  # how many it stands for
+
+    def __new__(cls, units: int) -> OtherUnits:
+        folded = super().__new__(cls, f"{units:,} other units")
+        folded.units = units
+        return folded
+
+
+def units_count(units: Sequence[str]) -> int:
+    """How many units a list of them stands for, `OtherUnits` included."""
+    return sum(code.units if isinstance(code, OtherUnits) else 1 for code in units)
+
+
+def _shortened(text: str, most: int) -> str:
+    """`text` whole up to `most` characters, else its start and "…" (`most` in all)."""
+    if len(text) <= most:
+        return text
+    return f"{text[: most - 1]}\N{HORIZONTAL ELLIPSIS}"
+
+
 def shown_unit(code: str) -> str:
     """A unit code as the page and the charts show it: whole up to MAX_UNIT_SHOWN
     characters, else its start and "…"."""
-    if len(code) <= MAX_UNIT_SHOWN:
-        return code
-    return f"{code[: MAX_UNIT_SHOWN - 1]}\N{HORIZONTAL ELLIPSIS}"
+    return code if isinstance(code, OtherUnits) else _shortened(code, MAX_UNIT_SHOWN)
 
 
 def unit_name(code: str) -> str:
@@ -67,6 +100,12 @@ def unit_title(code: str) -> str:
     in full (a huge one shortened as a long location is)."""
     name = UNIT_NAMES.get(code)
     return f"{name} ({code})" if name else shown_location(code)
+
+
+def shown_brightness(raw: str) -> str:
+    """A brightness as SPUC wrote it, as the page shows it (the whole, as a long
+    location is shown, on hover: `shown_location`)."""
+    return _shortened(raw, MAX_BRIGHTNESS_SHOWN)
 
 
 def plotly_text(text: str) -> str:
@@ -91,9 +130,7 @@ def hover_text(location: str) -> str:
 
 def tick_text(location: str) -> str:
     """A location as an axis's tick label: at most TICK_SHOWN characters, plain for Plotly."""
-    if len(location) <= TICK_SHOWN:
-        return plotly_text(location)
-    return plotly_text(f"{location[: TICK_SHOWN - 1]}\N{HORIZONTAL ELLIPSIS}")
+    return plotly_text(_shortened(location, TICK_SHOWN))
 
 
 def plotly_unit(code: str) -> str:

@@ -16,11 +16,13 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from typing import TYPE_CHECKING
 
 from sortedcontainers import SortedList
+
+from spucsvi.data.display import MAX_UNITS_LISTED, OtherUnits
 
 if TYPE_CHECKING:
     from spucsvi.data.columns import Batch, Columns
@@ -233,10 +235,33 @@ class Tally:
             brightest,
             mean(self.total, everything),
             median(everything),
-            tuple(running.series(name, bounds) for name, running in named),
+            listed_series(named, bounds),
             bounds,
             Counter({columns.location_name(i): n for i, n in self.location_ids.items()}),
         )
+
+
+def listed_series(named: list[tuple[str, _Unit]], bounds: tuple[float, float]) -> tuple:
+    """A series per unit, in the order given; beyond MAX_UNITS_LISTED units, the least
+    used (by numeric sightings) together as one, `OtherUnits`, last: SPUC's file may
+    hold thousands of codes, and each would be a legend entry, a trace, a figure.
+    Figures over different units mean nothing: that one has none."""
+    if len(named) <= MAX_UNITS_LISTED:
+        return tuple(running.series(name, bounds) for name, running in named)
+    by_use = sorted(named, key=lambda pair: -len(pair[1].rows))
+    kept = {id(running) for _, running in by_use[: MAX_UNITS_LISTED - 1]}
+    listed = [running.series(name, bounds) for name, running in named if id(running) in kept]
+    rest = sorted(
+        pair
+        for _, running in named
+        if id(running) not in kept
+        for pair in zip(running.rows, running.values, strict=True)
+    )
+    other = _Unit()
+    if rest:
+        other.extend(array("I", (row for row, _ in rest)), [value for _, value in rest])
+    folded = other.series(OtherUnits(len(named) - len(listed)), bounds)
+    return (*listed, replace(folded, brightest=None, mean=None, median=None))
 
 
 def tally_of(columns: Columns, rows: Sequence[int]) -> Facts:

@@ -29,7 +29,13 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from spucsvi.data.derived import Dashboard, dashboard, ordered_rows, position
-from spucsvi.data.display import shown_location, shown_unit, unit_name, unit_title
+from spucsvi.data.display import (
+    shown_brightness,
+    shown_location,
+    shown_unit,
+    unit_name,
+    unit_title,
+)
 from spucsvi.data.query import InvalidQuery, Query, parse_query
 from spucsvi.data.store import Snapshot, StillLoading
 from spucsvi.sightings.recorded import Identity, Recorded, find_recorded
@@ -46,6 +52,7 @@ blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
 blueprint.add_app_template_filter(shown_unit, "shown_unit")
 blueprint.add_app_template_filter(unit_title, "unit_title")
+blueprint.add_app_template_filter(shown_brightness, "shown_brightness")
 
 
 @blueprint.app_template_filter("thousands")
