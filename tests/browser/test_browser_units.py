@@ -92,5 +92,6 @@ def test_unit_codes_make_no_link_and_keep_the_strip_its_height(browser, servers,
         'Brightness \\d+ (<a|href="h\N{HORIZONTAL ELLIPSIS}|u{7}\N{HORIZONTAL ELLIPSIS})$', label
     )
     # A long code may take its own line under a figure, as a long number would
-    # (measured 1.0-1.35 times; shown whole, 1.9-3.0 times).
-    assert hostile <= ordinary * 1.4, (hostile, ordinary)
+    # (measured 1.0-1.42 times, 299 px over 211 at 1440 px since locations are clamped
+    # to two lines; shown whole, 1.9-3.0 times).
+    assert hostile <= ordinary * 1.5, (hostile, ordinary)
