@@ -193,10 +193,16 @@ class Tally:
         numeric = values if None not in values else [v for v in values if v is not None]
         self.total = reduce(operator.add, numeric, self.total)
         units = dict.fromkeys(unit_ids)
+        # Many codes (SPUC's file may hold thousands): one pass over the rows, not one per code.
+        grouped = _by_unit(rows, unit_ids, values) if len(units) > MAX_UNITS_LISTED else None
+        unit_rows: Sequence[int]
+        unit_values: Sequence[float]
         for unit in units:
             # Lists made in C's loops: no tuple per row (a tuple per row wakes the GC).
-            if len(units) == 1:
-                unit_values: Sequence[float] = numeric  # type: ignore[assignment]
+            if grouped is not None:
+                unit_rows, unit_values = grouped.get(unit, ([], []))
+            elif len(units) == 1:
+                unit_values = numeric  # type: ignore[assignment]
                 unit_rows = rows if numeric is values else self._kept(rows, values)
             else:
                 both = zip(unit_ids, values, strict=True)
@@ -239,6 +245,19 @@ class Tally:
             bounds,
             Counter({columns.location_name(i): n for i, n in self.location_ids.items()}),
         )
+
+
+def _by_unit(
+    rows: Sequence[int], unit_ids: Sequence[int], values: Sequence[float | None]
+) -> dict[int, tuple[list[int], list[float]]]:
+    """The rows with a numeric brightness and their values, by unit id."""
+    grouped: dict[int, tuple[list[int], list[float]]] = {}
+    for row, unit, value in zip(rows, unit_ids, values, strict=True):
+        if value is not None:
+            unit_rows, unit_values = grouped.setdefault(unit, ([], []))
+            unit_rows.append(row)
+            unit_values.append(value)
+    return grouped
 
 
 def listed_series(named: list[tuple[str, _Unit]], bounds: tuple[float, float]) -> tuple:
