@@ -101,7 +101,7 @@ def test_a_long_brightness_is_shortened_on_the_page_and_whole_in_the_download(cl
     assert "0" * 50 not in html.replace(shown_location(BRIGHT), "")
     shown = JUNK[: MAX_BRIGHTNESS_SHOWN - 1] + ELLIPSIS
     table = part(html, 'class="sightings"', "</table>")
-    assert f'<span title="{shown_location(JUNK)}">{shown}</span>' in table
+    assert f'<span class="long-value" title="{shown_location(JUNK)}">{shown}</span>' in table
     strip = part(html, 'class="summary-strip"', "</dl>")
     assert f">{BRIGHT[: MAX_BRIGHTNESS_SHOWN - 1]}{ELLIPSIS}</span>" in strip  # the brightest
     assert f">{shown}</span>" in strip  # the latest

@@ -53,7 +53,7 @@ def short_axis_title(units: Sequence[str]) -> str:
     """'Brightness (iuhc)': short enough for an axis across a phone's screen; beyond
     MAX_UNITS_NAMED units their number (the legend names each)."""
     if len(units) > MAX_UNITS_NAMED:
-        return f"Brightness ({units_count(units)} units)"
+        return f"Brightness ({units_count(units):,} units)"
     return f"Brightness ({' and '.join(map(plotly_unit, units))})" if units else "Brightness"
 
 
