@@ -131,14 +131,17 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from spucsvi.web import guards, logs, proxy, security
+    from spucsvi.web import confirmation, guards, logs, proxy, security
 
     limit = app.config["MAX_CONTENT_LENGTH"]
     forwarded = app.config["SPUCSVI_SETTINGS"].forwarded_allow_ips
-    # Outermost: who the client is, before anything reads the environ. Flask's way
-    # to add WSGI middleware is to replace its wsgi_app method.
-    app.wsgi_app = proxy.TrustedProxies(  # type: ignore[method-assign]
-        guards.SanePathPrefix(guards.BoundedBody(app.wsgi_app, limit)), forwarded
+    # Who the client is, before anything reads the environ; around it all, a forged
+    # or shown confirmation note deleted by any answer. Flask's way to add WSGI
+    # middleware is to replace its wsgi_app method.
+    app.wsgi_app = confirmation.ForgetNotes(  # type: ignore[method-assign]
+        proxy.TrustedProxies(
+            guards.SanePathPrefix(guards.BoundedBody(app.wsgi_app, limit)), forwarded
+        )
     )
     app.before_request(logs.assign_request_id)
     app.before_request(guards.refuse_too_large)

@@ -585,6 +585,7 @@ def test_markup_in_a_location_is_escaped_in_the_chart_json(attacked):
     html = attacked.get("/").get_data(as_text=True)
     assert "\\u0026lt;b\\u0026gt;bold" in html
     document = dom(html)
-    escaped = "&lt;b&gt;bold&lt;/b&gt;&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
+    # In lines for the hover (data/display.py, HOVER_LINE).
+    escaped = "&lt;b&gt;bold&lt;/b&gt;&lt;/script&gt;&lt;scr<br>ipt&gt;alert(1)&lt;/script&gt;"
     assert figure(document, "brightness-chart")["data"][0]["customdata"] == [[escaped, "iuhc"]]
     assert figure(document, "locations-chart")["data"][0]["y"] == [escaped]

@@ -184,7 +184,8 @@ def test_quotes_reach_the_charts_escaped_once(client, spuc):
     html = client.get("/").get_data(as_text=True)
     start = html.index('id="locations-chart-data">') + len('id="locations-chart-data">')
     figure = json.loads(html[start : html.index("</script>", start)])
-    assert figure["data"][0]["y"] == ['the "big" &lt;b&gt;crater&lt;/b&gt; &amp; co']
+    # In lines for the hover (data/display.py, HOVER_LINE).
+    assert figure["data"][0]["y"] == ['the "big" &lt;b&gt;crater&lt;/b&gt;<br>&amp; co']
 
 
 @pytest.mark.parametrize("location", ["mo\u200bon", "\ufeffmoon", "\u202egnp.exe", "a\u2066b"])

@@ -73,13 +73,17 @@ def test_after_redirect_the_page_confirms_and_shows_the_sighting(client, spuc):
     at = recorded_time(spuc, 1)
     assert re.search(
         r'<p [^>]*id="recorded"><strong>Unicorn sighting recorded!</strong>\s+'
-        rf'#1: venus, brightness 7 iuhc, at <time class="when" datetime="[^"]+Z">{at} UTC</time>\.'
+        r'#1: <span class="place" title="venus">venus</span>, brightness 7 iuhc, '
+        rf'at <time class="when" datetime="[^"]+Z">{at} UTC</time>\.'
         r"\s+</p>",
         html,
     )
     assert TOTAL.format(1) in html
     assert '<tr class="just-added">' in html
-    assert '<td class="location">venus <strong class="badge">your sighting</strong></td>' in html
+    assert (
+        '<td class="location"><span class="place" title="venus">venus</span> '
+        '<strong class="badge">your sighting</strong></td>'
+    ) in html
     # The visitor's own page: never stored by any cache.
     assert response.headers["Cache-Control"] == "no-store"
     assert "ETag" not in response.headers
@@ -128,7 +132,7 @@ def test_a_repeated_count_and_a_clock_behind_still_highlight_the_new_row(seeded)
     html = client.get("/").get_data(as_text=True)
     at = recorded_time(spuc, 21)
     assert not at.startswith("2099")
-    assert '#21: venus, brightness 7 iuhc, at <time class="when" datetime="' in html
+    assert '#21: <span class="place" title="venus">venus</span>, brightness 7 iuhc, at' in html
     assert f">{at} UTC</time>." in html
     # Newest first, 15 to a page: it is on page 2, which the note links to.
     assert 'It is on <a href="/?page=2">page 2</a> of the table.' in html

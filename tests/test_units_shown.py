@@ -156,6 +156,6 @@ def test_the_downloads_keep_every_code_whole(seeded):
 def test_the_confirmation_names_a_long_code_bounded(seeded):
     client, _ = seeded(export(LONG), units=LONG)  # SPUC run with --units LONG
     answer = post_sighting(client, "venus", "5", follow_redirects=True)
-    banner = part(answer.get_data(as_text=True), 'id="recorded"', "</p>")
+    banner = words(part(answer.get_data(as_text=True), 'id="recorded"', "</p>"))
     assert "venus, brightness 5 " + "u" * (MAX_UNIT_SHOWN - 1) + "\N{HORIZONTAL ELLIPSIS}" in banner
     assert "u" * MAX_UNIT_SHOWN not in banner

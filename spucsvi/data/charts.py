@@ -25,12 +25,15 @@ from datetime import datetime, timedelta
 
 from spucsvi.data.columns import Columns, from_micros
 from spucsvi.data.display import (
+    OtherUnits,
     hover_text,
     plotly_text,
     plotly_unit,
     shown_location,
     shown_unit,
+    tick_text,
     unit_name,
+    units_count,
 )
 from spucsvi.data.tally import MAX_TIME_POINTS, Facts, Series
 
@@ -231,8 +234,9 @@ SYMBOLS = ("circle", "diamond", "square", "triangle-up")
 def plotted(facts: Facts) -> list[Series]:
     """The units drawn, each in a plot of its own, in code order: those with numbers,
     at most MAX_UNIT_PLOTS, the most sighted first (SPUC's file may hold any number
-    of codes; the filter shows any other unit)."""
-    series = [one for one in facts.series if one.rows]
+    of codes; the filter shows any other unit). The units folded together
+    (`OtherUnits`) are never one plot: their figures share no scale."""
+    series = [one for one in facts.series if one.rows and not isinstance(one.unit, OtherUnits)]
     if len(series) > MAX_UNIT_PLOTS:
         kept = set(sorted(range(len(series)), key=lambda i: -len(series[i].rows))[:MAX_UNIT_PLOTS])
         series = [one for i, one in enumerate(series) if i in kept]
@@ -240,7 +244,7 @@ def plotted(facts: Facts) -> list[Series]:
 
 
 def _units_left_out(figure: dict, facts: Facts, drawn: list[Series]) -> dict:
-    left_out = sum(1 for one in facts.series if one.rows) - len(drawn)
+    left_out = units_count([one.unit for one in facts.series if one.rows]) - len(drawn)
     if left_out > 0:
         figure["units_left_out"], figure["units_drawn"] = left_out, len(drawn)
     return figure
@@ -440,9 +444,11 @@ def per_location(columns: Columns, facts: Facts) -> dict:
     top = counts[:TOP_LOCATIONS]
     rest = sum(n for _, n in counts[TOP_LOCATIONS:])
     labels = [hover_text(name) for name, _ in top]
+    ticks = [tick_text(name) for name, _ in top]
     values = [n for _, n in top]
     if rest:
         labels.append(f"other ({len(counts) - TOP_LOCATIONS:,} locations)")
+        ticks.append(labels[-1])
         values.append(rest)
     trace = {
         "type": "bar",
@@ -450,7 +456,8 @@ def per_location(columns: Columns, facts: Facts) -> dict:
         "x": values[::-1],
         "y": labels[::-1],
         "marker": {"color": PURPLE_LIGHT, "line": {"color": PURPLE, "width": 1}},
-        "hovertemplate": "%{y}: %{x:,} sightings<extra></extra>",
+        "hovertext": labels[::-1],
+        "hovertemplate": "%{hovertext}: %{x:,} sightings<extra></extra>",
         # The location each bar stands for, to filter by it on a click; a long one as
         # the page shows it, which the filter takes (data/display.py). 'other' opens
         # the filter's location search, where the rest are.
@@ -462,10 +469,12 @@ def per_location(columns: Columns, facts: Facts) -> dict:
     slots = max(len(values), MIN_BAR_SLOTS)
     layout = _layout(
         xaxis=_count_axis("Sightings", max(values, default=0)),
+        # Each bar's location whole on hover, shortened beside its bar.
         yaxis={
             "automargin": True,
             "type": "category",
-            "dtick": 1,
+            "tickvals": labels[::-1],
+            "ticktext": ticks[::-1],
             "tickfont": {"size": 11},
             "range": [len(values) - slots - 0.5, len(values) - 0.5],
         },

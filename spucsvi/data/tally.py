@@ -15,11 +15,13 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from typing import TYPE_CHECKING
 
 from sortedcontainers import SortedList
+
+from spucsvi.data.display import MAX_UNITS_LISTED, OtherUnits
 
 if TYPE_CHECKING:
     from spucsvi.data.columns import Batch, Columns
@@ -206,10 +208,16 @@ class Tally:
         values, unit_ids = batch.values, batch.unit_ids
         numeric = values if None not in values else [v for v in values if v is not None]
         units = dict.fromkeys(unit_ids)
+        # Many codes (SPUC's file may hold thousands): one pass over the rows, not one per code.
+        grouped = _by_unit(rows, unit_ids, values) if len(units) > MAX_UNITS_LISTED else None
+        unit_rows: Sequence[int]
+        unit_values: Sequence[float]
         for unit in units:
             # Lists made in C's loops: no tuple per row (a tuple per row wakes the GC).
-            if len(units) == 1:
-                unit_values: Sequence[float] = numeric  # type: ignore[assignment]
+            if grouped is not None:
+                unit_rows, unit_values = grouped.get(unit, ([], []))
+            elif len(units) == 1:
+                unit_values = numeric  # type: ignore[assignment]
                 unit_rows = rows if numeric is values else self._kept(rows, values)
             else:
                 both = zip(unit_ids, values, strict=True)
@@ -230,7 +238,7 @@ class Tally:
     def facts(self, columns: Columns, rows: Sequence[int]) -> Facts:
         """What the rows fed so far (`rows`) come to."""
         named = sorted((columns.unit_name(unit), running) for unit, running in self.units.items())
-        series = tuple(running.series(name) for name, running in named)
+        series = listed_series(named)
         numeric = [one for one in series if one.rows]
         only = numeric[0] if len(numeric) == 1 else Series("", (), ())
         return Facts(
@@ -242,6 +250,42 @@ class Tally:
             series,
             Counter({columns.location_name(i): n for i, n in self.location_ids.items()}),
         )
+
+
+def _by_unit(
+    rows: Sequence[int], unit_ids: Sequence[int], values: Sequence[float | None]
+) -> dict[int, tuple[list[int], list[float]]]:
+    """The rows with a numeric brightness and their values, by unit id."""
+    grouped: dict[int, tuple[list[int], list[float]]] = {}
+    for row, unit, value in zip(rows, unit_ids, values, strict=True):
+        if value is not None:
+            unit_rows, unit_values = grouped.setdefault(unit, ([], []))
+            unit_rows.append(row)
+            unit_values.append(value)
+    return grouped
+
+
+def listed_series(named: list[tuple[str, _Unit]]) -> tuple[Series, ...]:
+    """A series per unit, in the order given; beyond MAX_UNITS_LISTED units, the least
+    used (by numeric sightings) together as one, `OtherUnits`, last: SPUC's file may
+    hold thousands of codes, and each would be a legend entry, a trace, a figure.
+    Figures over different units mean nothing: that one has none."""
+    if len(named) <= MAX_UNITS_LISTED:
+        return tuple(running.series(name) for name, running in named)
+    by_use = sorted(named, key=lambda pair: -len(pair[1].rows))
+    kept = {id(running) for _, running in by_use[: MAX_UNITS_LISTED - 1]}
+    listed = [running.series(name) for name, running in named if id(running) in kept]
+    rest = sorted(
+        pair
+        for _, running in named
+        if id(running) not in kept
+        for pair in zip(running.rows, running.values, strict=True)
+    )
+    other = _Unit()
+    if rest:
+        other.extend(array("I", (row for row, _ in rest)), [value for _, value in rest])
+    folded = other.series(OtherUnits(len(named) - len(listed)))
+    return (*listed, replace(folded, brightest=None, mean=None, median=None))
 
 
 def tally_of(columns: Columns, rows: Sequence[int]) -> Facts:

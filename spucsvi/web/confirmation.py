@@ -9,7 +9,8 @@ It is not signed, so it carries no text: only SPUC's count and UTC time of
 the record (or nothing, when SPUC's export could not show it), and the page
 looks up the rest in SPUC's records. A note that is not byte for byte one
 SPUCSVi writes is ignored, and deleted from the browser by whatever answer it
-came with, errors included.
+came with, errors included: `ForgetNotes` wraps the whole app, so the answers
+made before Flask's hooks run (web/guards.py) delete it too.
 """
 
 from __future__ import annotations
@@ -21,16 +22,21 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Request, Response, g, request
+from flask import Request
+from werkzeug.datastructures import Headers, ResponseCacheControl
+from werkzeug.http import dump_cookie, parse_cache_control_header, parse_cookie
 from werkzeug.wrappers import Response as BaseResponse
 
 from spucsvi.sightings.recorded import Identity
+from spucsvi.web.guards import sane_prefix
 
 COOKIE = "spucsvi-recorded"
 MAX_AGE = 120  # seconds: from the redirect to the next page, with room for a slow phone
 MAX_BYTES = 256
 _TIME_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{6})?", re.ASCII)
 _COUNT_LIMIT = 2**63  # SPUC's counts as the columns hold them
+# Set in the WSGI environ when a page took (showed) the note: its answer deletes it.
+_TAKEN = "spucsvi.note_taken"
 
 
 @dataclass(frozen=True)
@@ -94,25 +100,49 @@ def _fields(fields: object) -> tuple[int | None, str | None]:
 
 def take(request: Request) -> Note | None:
     """The note this browser carries, if it is one of ours; it is deleted from
-    the browser by this request's answer (`forget`)."""
+    the browser by this request's answer (`ForgetNotes`)."""
     raw = request.cookies.get(COOKIE)
     if raw is None:
         return None
-    g.note_taken = True
+    request.environ[_TAKEN] = True
     return read(raw)
 
 
-def forget(response: Response) -> Response:
-    """After every request: delete a note that was taken or is not one of ours,
-    unless this answer gives a new one."""
-    raw = request.cookies.get(COOKIE)
-    if raw is None or not (g.get("note_taken") or read(raw) is None):
-        return response
-    if any(c.startswith(f"{COOKIE}=") for c in response.headers.getlist("Set-Cookie")):
-        return response
-    response.delete_cookie(COOKIE, path=request.script_root or "/")
-    # This visitor's answer now: no shared cache may hand its Set-Cookie to others.
-    if not response.cache_control.no_store:
-        response.cache_control.public = False
-        response.cache_control.private = True
-    return response
+class ForgetNotes:
+    """WSGI middleware around the whole app: every answer to a request carrying a
+    note that was taken or is not one of ours deletes it, unless it gives a new one.
+
+    Outermost, so that it sees the answers of the guards below it and the path
+    prefix the trusted proxies set (the note's path), whichever answers.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        raw = parse_cookie(environ).get(COOKIE)
+        if raw is None:
+            return self.wsgi_app(environ, start_response)
+
+        def starting(status, headers, exc_info=None):
+            if environ.get(_TAKEN) or read(raw) is None:
+                headers = _forgetting(headers, environ.get("SCRIPT_NAME", ""))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, starting)
+
+
+def _forgetting(headers: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:
+    """`headers` with the note deleted, unless they give a new one, and kept by no
+    shared cache (this visitor's answer now: its Set-Cookie is not for others)."""
+    given = Headers(headers)
+    if any(c.startswith(f"{COOKIE}=") for c in given.getlist("Set-Cookie")):
+        return headers
+    path = prefix if prefix and sane_prefix(prefix) else "/"
+    given.add("Set-Cookie", dump_cookie(COOKIE, "", max_age=0, expires=0, path=path))
+    kept = parse_cache_control_header(given.get("Cache-Control"), cls=ResponseCacheControl)
+    if not kept.no_store:
+        kept.public = False
+        kept.private = True
+        given["Cache-Control"] = kept.to_header()
+    return given.to_wsgi_list()

@@ -79,6 +79,11 @@ def refuse_too_large() -> None:
         raise RequestEntityTooLarge()
 
 
+def sane_prefix(prefix: str) -> bool:
+    """Whether a path prefix (SCRIPT_NAME) is a plain path links and cookies may use."""
+    return _SANE_PREFIX.fullmatch(prefix) is not None
+
+
 class SanePathPrefix:
     """WSGI middleware: a request whose path prefix (SCRIPT_NAME) is not a plain path
     is refused with 400 before the app builds anything from it.
@@ -94,8 +99,7 @@ class SanePathPrefix:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
-        prefix = environ.get("SCRIPT_NAME", "")
-        if _SANE_PREFIX.fullmatch(prefix):
+        if sane_prefix(environ.get("SCRIPT_NAME", "")):
             return self.wsgi_app(environ, start_response)
         body = b"The request's path prefix (SCRIPT_NAME) is not a plain path.\n"
         start_response(

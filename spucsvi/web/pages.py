@@ -53,9 +53,8 @@ blueprint.add_app_template_filter(unit_name, "unit_name")
 blueprint.add_app_template_filter(shown_location, "shown")
 blueprint.add_app_template_filter(shown_unit, "shown_unit")
 blueprint.add_app_template_filter(unit_title, "unit_title")
-blueprint.add_app_template_filter(shown_brightness, "brightness")
+blueprint.add_app_template_filter(shown_brightness, "shown_brightness")
 blueprint.add_app_template_filter(shown_figure, "figure")
-blueprint.after_app_request(confirmation.forget)
 
 
 @blueprint.app_template_filter("thousands")

@@ -160,7 +160,7 @@ def test_a_refused_time_is_said_beside_its_field_and_the_rest_applies(
     )
     assert sorted(chosen) == ["Phobos", "Triton"]
     # The downloads hold what is applied.
-    csv = page.get_by_role("link", name="CSV", exact=True).get_attribute("href") or ""
+    csv = page.get_by_role("link", name="plain CSV", exact=True).get_attribute("href") or ""
     assert "from=" not in csv and "to=2100-01-01" in csv
     assert_clean(seen, answered=400)
 

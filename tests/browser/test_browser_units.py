@@ -92,8 +92,9 @@ def test_unit_codes_make_no_link_and_keep_the_strip_its_height(browser, servers,
         'Brightness \\d+ (<a|href="h\N{HORIZONTAL ELLIPSIS}|u{7}\N{HORIZONTAL ELLIPSIS})$', label
     )
     # A long code may take its own line under a figure, as a long number would
-    # (measured 1.0-1.35 times; shown whole, 1.9-3.0 times).
-    assert hostile <= ordinary * 1.4, (hostile, ordinary)
+    # (measured 1.0-1.42 times, 299 px over 211 at 1440 px since locations are clamped
+    # to two lines; shown whole, 1.9-3.0 times).
+    assert hostile <= ordinary * 1.5, (hostile, ordinary)
 
 
 # --- each unit on its own scale (issue 18, items 3, 8 and 12) ------------------------------
@@ -160,7 +161,9 @@ def test_the_unit_filter_and_the_brightness_range_narrow_the_page(browser, two_u
         assert shown and all(float(value) >= 100 for value in shown)
         assert set(units) == {"iulu"}
         assert page.get_by_role("checkbox", name="iulu").is_checked()
-        csv_link = page.get_by_role("link", name="CSV", exact=True).get_attribute("href") or ""
+        csv_link = (
+            page.get_by_role("link", name="plain CSV", exact=True).get_attribute("href") or ""
+        )
         assert "units=iulu" in csv_link and "min_brightness=100" in csv_link
 
 

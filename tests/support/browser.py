@@ -257,8 +257,7 @@ def first_row_location(page: Page) -> str:
           const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
           const column = heads.findIndex((text) => text.startsWith("Location"));
           const cell = table.querySelector("tbody tr").children[column];
-          return [...cell.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE)
-            .map((n) => n.textContent).join("").trim();
+          return cell.querySelector(".place").textContent.trim();
         }"""
     )
 
