@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from spucsvi.data.display import shown_brightness
 from spucsvi.sightings.validation import (
     InvalidSighting,
     SightingInput,
@@ -547,7 +548,9 @@ def test_fuzzed_form_text_reaches_spuc_only_as_a_valid_sighting(spuc, form, loca
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Unicorn sighting recorded!" in html
-    assert f"{escape(expected.location)}, brightness {escape(expected.brightness)} iuhc" in html
+    shown = escape(expected.location)
+    assert f'<span class="place" title="{shown}">{shown}</span>, brightness ' in html
+    assert f", brightness {escape(shown_brightness(expected.brightness))} iuhc" in html
     assert '<tr class="just-added">' in html
 
 
@@ -885,7 +888,8 @@ def assert_view_answer(client, path: str, query: str) -> int:
         html = response.get_data(as_text=True)
         assert "I saw a unicorn!" in html
         if response.status_code == 400:
-            assert "That filter could not be read" in html
+            # The table's parameters are refused as a whole; a filter part beside its field.
+            assert "That filter could not be read" in html or 'class="field-error"' in html
     elif response.status_code == 400:
         answer = response.get_json()
         assert answer["status"] == 400

@@ -27,7 +27,8 @@ def test_a_sightings_time_is_written_one_way_in_every_json_answer(seeded):
     assert times == ["2026-11-28T09:15:30.500000Z"] * 3
     assert after["latest"]["time"] == new["time"]
     assert client.get("/api/sightings?per_page=1").get_json()["sightings"][0]["time"] == new["time"]
-    for time in [*times, new["time"], after["brightest"]["time"]]:
+    brightest = [unit["brightest"]["time"] for unit in after["per_unit"] if unit["brightest"]]
+    for time in [*times, new["time"], *brightest]:
         assert UTC_Z.fullmatch(time), time
         assert datetime.fromisoformat(time).tzinfo == UTC
 

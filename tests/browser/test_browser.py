@@ -166,7 +166,9 @@ def test_without_unsafe_inline_styles_plotly_is_blocked(page: Page, server: Serv
     seen = watch(page)
     page.route(f"{server.url}/", with_strict_policy)
     page.goto(f"{server.url}/")
-    page.wait_for_function("document.getElementById('brightness-chart').data !== undefined")
+    # A function, not an expression: Playwright polls an expression with eval, which
+    # the page's policy refuses.
+    page.wait_for_function("() => document.getElementById('brightness-chart').data !== undefined")
     page.wait_for_timeout(300)
     violations = seen.csp_violations()
 

@@ -12,9 +12,7 @@ Chromium is Debian's /usr/bin/chromium, never a browser downloaded by
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,13 +22,13 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support.browser import (
     RECORDED,
-    ROOT,
     TIMEOUT_MS,
     assert_clean,
     contrast,
     describe,
     in_place,
     new_page,
+    publish_screenshots,
     running_spucsvi,
     serious,
     submit,
@@ -194,8 +192,7 @@ def test_screenshot_of_the_first_sighting(browser: Browser, tmp_path: Path):
         path = tmp_path / "screenshot-first-sighting.png"
         page.screenshot(path=str(path), full_page=True, animations="disabled")
     assert path.read_bytes().startswith(b"\x89PNG")
-    if os.environ.get("SPUCSVI_SCREENSHOTS") == "1":
-        shutil.copyfile(path, ROOT / "docs" / path.name)
+    publish_screenshots([path])
 
 
 # ------------------------------------------------------------- the form helps --

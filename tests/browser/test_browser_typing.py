@@ -39,6 +39,11 @@ TYPED_FROM = "2026-01-0"  # half a From time, not applied
 SIGHTING = ("Half-typed crater", "4,5")
 
 
+def words(text: str) -> str:
+    """Text as read, whatever lines the layout puts its parts on (a chip is a flex row)."""
+    return " ".join(text.split())
+
+
 def type_everything(page: Page, *, from_time: bool = True) -> None:
     page.get_by_label("Location", exact=True).fill(SIGHTING[0])
     page.get_by_label("Brightness", exact=True).fill(SIGHTING[1])
@@ -154,7 +159,11 @@ def test_a_refused_time_is_said_beside_its_field_and_the_rest_applies(
     wait_for_charts(page)
     assert total(page) == 2
     chips = page.get_by_role("list", name="Active filters").get_by_role("link")
-    assert sorted(chips.all_inner_texts()) == ["Phobos ×", "Triton ×", "to 2100-01-01 ×"]
+    assert sorted(map(words, chips.all_inner_texts())) == [
+        "Phobos ×",
+        "Triton ×",
+        "to 2100-01-01 ×",
+    ]
     chosen = page.locator("#filter-location").evaluate(
         "(s) => [...s.selectedOptions].map((o) => o.value)"
     )
@@ -179,7 +188,7 @@ def test_from_after_to_refuses_to_and_keeps_from(page: Page, server: Server):
     wait_for_charts(page)
     assert total(page) == len(REALISTIC)  # every sighting is after 2000-01-02
     chips = page.get_by_role("list", name="Active filters").get_by_role("link")
-    assert chips.all_inner_texts() == ["from 2000-01-02 ×"]
+    assert list(map(words, chips.all_inner_texts())) == ["from 2000-01-02 ×"]
     assert_clean(seen, answered=400)
 
 

@@ -21,7 +21,9 @@ from tests.support.browser import (
     clipped_titles,
     hover_newest_point,
     new_page,
+    publish_screenshots,
     running_spucsvi,
+    take_screenshots,
     wait_for_charts,
 )
 from tests.support.records import HEADER
@@ -200,3 +202,9 @@ def test_location_counts_follow_the_filter(browser, two_units):
         )
         counted = sum(int(re.search(r"\((\d+)\)$", label).group(1)) for label in labels)
         assert counted == 30  # the iuhc sightings, not all 60
+
+
+def test_screenshots_of_60_sightings_in_two_units(browser: Browser, two_units: Server, tmp_path):
+    """Taken and checked always; copied to docs/ only with SPUCSVI_SCREENSHOTS=1."""
+    views = ("1440", "375-dark")
+    publish_screenshots(take_screenshots(browser, two_units.url, tmp_path, "two-units", views))

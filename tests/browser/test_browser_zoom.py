@@ -21,7 +21,9 @@ from tests.support.browser import (
     Server,
     assert_clean,
     new_page,
+    publish_screenshots,
     running_spucsvi,
+    take_screenshots,
     wait_for_charts,
     watch,
 )
@@ -167,3 +169,8 @@ def test_a_drag_over_a_few_hours_draws_every_sighting_in_them(kolkata: Page, bur
     bright = [local(x) for x, y in zip(points["x"], points["y"], strict=True) if y >= 800]
     assert (bright[0], bright[-1]) == (BURST[0] + LOCAL, BURST[1] + LOCAL - STEP)
     assert_clean(seen)
+
+
+def test_screenshots_of_100000_sightings(browser: Browser, burst: Server, tmp_path):
+    """Taken and checked always; copied to docs/ only with SPUCSVI_SCREENSHOTS=1."""
+    publish_screenshots(take_screenshots(browser, burst.url, tmp_path, "100000", ("1440", "375")))

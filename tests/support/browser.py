@@ -6,8 +6,10 @@ Chromium is Debian's /usr/bin/chromium, never a browser downloaded by
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+import shutil
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -356,18 +358,49 @@ def new_page(browser: Browser, **options: Any) -> Iterator[Page]:
         context.close()
 
 
-def take_screenshots(browser: Browser, url: str, folder: Path) -> list[Path]:
-    """The dashboard, full page, at desktop and phone width, in the light scheme."""
+# The views docs/ shows of a set of sightings: (name, viewport, colour scheme, the
+# visitor's zone). Another zone than UTC shows the times on the visitor's clock.
+SCREENSHOT_VIEWS = (
+    ("1440", {"width": 1440, "height": 900}, "light", "UTC"),
+    ("375", {"width": 375, "height": 800}, "light", "UTC"),
+    ("1440-dark", {"width": 1440, "height": 900}, "dark", "Asia/Kolkata"),
+    ("375-dark", {"width": 375, "height": 800}, "dark", "America/New_York"),
+)
+
+
+def take_screenshots(
+    browser: Browser, url: str, folder: Path, name: str = "", views: Sequence[str] = ("1440", "375")
+) -> list[Path]:
+    """The dashboard, full page, in each of `views` (SCREENSHOT_VIEWS' names), as
+    folder/screenshot[-name]-VIEW.png; each checked to be as wide as its window."""
     shots = []
-    for width, height in ((1440, 900), (375, 800)):
-        viewport = {"width": width, "height": height}
+    for view, viewport, scheme, zone in SCREENSHOT_VIEWS:
+        if view not in views:
+            continue
         with new_page(
-            browser, viewport=viewport, color_scheme="light", reduced_motion="reduce"
+            browser,
+            viewport=viewport,
+            color_scheme=scheme,
+            timezone_id=zone,
+            reduced_motion="reduce",
         ) as page:
             page.goto(f"{url}/")
             wait_for_charts(page)
             page.evaluate("document.fonts.ready.then(() => true)")
-            path = folder / f"screenshot-{width}.png"
+            path = folder / "-".join(filter(None, ("screenshot", name, view))) + ".png"
             page.screenshot(path=str(path), full_page=True, animations="disabled")
+            png = path.read_bytes()
+            assert png.startswith(b"\x89PNG\r\n\x1a\n")
+            # IHDR: as wide as the window (nothing overflows), at least a screen tall.
+            assert int.from_bytes(png[16:20], "big") == viewport["width"], path.name
+            assert int.from_bytes(png[20:24], "big") >= viewport["height"], path.name
             shots.append(path)
     return shots
+
+
+def publish_screenshots(shots: Sequence[Path]) -> None:
+    """Copy screenshots to docs/, only with SPUCSVI_SCREENSHOTS=1: taken and checked
+    in every run, published when someone means to."""
+    if os.environ.get("SPUCSVI_SCREENSHOTS") == "1":
+        for path in shots:
+            shutil.copyfile(path, ROOT / "docs" / path.name)
