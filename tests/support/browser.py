@@ -387,7 +387,7 @@ def take_screenshots(
             page.goto(f"{url}/")
             wait_for_charts(page)
             page.evaluate("document.fonts.ready.then(() => true)")
-            path = folder / "-".join(filter(None, ("screenshot", name, view))) + ".png"
+            path = folder / ("-".join(filter(None, ("screenshot", name, view))) + ".png")
             page.screenshot(path=str(path), full_page=True, animations="disabled")
             png = path.read_bytes()
             assert png.startswith(b"\x89PNG\r\n\x1a\n")
