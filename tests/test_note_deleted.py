@@ -143,3 +143,18 @@ def test_a_head_never_read_whole_deletes_nothing(serve):
     answer = raw_answer(serve, head.encode() + b"x" * 70_000)
     assert answer.startswith(b"HTTP/1.1 431 ")
     assert b"Set-Cookie" not in answer
+
+
+def test_the_workers_refusal_deletes_the_note_under_script_name(tmp_path):
+    with EmulatorServer(tmp_path / "spuc.txt") as spuc:
+        server = spucsvi_serve(tmp_path, spuc.url, workers=1, threads=2, prefix="/base")
+        with running(server):
+            cookie = {"Cookie": f"{COOKIE}={FORGED.decode()}"}
+            with requests.post(
+                f"{server.url}/base/sightings",
+                data=OVER_THE_WORKER,
+                headers={**FORM, **cookie},
+                timeout=10,
+            ) as answer:
+                assert answer.status_code == 413
+                assert "Path=/base" in answer.headers["Set-Cookie"].split("; ")
