@@ -137,6 +137,14 @@ def test_a_refused_body_framing_deletes_a_forged_note(serve):
     assert f"Set-Cookie: {COOKIE}=;".encode() in answer
 
 
+def test_a_body_too_slow_deletes_a_forged_note(serve):
+    """408 once the body falls below the worker's rate, after its grace (about 5 s)."""
+    head = f"POST /sightings HTTP/1.1\r\nHost: x\r\nCookie: {COOKIE}={FORGED.decode()}\r\n"
+    answer = raw_answer(serve, f"{head}Content-Length: 1000\r\n\r\nx".encode())
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert f"Set-Cookie: {COOKIE}=;".encode() in answer
+
+
 def test_a_head_never_read_whole_deletes_nothing(serve):
     """431: the head is cut unread, so what it carries is unknown."""
     head = f"GET / HTTP/1.1\r\nCookie: {COOKIE}={FORGED.decode()}\r\nX-Big: "
