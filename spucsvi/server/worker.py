@@ -55,6 +55,8 @@ from gunicorn.http.parser import Parser
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 from spucsvi import addresses
+from spucsvi.settings import from_env
+from spucsvi.web import confirmation, proxy
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,7 @@ class Arrival:
         self.data = bytearray()
         self.started = started
         self.first_byte: float | None = None
+        self.head: h11.Request | None = None
         self.body: RateFloor | None = None
         self.body_bytes = 0
         self.continue_asked = False
@@ -167,6 +170,7 @@ class Arrival:
             if event is h11.NEED_DATA:
                 return False
             if isinstance(event, h11.Request):
+                self.head = event
                 self.body = RateFloor(now, BODY_MIN_RATE, BODY_GRACE_SECONDS)
                 length = dict(event.headers).get(b"content-length", b"0")
                 if int(length) > BODY_LIMIT:
@@ -390,6 +394,7 @@ class PatientWorker(ThreadWorker):
         self.per_client: Counter[str] = Counter()
         self.paused_until = 0.0
         self.next_check = 0.0
+        self.proxies: tuple[proxy.Network, ...] = ()
 
     def init_process(self):
         if self.cfg.is_ssl:
@@ -403,6 +408,8 @@ class PatientWorker(ThreadWorker):
             )
         self.worker_connections = max(slots, self.cfg.threads + 1)
         self.max_keepalived = self.worker_connections - self.cfg.threads
+        # The app's trusted proxies (web/proxy.py), for the path of a note to delete.
+        self.proxies = from_env().forwarded_allow_ips
         super().init_process()
 
     # Connection slots: lingering sockets count, a full worker still accepts
@@ -524,13 +531,32 @@ class PatientWorker(ThreadWorker):
             phrase = {400: "Bad Request", 408: "Request Timeout", 413: "Content Too Large"}
             phrase |= {431: "Request Header Fields Too Large"}
             body = f"{reason}\n".encode()
+            headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+            headers += [("Connection", "close")]
             head = f"HTTP/1.1 {status} {phrase.get(status, 'Bad Request')}\r\n"
-            head += f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
-            head += "Connection: close\r\n\r\n"
+            head += "".join(f"{k}: {v}\r\n" for k, v in self._forgetting(conn, headers))
+            head += "\r\n"
             with contextlib.suppress(OSError):
                 conn.raw.send(head.encode() + body, socket.MSG_DONTWAIT)
         self.nr_conns -= 1
         conn.close(graceful=bool(status))
+
+    def _forgetting(
+        self, conn: PatientConnection, headers: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        """`headers` deleting a note the request carried, as every answer of the app
+        does (web/confirmation.py), with the path the app would give it: SCRIPT_NAME
+        from the environment, or X-Forwarded-Prefix from the app's trusted proxies.
+        Only with the whole head read (a 431 or a 408 for a late head has none):
+        the note is deleted by the client's next answer instead. A SCRIPT_NAME
+        header gunicorn may trust (SPUCSVI_FORWARDER_HEADERS) is not read here:
+        behind such a proxy the deletion may miss a prefixed note's path."""
+        head = conn.arrival.head if conn.arrival is not None else None
+        if head is None:
+            return headers
+        environ = head_environ(head, conn.client)
+        proxy.resolve(environ, self.proxies)
+        return confirmation.forgetting(environ, headers)
 
     def handle(self, conn: TConn) -> bool:
         """In a thread: the request's bytes go to gunicorn's parser first."""
@@ -643,6 +669,21 @@ class PatientWorker(ThreadWorker):
             self._cut_sending(conn)
         for conn in [conn for conn, until in self.lingering.items() if now > until]:
             self._close_lingering(conn)
+
+
+def head_environ(head: h11.Request, client) -> dict[str, str]:
+    """The part of a WSGI environ a request's head makes, as gunicorn makes it:
+    repeated headers joined by commas, names with `_` dropped (its header_map)."""
+    environ = {
+        "REMOTE_ADDR": client[0] if isinstance(client, tuple) else "",
+        "SCRIPT_NAME": os.environ.get("SCRIPT_NAME", ""),
+    }
+    given: dict[str, list[str]] = {}
+    for name, value in head.headers:
+        if b"_" not in name:  # joined once at the end: one by one would be quadratic
+            key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+            given.setdefault(key, []).append(value.decode("latin-1"))
+    return environ | {key: ",".join(values) for key, values in given.items()}
 
 
 def _received(conn: PatientConnection, size: int) -> bytes | None:

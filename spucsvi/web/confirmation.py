@@ -10,7 +10,8 @@ the record (or nothing, when SPUC's export could not show it), and the page
 looks up the rest in SPUC's records. A note that is not byte for byte one
 SPUCSVi writes is ignored, and deleted from the browser by whatever answer it
 came with, errors included: `ForgetNotes` wraps the whole app, so the answers
-made before Flask's hooks run (web/guards.py) delete it too.
+made before Flask's hooks run (web/guards.py) delete it too, and the server's
+own refusals (server/worker.py) apply the same `forgetting`.
 """
 
 from __future__ import annotations
@@ -120,16 +121,20 @@ class ForgetNotes:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ, start_response):
-        raw = parse_cookie(environ).get(COOKIE)
-        if raw is None:
-            return self.wsgi_app(environ, start_response)
-
         def starting(status, headers, exc_info=None):
-            if environ.get(_TAKEN) or read(raw) is None:
-                headers = _forgetting(headers, environ.get("SCRIPT_NAME", ""))
-            return start_response(status, headers, exc_info)
+            return start_response(status, forgetting(environ, headers), exc_info)
 
         return self.wsgi_app(environ, starting)
+
+
+def forgetting(environ: dict, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The `headers` of an answer to the request of `environ` (its path prefix as
+    the trusted proxies set it): deleting the note it carried if a page took it or
+    it is not one of ours. Every answer's rule, the server's own refusals too."""
+    raw = parse_cookie(environ).get(COOKIE)
+    if raw is None or not (environ.get(_TAKEN) or read(raw) is None):
+        return headers
+    return _forgetting(headers, environ.get("SCRIPT_NAME", ""))
 
 
 def _forgetting(headers: list[tuple[str, str]], prefix: str) -> list[tuple[str, str]]:

@@ -189,9 +189,11 @@ def spucsvi_serve(
     threads: int = 4,
     env: Mapping[str, str] | None = None,
     open_files: tuple[int, int] | None = None,
+    prefix: str = "",
 ) -> ServerProcess:
     """`spucsvi serve`, the project's own gunicorn settings included (others from
-    GUNICORN_CMD_ARGS in `env`); `open_files`: its soft and hard limits of open files."""
+    GUNICORN_CMD_ARGS in `env`); `open_files`: its soft and hard limits of open files;
+    a `prefix` serves the app under that path (SCRIPT_NAME)."""
     port = free_port()
     return ServerProcess(
         [sys.executable, "-m", "spucsvi", "serve", "--bind", f"127.0.0.1:{port}"],
@@ -202,11 +204,12 @@ def spucsvi_serve(
             WEB_CONCURRENCY=str(workers),
             SPUCSVI_THREADS=str(threads),
             SPUCSVI_SUBMIT_LOCK=str(workdir / "submit.lock"),
+            SCRIPT_NAME=prefix,
         )
         | dict(env or {}),
         cwd=workdir,
         open_files=open_files,
-    ).wait_until_up(workers=workers)
+    ).wait_until_up(f"{prefix}/healthz", workers=workers)
 
 
 def waitress(
