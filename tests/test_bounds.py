@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 from collections.abc import Iterator
 
 import pytest
 
-from spucsvi.data.charts import CHARTS
 from spucsvi.data.display import MAX_BRIGHTNESS_SHOWN, MAX_UNITS_LISTED, shown_location
 from tests.support.apps import make_app
 from tests.support.fakes import FakeRequest, FakeSpuc, http_response
 from tests.support.records import HEADER
+from tests.test_units_shown import figures  # every chart's figure, as the page hands it over
 
 UNITS = 5_000
 JUNK = "junk" * 1_280  # a 5 KB brightness, not a number
@@ -58,15 +57,6 @@ def client(tmp_path_factory) -> Iterator:
     with FakeSpuc(respond) as fake:
         fake.release.set()  # answer and close at once
         yield make_app(fake.url, tmp_path_factory.mktemp("bounds")).test_client()
-
-
-def figures(html: str) -> dict[str, dict]:
-    found = {}
-    for chart in CHARTS:
-        opening = f'id="{chart.id}-data">'
-        start = html.index(opening) + len(opening)
-        found[chart.id] = json.loads(html[start : html.index("</script>", start)])
-    return found
 
 
 def part(html: str, start: str, end: str) -> str:
