@@ -9,8 +9,10 @@ servers clear every one of them (`NAMES`) from the developer's environment.
 Every value is checked once, at start, so that a typo in a compose file fails
 loudly with the variable's name instead of surfacing later as a broken page.
 Outside this table SPUCSVi's code reads only the system's XDG_RUNTIME_DIR
-(`private_dir`); gunicorn reads its own (SCRIPT_NAME, and FORWARDED_ALLOW_IPS, which
-the app reads too and decides by: spucsvi/web/proxy.py), and `spucsvi demo` sets
+(`private_dir`); gunicorn reads its own (SCRIPT_NAME, which the project's gunicorn
+worker reads as gunicorn does for the answers it makes itself: server/worker.py; and
+FORWARDED_ALLOW_IPS, which the app reads too and decides by: spucsvi/web/proxy.py),
+and `spucsvi demo` sets
 SPUC_URL for the server it starts. spucsvi/metrics.py reads and sets
 prometheus_client's PROMETHEUS_MULTIPROC_DIR.
 """

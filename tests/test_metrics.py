@@ -256,11 +256,8 @@ def test_submissions_are_counted_by_what_became_of_them(tmp_path):
             statuses.append(post())
         assert set(statuses[4:]) <= {503, 429} and statuses[4] == 503, statuses
         # Down: the scrapes that follow say so (each worker once it checked again).
-        deadline = time.monotonic() + 20
-        while value(scrape(url), "spucsvi_spuc_up") != 0 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        samples = scrape(url)
-        assert value(samples, "spucsvi_spuc_up") == 0
+        # (Two workers: the scrape read is one whose worker has checked since.)
+        samples = scrape_until(url, lambda s: value(s, "spucsvi_spuc_up") == 0, seconds=20)
         assert value(samples, "spucsvi_revalidation_duration_seconds_count", result="failed")
         told = Counter(statuses)
     refused = {
