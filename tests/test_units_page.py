@@ -130,3 +130,18 @@ def test_a_huge_unit_code_is_not_offered_whole(seeded):
     body = client.get("/").get_data(as_text=True)
     assert 'name="units" value="iulu"' in body and 'name="units" value="iuhc"' in body
     assert "h" * 201 not in body
+
+
+def test_the_form_offers_every_unit_code_even_when_the_summary_folds_them(seeded):
+    """Beyond a few units the summary lists one entry for the rest ("3 other units"):
+    the form still offers each real code, never that entry."""
+    codes = ["iulu", "iuhc", "aaa", "bbb", "ccc", "ddd"]
+    lines = [
+        f"{i + 1},2026-11-2{i % 9} 10:00:00.000000,mars,{i},{code}\n"
+        for i, code in enumerate(codes * 3)
+    ]
+    client, _ = seeded(HEADER + "".join(lines))
+    body = client.get("/").get_data(as_text=True)
+    assert "other units" in body  # the summary folds
+    offered = re.findall(r'<input type="checkbox" name="units" value="([^"]*)"', body)
+    assert offered == sorted(codes)

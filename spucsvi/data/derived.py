@@ -116,9 +116,21 @@ def offered_units(snapshot: Snapshot, chosen: tuple[str, ...]) -> tuple[str, ...
     """The units to filter by: the first OFFERED_UNITS in code order, then those chosen;
     none longer than a location may be (a checkbox's value is the whole code, and
     SPUC's file may hold a code of any length: the URL still filters by it)."""
-    units = tuple(code for code in facts(snapshot, EVERYTHING).units if len(code) <= MAX_OFFERED)
+    units = tuple(code for code in unit_codes(snapshot) if len(code) <= MAX_OFFERED)
     units = units[:OFFERED_UNITS]
     return units + tuple(c for c in chosen if c not in units and len(c) <= MAX_OFFERED)
+
+
+def unit_codes(snapshot: Snapshot) -> tuple[str, ...]:
+    """Every unit code of the snapshot's rows, in code order: the facts list only
+    the most used few and fold the rest into one entry (data/tally.py)."""
+
+    def compute() -> tuple[str, ...]:
+        columns = snapshot.columns
+        ids = set(columns.batch(range(snapshot.length)).unit_ids)
+        return tuple(sorted(columns.unit_name(i) for i in ids))
+
+    return snapshot.memo.get("unit codes", compute)
 
 
 def newest_units(snapshot: Snapshot) -> str | None:
